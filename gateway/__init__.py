@@ -1,0 +1,1 @@
+"""Inter-administration document exchange gateway."""

@@ -1,0 +1,20 @@
+"""Adapters: one module per administration, each translating the canonical query and
+answer to and from that administration's own interface.
+
+A module here exposes `create(provider, context) -> Adapter`; providers.toml names the
+module. A new administration is one new module plus one block of configuration.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from gateway.adapters.base import Adapter, AdapterContext
+from gateway.config import Provider
+
+
+def create(provider: Provider, context: AdapterContext) -> Adapter:
+    """The adapter that providers.toml names for `provider`."""
+    module = importlib.import_module(f"gateway.adapters.{provider.adapter}")
+    adapter: Adapter = module.create(provider, context)
+    return adapter

@@ -1,0 +1,51 @@
+"""The one protocol every adapter follows, and what adapters are given to work with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import aio_pika.abc
+
+from gateway.model import ProviderAnswer
+from gateway.signing.jws import JWSSigner
+from gateway.signing.trust import TrustStore
+
+
+@dataclass(frozen=True)
+class ProviderQuery:
+    """The canonical question put to a provider: one document about one subject."""
+
+    query_id: str
+    request_id: str
+    document_type: str
+    purpose: str
+    requester: str
+    subject_kind: str
+    subject_id: str
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """Shared means: the broker connection, the gateway's signing identity, the trust anchors."""
+
+    connection: aio_pika.abc.AbstractRobustConnection | None
+    signer: JWSSigner
+    trust: TrustStore
+    gateway_participant: str
+
+
+class Adapter(Protocol):
+    provider: str
+
+    async def start(self) -> None: ...
+
+    async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
+        """The provider's answer within `timeout` seconds.
+
+        Raises ProviderTimeout, ProviderUnavailable or ProviderError; never returns data it
+        could not authenticate.
+        """
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,130 @@
+"""The civil registry (dz.interieur.etat-civil), over the bus.
+
+Queries go to the partner's queue as compact JWS signed by the gateway; the registry
+answers on the gateway's reply queue with a JWS signed by its own certificate, which is
+checked against the exchange anchors and must name the registry itself.
+
+Query payload:  {"queryId", "requestId", "documentType", "purpose", "requester", "subject": {"nin"}}
+Answer payload: {"queryId", "status": "found"|"not-found"|"error", "data": {...}, "obtainedAt", "error"?}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from typing import Any
+
+import aio_pika
+import aio_pika.abc
+import structlog
+
+from gateway.adapters.base import AdapterContext, ProviderQuery
+from gateway.config import Provider
+from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
+from gateway.model import SUBJECT_KEYS, ProviderAnswer
+from gateway.signing import jws
+
+log = structlog.get_logger(__name__)
+
+
+class BusAdapter:
+    """Request/reply with a partner administration over RabbitMQ, signed both ways."""
+
+    def __init__(self, provider: Provider, context: AdapterContext) -> None:
+        self.provider = provider.code
+        self._queue_name = str(provider.options.get("queue", f"partner.{provider.code}.requests"))
+        self._context = context
+        self._verifier = jws.JWSVerifier(context.trust)
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._reply_queue: aio_pika.abc.AbstractQueue | None = None
+
+    async def start(self) -> None:
+        if self._context.connection is None:
+            raise RuntimeError("the bus adapter needs a broker connection")
+        self._channel = await self._context.connection.channel(publisher_confirms=True, on_return_raises=True)
+        await self._channel.declare_queue(self._queue_name, durable=True)
+        self._reply_queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)
+        await self._reply_queue.consume(self._on_reply, no_ack=True)
+
+    async def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is None or future.done():
+            log.warning("partner_reply_unexpected", provider=self.provider)
+            return
+        future.set_result(message.body)
+
+    async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
+        if self._channel is None or self._reply_queue is None:
+            raise ProviderUnavailable(f"{self.provider}: adapter not started")
+        payload = {
+            "queryId": query.query_id,
+            "requestId": query.request_id,
+            "documentType": query.document_type,
+            "purpose": query.purpose,
+            "requester": query.requester,
+            "subject": {SUBJECT_KEYS[query.subject_kind]: query.subject_id},
+        }
+        body = self._context.signer.sign(json.dumps(payload, separators=(",", ":")).encode())
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[query.query_id] = future
+        try:
+            try:
+                await self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        body,
+                        content_type="application/jose",
+                        correlation_id=query.query_id,
+                        message_id=query.query_id,
+                        reply_to=self._reply_queue.name,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        expiration=max(timeout, 0.001),
+                    ),
+                    routing_key=self._queue_name,
+                    mandatory=True,
+                )
+            except aio_pika.exceptions.DeliveryError as exc:
+                raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
+            except aio_pika.exceptions.AMQPError as exc:
+                raise ProviderUnavailable(f"{self.provider}: broker refused the query ({exc})") from None
+            try:
+                answer = await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
+        finally:
+            self._pending.pop(query.query_id, None)
+        return self._read_answer(answer, query)
+
+    def _read_answer(self, body: bytes, query: ProviderQuery) -> ProviderAnswer:
+        try:
+            message = jws.parse(body)
+            signer = self._verifier.verify(message)
+        except GatewayError as exc:
+            raise ProviderError(f"{self.provider}: answer is not a valid signed message ({exc.code})") from None
+        if signer.participant != self.provider:
+            raise ProviderError(f"{self.provider}: answer signed by {signer.participant!r}")
+        answer: Any = json.loads(message.payload)
+        if answer.get("queryId") != query.query_id:
+            raise ProviderError(f"{self.provider}: answer is for another query")
+        status = answer.get("status")
+        if status == "error" or status not in ("found", "not-found"):
+            raise ProviderError(f"{self.provider}: {answer.get('error') or f'unexpected status {status!r}'}")
+        data = answer.get("data") or {}
+        if not isinstance(data, dict):
+            raise ProviderError(f"{self.provider}: data is not an object")
+        try:
+            obtained = dt.datetime.fromisoformat(str(answer.get("obtainedAt", "")).replace("Z", "+00:00"))
+        except ValueError:
+            obtained = dt.datetime.now(dt.UTC)
+        return ProviderAnswer(self.provider, status == "found", data, obtained)
+
+
+def create(provider: Provider, context: AdapterContext) -> BusAdapter:
+    return BusAdapter(provider, context)

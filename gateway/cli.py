@@ -1,0 +1,124 @@
+"""The `gateway` command (PROTOCOL §8): `up`, `sandbox examples`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from gateway import config as config_module
+from gateway import logs
+from gateway.signing.pki import ensure_development_pki
+
+log = structlog.get_logger("gateway.cli")
+
+#: Sandbox administrations started by `gateway up`: module run as a separate program.
+SANDBOXES = {"dz.interieur.etat-civil": "gateway_sandbox.civil_registry"}
+
+
+def _home(value: str) -> Path:
+    return Path(value).resolve()
+
+
+async def _run_up(home: Path, with_sandboxes: bool) -> int:
+    from gateway.runtime import Gateway
+    from gateway.web import make_app
+
+    config = config_module.load()
+    ensure_development_pki(home / "pki", config.participants)
+    children: list[subprocess.Popen[bytes]] = []
+    if with_sandboxes:
+        for code, module in SANDBOXES.items():
+            if code in config.providers:
+                children.append(subprocess.Popen([sys.executable, "-m", module, "--home", str(home),
+                                                  "--amqp-url", config.settings.amqp_url]))
+    gateway = Gateway(config, home)
+    runner: web.AppRunner | None = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await gateway.start()
+        runner = web.AppRunner(make_app(gateway), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, config.settings.http_host, config.settings.http_port)
+        await site.start()
+        log.info("http_listening", host=config.settings.http_host, port=config.settings.http_port)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await gateway.stop()
+        for child in children:
+            child.terminate()
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"))
+    return asyncio.run(_run_up(_home(args.home), not args.no_sandboxes))
+
+
+def sandbox_examples(home: Path) -> dict[str, dict[str, list[str]]]:
+    """Subject ids the sandboxes hold (`found`) and well-formed ones they don't (`missing`)."""
+    from gateway_sandbox.civil_registry.records import Registry, build
+
+    db = home / "sandbox" / "civil-registry.sqlite3"
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        build(db)
+    out: dict[str, dict[str, list[str]]] = {}
+    with Registry(db) as registry:
+        for doc_type in ("birth-certificate", "family-record", "death-record", "residence-certificate"):
+            out[doc_type] = registry.examples(doc_type, 3)
+    return out
+
+
+def cmd_sandbox_examples(args: argparse.Namespace) -> int:
+    examples = sandbox_examples(_home(args.home))
+    if args.json:
+        print(json.dumps(examples, indent=2))
+    else:
+        for doc_type, ids in examples.items():
+            print(f"{doc_type}: found {', '.join(ids['found'])}; missing {', '.join(ids['missing'])}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="gateway", description="Inter-administration document exchange gateway.")
+    sub = top.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the gateway, the sandbox administrations and the web server")
+    up.add_argument("--home", default="var", help="state folder: database and development PKI (default ./var)")
+    up.add_argument("--no-sandboxes", action="store_true", help="do not start the sandbox administrations")
+    up.set_defaults(func=cmd_up)
+    sandbox = sub.add_parser("sandbox", help="the sandbox partner administrations")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    examples = sandbox_sub.add_parser("examples", help="subject ids to try, found and missing, per document type")
+    examples.add_argument("--home", default="var")
+    examples.add_argument("--json", action="store_true")
+    examples.set_defaults(func=cmd_sandbox_examples)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""Configuration: TOML files in `config/`, validated at start into frozen objects.
+
+The files are read once, checked for consistency (every type's provider exists, every
+purpose releases only fields the type has, every policy names known types and purposes),
+and handed explicitly to the stages that need them. URLs and ports can be overridden
+from the environment (AMQP_URL, GATEWAY_HTTP_PORT, GATEWAY_HTTP_HOST, GATEWAY_PUBLIC_URL).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+SUBJECT_KINDS = ("NIN", "NIF", "RC")
+CONFIG_FILES = ("gateway.toml", "participants.toml", "catalogue.toml", "policy.toml", "providers.toml")
+
+
+class ConfigError(ValueError):
+    """The configuration is inconsistent; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    participant: str
+    freshness_seconds: int
+    max_body_bytes: int
+    crl_reload_seconds: int
+    remember_days: int
+    prefetch: int
+    public_url: str
+    amqp_url: str
+    request_queue: str
+    dead_queue: str
+    http_host: str
+    http_port: int
+    store_backend: str
+    store_path: str
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    name: str
+    provider: str
+    subject: str
+    sla_seconds: float
+    validity_days: int
+    fields: tuple[str, ...]
+    purposes: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Quota:
+    per_second: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class Requester:
+    code: str
+    document_types: frozenset[str]
+    purposes: frozenset[str]
+    quota: Quota
+
+
+@dataclass(frozen=True)
+class Provider:
+    code: str
+    adapter: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Participant:
+    code: str
+    name: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    participants: Mapping[str, Participant]
+    catalogue: Mapping[str, DocumentType]
+    requesters: Mapping[str, Requester]
+    providers: Mapping[str, Provider]
+    source: str = field(default="", compare=False)
+
+    def with_settings(self, **changes: Any) -> Config:
+        """A copy with some settings changed (tests, CLI flags)."""
+        return replace(self, settings=replace(self.settings, **changes))
+
+
+def default_config_dir() -> Path:
+    """`./config` when run from a checkout, else the copy shipped inside the package."""
+    env = os.environ.get("GATEWAY_CONFIG")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "config"
+    if (local / "catalogue.toml").is_file():
+        return local
+    return Path(str(resources.files("gateway") / "config"))
+
+
+def _read(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / name
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load(folder: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Reads and checks the five configuration files of `folder`."""
+    folder = folder or default_config_dir()
+    env = os.environ if env is None else env
+    raw = {name: _read(folder, name) for name in CONFIG_FILES}
+    try:
+        settings = _settings(raw["gateway.toml"], env)
+        participants = {
+            code: Participant(code, str(p.get("name", code)), tuple(p.get("roles", ())))
+            for code, p in raw["participants.toml"].get("participants", {}).items()
+        }
+        catalogue = {name: _doc_type(name, t) for name, t in raw["catalogue.toml"].get("types", {}).items()}
+        requesters = {code: _requester(code, r) for code, r in raw["policy.toml"].get("requesters", {}).items()}
+        providers = {
+            code: Provider(code, str(p["adapter"]), MappingProxyType({k: v for k, v in p.items() if k != "adapter"}))
+            for code, p in raw["providers.toml"].get("providers", {}).items()
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{folder}: {exc!r}") from None
+    config = Config(
+        settings,
+        MappingProxyType(participants),
+        MappingProxyType(catalogue),
+        MappingProxyType(requesters),
+        MappingProxyType(providers),
+        str(folder),
+    )
+    check(config)
+    return config
+
+
+def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
+    g, amqp, http, store = raw["gateway"], raw["amqp"], raw["http"], raw["store"]
+    return Settings(
+        participant=str(g["participant"]),
+        freshness_seconds=int(g["freshness_seconds"]),
+        max_body_bytes=int(g["max_body_bytes"]),
+        crl_reload_seconds=int(g["crl_reload_seconds"]),
+        remember_days=int(g["remember_days"]),
+        prefetch=int(g["prefetch"]),
+        public_url=env.get("GATEWAY_PUBLIC_URL", str(g["public_url"])).rstrip("/"),
+        amqp_url=env.get("AMQP_URL", str(amqp["url"])),
+        request_queue=str(amqp["request_queue"]),
+        dead_queue=str(amqp["dead_queue"]),
+        http_host=env.get("GATEWAY_HTTP_HOST", str(http["host"])),
+        http_port=int(env.get("GATEWAY_HTTP_PORT", http["port"])),
+        store_backend=str(store["backend"]),
+        store_path=str(store["path"]),
+    )
+
+
+def _doc_type(name: str, raw: dict[str, Any]) -> DocumentType:
+    purposes = {p: tuple(str(f) for f in fields) for p, fields in raw.get("purposes", {}).items()}
+    return DocumentType(
+        name=name,
+        provider=str(raw["provider"]),
+        subject=str(raw["subject"]),
+        sla_seconds=float(raw["sla_seconds"]),
+        validity_days=int(raw["validity_days"]),
+        fields=tuple(str(f) for f in raw["fields"]),
+        purposes=MappingProxyType(purposes),
+    )
+
+
+def _requester(code: str, raw: dict[str, Any]) -> Requester:
+    quota = raw.get("quota", {})
+    return Requester(
+        code=code,
+        document_types=frozenset(raw.get("document_types", ())),
+        purposes=frozenset(raw.get("purposes", ())),
+        quota=Quota(float(quota.get("per_second", 100)), int(quota.get("burst", 200))),
+    )
+
+
+def check(config: Config) -> None:
+    """Raises ConfigError on the first inconsistency found."""
+    s = config.settings
+    if s.participant not in config.participants:
+        raise ConfigError(f"gateway.toml: participant {s.participant!r} is not in participants.toml")
+    if s.store_backend not in ("sqlite",):
+        raise ConfigError(f"gateway.toml: store backend {s.store_backend!r} is not supported")
+    for t in config.catalogue.values():
+        if t.subject not in SUBJECT_KINDS:
+            raise ConfigError(f"catalogue.toml: {t.name}: subject {t.subject!r} is not one of {SUBJECT_KINDS}")
+        if t.provider not in config.participants:
+            raise ConfigError(f"catalogue.toml: {t.name}: provider {t.provider!r} is not a participant")
+        for purpose, fields in t.purposes.items():
+            unknown = set(fields) - set(t.fields)
+            if unknown:
+                raise ConfigError(f"catalogue.toml: {t.name}.purposes.{purpose}: unknown fields {sorted(unknown)}")
+    all_purposes = {p for t in config.catalogue.values() for p in t.purposes}
+    for r in config.requesters.values():
+        if r.code not in config.participants:
+            raise ConfigError(f"policy.toml: requester {r.code!r} is not a participant")
+        if unknown := set(r.document_types - set(config.catalogue)):
+            raise ConfigError(f"policy.toml: {r.code}: unknown document types {sorted(unknown)}")
+        if unknown := set(r.purposes - all_purposes):
+            raise ConfigError(f"policy.toml: {r.code}: unknown purposes {sorted(unknown)}")
+    for p in config.providers.values():
+        if p.code not in config.participants:
+            raise ConfigError(f"providers.toml: provider {p.code!r} is not a participant")

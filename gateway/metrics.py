@@ -1,0 +1,48 @@
+"""Prometheus metrics. Labels carry codes from the catalogue and the protocol only: never
+personal data, never a value a client can invent (unknown types count as `unknown`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self, document_types: Iterable[str]) -> None:
+        self.registry = CollectorRegistry()
+        self._types = frozenset(document_types)
+        self.requests = Counter(
+            "gateway_requests", "Requests answered, by transport, document type, status and problem code.",
+            ["transport", "document_type", "status", "problem"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gateway_request_duration_seconds", "Time from intake to sealed response, by document type.",
+            ["document_type"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.provider_latency = Histogram(
+            "gateway_provider_duration_seconds", "Time a provider took to answer, by provider.",
+            ["provider"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "gateway_dead_letters", "Messages sent to gateway.dead, by reason.", ["reason"], registry=self.registry,
+        )
+        self.replays = Counter(
+            "gateway_duplicate_replays", "Repeated requests answered from the store.", registry=self.registry,
+        )
+        self.ready = Gauge("gateway_ready", "1 when the broker, the store and the seal key are usable.",
+                           registry=self.registry)
+
+    def type_label(self, document_type: str | None) -> str:
+        return document_type if document_type in self._types else "unknown"
+
+    def observe(self, transport: str, document_type: str | None, status: str, problem: str | None,
+                seconds: float) -> None:
+        label = self.type_label(document_type)
+        self.requests.labels(transport, label, status, problem or "").inc()
+        self.latency.labels(label).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

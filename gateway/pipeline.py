@@ -1,0 +1,150 @@
+"""The pipeline: intake → verify → validate → admit → (duplicates) → route → attest.
+
+`Pipeline.handle` takes a body as either transport received it and returns an `Outcome`:
+the sealed response and what the transport needs to deliver it. Every failure becomes a
+sealed refusal or failure; nothing escapes as an exception. Issued and not-found answers
+are recorded before they are returned, so a repeat gets the same bytes (check 8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Mapping
+
+import structlog
+
+from gateway import intake
+from gateway.adapters.base import Adapter
+from gateway.admit import Admission, Admitted
+from gateway.attestation import AttestationFacts, Attester
+from gateway.config import Config
+from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malformed
+from gateway.intake import Envelope, Kind
+from gateway.logs import subject_ref
+from gateway.metrics import Metrics
+from gateway.model import Outcome, Request
+from gateway.route import Router
+from gateway.schemas import Schemas
+from gateway.signing.requests import RequestVerifier
+from gateway.signing.trust import TrustStore
+from gateway.store import Store, StoredResponse
+from gateway.validate import validate
+
+log = structlog.get_logger(__name__)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        trust: TrustStore,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        attester: Attester,
+        metrics: Metrics,
+        log_key: bytes,
+        schemas: Schemas | None = None,
+        admission: Admission | None = None,
+    ) -> None:
+        self.config = config
+        self._verifier = RequestVerifier(trust)
+        self._schemas = schemas or Schemas(config.catalogue)
+        self._admission = admission or Admission(config)
+        self._router = Router(adapters)
+        self._store = store
+        self._attester = attester
+        self._metrics = metrics
+        self._log_key = log_key
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def handle(self, body: bytes, content_type: str | None, *, message_id: str | None = None,
+                     transport: str = "amqp") -> Outcome:
+        started = time.perf_counter()
+        kind: Kind = "xml"
+        request_id = message_id or ""
+        document_type: str | None = None
+        structlog.contextvars.bind_contextvars(request_id=request_id or None, transport=transport)
+        try:
+            envelope = intake.accept(body, content_type, self.config.settings.max_body_bytes)
+            kind = envelope.kind
+            request_id = request_id or _claimed_id(envelope)
+            signed = self._verifier.verify(envelope)
+            request = validate(signed, self._schemas)
+            request_id, document_type = request.request_id, request.document_type
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+            if message_id is not None and message_id.lower() != request.request_id:
+                raise Malformed(f"message_id {message_id!r} differs from RequestId {request.request_id!r}")
+            admitted = self._admission.admit(request)
+            outcome = await self._answer_once(admitted)
+        except GatewayError as error:
+            outcome = self._refuse(kind, request_id, error, document_type)
+        except Exception:  # a bug must still produce a sealed answer
+            log.exception("pipeline_crashed")
+            outcome = self._refuse(kind, request_id, InternalError("unexpected error in the gateway"), document_type)
+        elapsed = time.perf_counter() - started
+        self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed)
+        log.info("request_answered", status=outcome.status, problem=outcome.problem, document_type=document_type,
+                 replayed=outcome.replayed, ms=round(elapsed * 1000, 2))
+        structlog.contextvars.unbind_contextvars("request_id", "transport")
+        return outcome
+
+    def _refuse(self, kind: Kind, request_id: str, error: GatewayError, document_type: str | None) -> Outcome:
+        sealed = self._attester.problem(kind, request_id, error)
+        return Outcome(sealed.body, kind, error.status, error.code, request_id, sealed.response_id,
+                       error.http_status, document_type, error.retry_after)
+
+    async def _answer_once(self, admitted: Admitted) -> Outcome:
+        """Check 8, then the provider: one provider query per request id in this worker."""
+        request = admitted.request
+        lock = self._locks.setdefault(request.request_id, asyncio.Lock())
+        try:
+            async with lock:
+                stored = await self._store.find_response(request.request_id)
+                if stored is not None:
+                    return self._replay(stored, request)
+                return await self._fetch_and_attest(admitted)
+        finally:
+            if not lock.locked() and self._locks.get(request.request_id) is lock:
+                del self._locks[request.request_id]
+
+    def _replay(self, stored: StoredResponse, request: Request) -> Outcome:
+        if stored.digest != request.digest:
+            raise DuplicateConflict(f"request id {request.request_id} was used before for other content")
+        self._metrics.replays.inc()
+        return Outcome(stored.body, request.kind, stored.status, stored.problem, request.request_id,
+                       stored.response_id, stored.http_status, stored.document_type, replayed=True)
+
+    async def _fetch_and_attest(self, admitted: Admitted) -> Outcome:
+        request, doc_type = admitted.request, admitted.document_type
+        log.info("provider_query", provider=doc_type.provider, document_type=doc_type.name,
+                 subject=subject_ref(self._log_key, request.subject_id), purpose=request.purpose)
+        answer, seconds = await self._router.fetch(admitted)
+        self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
+        facts = AttestationFacts(
+            request.request_id, doc_type.name, doc_type.provider, request.requester, request.purpose,
+            request.subject_kind, request.subject_id, doc_type.validity_days,
+        )
+        sealed = self._attester.answer(request.kind, facts, answer, doc_type.purposes[request.purpose])
+        stored = StoredResponse(request.request_id, sealed.response_id, request.digest, sealed.body, request.kind,
+                                sealed.status, None, 200, doc_type.name)
+        await self._store.save_response(stored, sealed.attestation)
+        return Outcome(sealed.body, request.kind, sealed.status, None, request.request_id, sealed.response_id,
+                       200, doc_type.name)
+
+
+def _claimed_id(envelope: Envelope) -> str:
+    """The RequestId the body claims, before it is verified: only to address a refusal."""
+    value: object = None
+    if envelope.xml is not None:
+        node = envelope.xml.find("{urn:dz:exchange:v1}RequestId")
+        value = node.text if node is not None else None
+    elif envelope.jws is not None:
+        try:
+            value = json.loads(envelope.jws.payload).get("requestId")
+        except ValueError:
+            value = None
+    return value.lower() if isinstance(value, str) and _UUID.match(value) else ""

@@ -1,0 +1,131 @@
+"""The running gateway: state under the home folder, the broker connection, the store,
+the adapters and the pipeline, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+import aio_pika
+import aio_pika.abc
+import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway import adapters as adapter_registry
+from gateway.adapters.base import Adapter, AdapterContext
+from gateway.attestation import Attester
+from gateway.bus import BusIntake
+from gateway.config import Config
+from gateway.metrics import Metrics
+from gateway.pipeline import Pipeline
+from gateway.schemas import Schemas
+from gateway.signing.jws import JWSSigner
+from gateway.signing.pki import PrivateKey, ensure_development_pki
+from gateway.signing.seal import Sealer
+from gateway.signing.trust import TrustStore
+from gateway.store.sqlite import SQLiteStore
+
+log = structlog.get_logger(__name__)
+
+
+def load_identity(folder: Path) -> tuple[PrivateKey, list[x509.Certificate]]:
+    """A participant's key and chain from `folder/key.pem` and `folder/cert.pem` (loaded once)."""
+    key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
+    chain = list(x509.load_pem_x509_certificates((folder / "cert.pem").read_bytes()))
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+        raise ValueError(f"{folder}/key.pem: only ECDSA and RSA keys are supported")
+    return key, chain
+
+
+def log_key(home: Path) -> bytes:
+    """The key of the keyed hashes that stand for personal identifiers in logs."""
+    path = home / "secrets" / "log.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+class Gateway:
+    """One gateway worker: AMQP intake, HTTP intake (through `web`), one pipeline."""
+
+    def __init__(self, config: Config, home: Path) -> None:
+        self.config = config
+        self.home = home
+        self.pki = home / "pki"
+        ensure_development_pki(self.pki, config.participants)
+        self.trust = TrustStore.from_pem_file(self.pki / "ca.pem", self.pki / "crl")
+        key, chain = load_identity(self.pki / config.settings.participant)
+        self.sealer = Sealer(key, chain)
+        self.jws_signer = JWSSigner(key, chain)
+        self.metrics = Metrics(config.catalogue)
+        self.schemas = Schemas(config.catalogue)
+        self.store = SQLiteStore(home / config.settings.store_path)
+        self.log_key = log_key(home)
+        self.connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self.adapters: dict[str, Adapter] = {}
+        self.pipeline: Pipeline | None = None
+        self.intake: BusIntake | None = None
+        self._background: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        s = self.config.settings
+        await self.store.open()
+        self.connection = await aio_pika.connect_robust(s.amqp_url)
+        context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant)
+        for code, provider in self.config.providers.items():
+            adapter = adapter_registry.create(provider, context)
+            await adapter.start()
+            self.adapters[code] = adapter
+        self.pipeline = Pipeline(
+            self.config, self.trust, self.store, self.adapters, Attester(self.sealer, s.public_url),
+            self.metrics, self.log_key, schemas=self.schemas,
+        )
+        self.intake = BusIntake(self.connection, self.pipeline, self.metrics, request_queue=s.request_queue,
+                                dead_queue=s.dead_queue, prefetch=s.prefetch)
+        await self.intake.start()
+        self._background.append(asyncio.create_task(self._reload_crls()))
+        log.info("gateway_started", home=str(self.home), providers=sorted(self.adapters))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        if self.intake is not None:
+            await self.intake.stop()
+        for adapter in self.adapters.values():
+            with contextlib.suppress(Exception):
+                await adapter.close()
+        if self.connection is not None:
+            await self.connection.close()
+        await self.store.close()
+        log.info("gateway_stopped")
+
+    async def readiness(self) -> dict[str, bool]:
+        """What /readyz reports: each part that must be usable."""
+        try:
+            store_ok = await asyncio.wait_for(self.store.ping(), 2)
+        except Exception:
+            store_ok = False
+        checks = {
+            "broker": self.intake is not None and self.intake.ready,
+            "store": store_ok,
+            "seal_key": self.sealer is not None,
+        }
+        self.metrics.ready.set(1 if all(checks.values()) else 0)
+        return checks
+
+    async def _reload_crls(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.settings.crl_reload_seconds)
+            try:
+                await asyncio.to_thread(self.trust.reload_crls)
+            except Exception:
+                log.exception("crl_reload_failed")

@@ -1,0 +1,102 @@
+"""Stage 3, validate: each request against its schema (PROTOCOL §4, check 4).
+
+The XSDs and JSON Schemas in this folder are compiled once. XML goes through lxml's
+XMLSchema (the fast path); JSON through `jsonschema`. The common envelope takes any
+DocumentType token; the schema of a known type then fixes its Subject and Data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from lxml import etree
+from referencing import Registry, Resource
+
+from gateway.errors import SchemaInvalid
+
+SCHEMA_DIR = Path(str(resources.files("gateway") / "schemas"))
+COMMON_XSD = ("common", "request", "response")
+
+
+def schema_names() -> list[str]:
+    """The files served at GET /v1/schemas/<name>."""
+    return sorted(p.name for p in SCHEMA_DIR.iterdir() if p.suffix in (".xsd", ".json"))
+
+
+def schema_path(name: str) -> Path | None:
+    """The path of a served schema, or None (the name is checked, never joined blindly)."""
+    return SCHEMA_DIR / name if name in schema_names() else None
+
+
+class Schemas:
+    """Compiled schemas: the common envelope and one per document type."""
+
+    def __init__(self, document_types: Iterable[str]) -> None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        self.types = tuple(document_types)
+        self._xml_request = self._xsd("request", parser)
+        self._xml_response = self._xsd("response", parser)
+        self._xml_by_type = {t: self._xsd(t, parser) for t in self.types}
+        documents = {p.name: json.loads(p.read_text("utf-8")) for p in SCHEMA_DIR.glob("*.schema.json")}
+        registry: Registry[Any] = Registry().with_resources(
+            (name, Resource.from_contents(doc)) for name, doc in documents.items()
+        )
+        self._json_docs = documents
+        self._json_request = self._json_validator(documents["request.schema.json"], registry)
+        self._json_by_type = {
+            t: self._json_validator(documents[f"{t}.schema.json"], registry) for t in self.types
+        }
+        self._json_data = {
+            t: self._json_validator(documents[f"{t}.schema.json"]["$defs"]["data"], registry) for t in self.types
+        }
+        self._json_response = self._json_validator(documents["response.schema.json"], registry)
+
+    @staticmethod
+    def _xsd(name: str, parser: etree.XMLParser) -> etree.XMLSchema:
+        return etree.XMLSchema(etree.parse(str(SCHEMA_DIR / f"{name}.xsd"), parser))
+
+    @staticmethod
+    def _json_validator(schema: Mapping[str, Any], registry: Registry[Any]) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(
+            schema, registry=registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
+
+    # ------------------------------------------------------------------ requests
+    def check_xml_request(self, root: etree._Element, document_type: str | None) -> None:
+        # A type's schema includes the common envelope, so one pass suffices.
+        _assert_xml(self._xml_by_type.get(document_type or "", self._xml_request), root)
+
+    def check_json_request(self, payload: Mapping[str, Any], document_type: str | None) -> None:
+        _assert_json(self._json_by_type.get(document_type or "", self._json_request), payload)
+
+    # ------------------------------------------------------------------ responses (tests, verify)
+    def check_xml_response(self, root: etree._Element, document_type: str | None) -> None:
+        _assert_xml(self._xml_response, root)
+        data = root.find("{urn:dz:exchange:v1}Attestation/{urn:dz:exchange:v1}Data")
+        if data is not None and document_type in self._xml_by_type:
+            _assert_xml(self._xml_by_type[document_type], data)
+
+    def check_json_response(self, payload: Mapping[str, Any]) -> None:
+        _assert_json(self._json_response, payload)
+        attestation = payload.get("attestation")
+        if isinstance(attestation, dict) and attestation.get("documentType") in self._json_data:
+            _assert_json(self._json_data[attestation["documentType"]], attestation.get("data", {}))
+
+
+def _assert_xml(schema: etree.XMLSchema, element: etree._Element) -> None:
+    if not schema.validate(element):
+        error = schema.error_log.last_error
+        where = error.path if error is not None else ""
+        raise SchemaInvalid(f"{where}: {error.message if error is not None else 'invalid'}")
+
+
+def _assert_json(validator: jsonschema.Draft202012Validator, payload: Mapping[str, Any]) -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(payload))
+    if error is not None:
+        where = "/" + "/".join(str(p) for p in error.absolute_path)
+        raise SchemaInvalid(f"{where}: {error.message}")

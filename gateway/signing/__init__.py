@@ -1,0 +1,1 @@
+"""Signatures and certificates: the exchange PKI, request verification and the seal."""

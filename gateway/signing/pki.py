@@ -1,0 +1,223 @@
+"""The exchange PKI: a development root CA and participant certificates.
+
+`gateway up` writes a development PKI on first start (PROTOCOL §8). Tests use the same
+functions to mint hostile certificates (expired, self-signed, weak keys, wrong usage).
+The participant code travels in the subject's `organizationIdentifier` (OID 2.5.4.97).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
+SANDBOX_PARTICIPANTS = (
+    "dz.cnas",
+    "dz.interieur.etat-civil",
+    "dz.finances.dgi",
+    "dz.commerce.cnrc",
+    "dz.exchange.gateway",
+)
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A key and its certificate, as objects."""
+
+    key: PrivateKey
+    cert: x509.Certificate
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_key(kind: str = "ec", bits: int = 2048) -> PrivateKey:
+    """A fresh ECDSA P-256 key (`ec`) or RSA key of `bits` bits (`rsa`)."""
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def participant_name(code: str, common_name: str | None = None) -> x509.Name:
+    """A subject naming the participant: CN for humans, organizationIdentifier for machines."""
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DZ"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, code),
+            x509.NameAttribute(ORGANIZATION_IDENTIFIER, code),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name or code),
+        ]
+    )
+
+
+def make_ca(
+    name: str = "Exchange Root CA (development)",
+    *,
+    key: PrivateKey | None = None,
+    issuer: Issued | None = None,
+    days: int = 3650,
+) -> Issued:
+    """A CA certificate: self-signed root, or an intermediate when `issuer` is given."""
+    key = key or new_key()
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.COUNTRY_NAME, "DZ"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    )
+    signer: CertificateIssuerPrivateKeyTypes = issuer.key if issuer else key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - dt.timedelta(days=1))
+        .not_valid_after(_now() + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if issuer:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
+    return Issued(key, builder.sign(signer, hashes.SHA256()))
+
+
+def _key_usage(*, digital_signature: bool = False, non_repudiation: bool = False,
+               cert_sign: bool = False, key_encipherment: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=non_repudiation,
+        key_encipherment=key_encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def issue(
+    ca: Issued,
+    code: str,
+    *,
+    key: PrivateKey | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    digital_signature: bool = True,
+    non_repudiation: bool = True,
+    hosts: Iterable[str] = ("localhost", "127.0.0.1"),
+) -> Issued:
+    """A participant certificate issued by `ca`, also usable for TLS on `hosts`."""
+    key = key or new_key()
+    sans: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            sans.append(x509.DNSName(host))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(participant_name(code))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or _now() - dt.timedelta(minutes=5))
+        .not_valid_after(not_after or _now() + dt.timedelta(days=825))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            _key_usage(digital_signature=digital_signature, non_repudiation=non_repudiation,
+                       key_encipherment=digital_signature and isinstance(key, rsa.RSAPrivateKey)),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return Issued(key, builder.sign(ca.key, hashes.SHA256()))
+
+
+def make_crl(
+    ca: Issued, revoked_serials: Iterable[int], *, next_update_days: int = 7
+) -> x509.CertificateRevocationList:
+    """A CRL signed by `ca` listing `revoked_serials`."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(_now() - dt.timedelta(minutes=1))
+        .next_update(_now() + dt.timedelta(days=next_update_days))
+    )
+    for serial in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(_now()).build()
+        )
+    return builder.sign(ca.key, hashes.SHA256())
+
+
+def key_pem(key: PrivateKey) -> bytes:
+    """PKCS#8 PEM, unencrypted (development keys; the file is written 0600)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def write_identity(pki_dir: Path, code: str, issued: Issued) -> None:
+    """Writes `pki_dir/<code>/cert.pem` and `key.pem` (mode 0600)."""
+    folder = pki_dir / code
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cert.pem").write_bytes(cert_pem(issued.cert))
+    _write_private(folder / "key.pem", key_pem(issued.key))
+
+
+def ensure_development_pki(pki_dir: Path, participants: Iterable[str] = SANDBOX_PARTICIPANTS) -> bool:
+    """Writes the development CA and each participant's identity unless already there.
+
+    Returns True when something was written. An existing CA is reused, so a participant
+    added to the configuration later gets a certificate from the same CA.
+    """
+    wrote = False
+    ca_cert, ca_key = pki_dir / "ca.pem", pki_dir / "ca-key.pem"
+    if ca_cert.exists() and ca_key.exists():
+        loaded = serialization.load_pem_private_key(ca_key.read_bytes(), None)
+        assert isinstance(loaded, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey))
+        ca = Issued(loaded, x509.load_pem_x509_certificate(ca_cert.read_bytes()))
+    else:
+        ca = make_ca()
+        pki_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(ca_key, key_pem(ca.key))
+        ca_cert.write_bytes(cert_pem(ca.cert))
+        wrote = True
+    (pki_dir / "crl").mkdir(exist_ok=True)
+    for code in participants:
+        if not (pki_dir / code / "cert.pem").exists():
+            write_identity(pki_dir, code, issue(ca, code))
+            wrote = True
+    return wrote

@@ -1,0 +1,70 @@
+"""Stage 2, verify: the request's signature, its chain, and that the signer is the
+requester (PROTOCOL §4, checks 2 and 3). Hands on the signed content and nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from lxml import etree
+
+from gateway.errors import Malformed, RequesterMismatch
+from gateway.intake import Envelope
+from gateway.model import SignedContent
+from gateway.signing.jws import JWSVerifier
+from gateway.signing.trust import TrustStore
+from gateway.signing.xmldsig import XMLRequestVerifier
+
+NS = "urn:dz:exchange:v1"
+_SUBJECTS = {"NIN": "nin", "NIF": "nif", "RC": "rc"}
+
+
+def camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def xml_fields(root: etree._Element) -> dict[str, Any]:
+    """The request's fields by camelCase name, read from the signed element only."""
+    out: dict[str, Any] = {}
+    for child in root:
+        if not isinstance(child.tag, str) or etree.QName(child).namespace != NS:
+            continue
+        name = etree.QName(child).localname
+        if name == "Subject":
+            out["subject"] = {
+                _SUBJECTS.get(etree.QName(s).localname, etree.QName(s).localname): (s.text or "")
+                for s in child if isinstance(s.tag, str)
+            }
+        else:
+            out[camel(name)] = child.text or ""
+    return out
+
+
+class RequestVerifier:
+    """Checks 2 and 3 for both encodings."""
+
+    def __init__(self, trust: TrustStore) -> None:
+        self._xml = XMLRequestVerifier(trust)
+        self._jws = JWSVerifier(trust)
+
+    def verify(self, envelope: Envelope) -> SignedContent:
+        if envelope.xml is not None:
+            verified = self._xml.verify(envelope.xml)
+            signer, source = verified.signer, verified.signed
+            fields = xml_fields(source)
+            digest = hashlib.sha256(etree.tostring(source, method="c14n", exclusive=True)).hexdigest()
+        elif envelope.jws is not None:
+            signer = self._jws.verify(envelope.jws)
+            try:
+                source = json.loads(envelope.jws.payload)
+            except ValueError:  # intake has decoded it once already
+                raise Malformed("JWS payload is not JSON") from None
+            fields = source
+            digest = hashlib.sha256(envelope.jws.payload).hexdigest()
+        else:  # pragma: no cover - intake always sets one
+            raise Malformed("nothing to verify")
+        requester = fields.get("requester")
+        if isinstance(requester, str) and requester != signer.participant:
+            raise RequesterMismatch(f"signed by {signer.participant!r} but Requester is {requester!r}")
+        return SignedContent(envelope.kind, signer, fields, digest, source)

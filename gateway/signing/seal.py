@@ -1,0 +1,109 @@
+"""The gateway's seal on every response (PROTOCOL §5), and checking a seal again.
+
+XML responses carry an enveloped XAdES-BES signature (signed SigningTime and
+SigningCertificateV2) made by signxml with C14N 1.1, which signxml and xmlsec1 both
+accept. JSON responses are compact JWS with `x5c`. The key is loaded once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from lxml import etree
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESVerifier
+
+from gateway.errors import SignatureInvalid
+from gateway.intake import parse_xml
+from gateway.signing import jws
+from gateway.signing.pki import PrivateKey, cert_pem
+from gateway.signing.trust import Signer, TrustStore
+from gateway.signing.xmldsig import DS, signature_certificates
+
+XADES = "http://uri.etsi.org/01903/v1.3.2#"
+_VERIFY_CONFIG = XAdESSignatureConfiguration(location="./")
+
+
+class Sealer:
+    """Seals response documents with the gateway's key and certificate chain."""
+
+    def __init__(self, key: PrivateKey, chain: Sequence[x509.Certificate]) -> None:
+        self._key = key
+        self._chain_pem = [cert_pem(c).decode("ascii") for c in chain]
+        self._alg = "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
+        self._xades = self._new_xades()
+        self._jws = jws.JWSSigner(key, chain)
+        self.certificate = chain[0]
+
+    def _new_xades(self) -> XAdESSigner:
+        return XAdESSigner(signature_algorithm=self._alg, digest_algorithm="sha256")
+
+    def seal_xml(self, root: etree._Element) -> bytes:
+        """The XAdES-BES-sealed document, serialised with its XML declaration."""
+        if len(self._xades._tokens_used) > 5000:  # signxml remembers every Id it minted
+            self._xades = self._new_xades()
+        signed = self._xades.sign(root, key=self._key, cert=self._chain_pem)
+        return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+
+    def seal_json(self, payload: bytes) -> bytes:
+        return self._jws.sign(payload)
+
+
+@dataclass(frozen=True)
+class Seal:
+    """A verified seal: the signer and the sealed content (XML element or JSON bytes)."""
+
+    signer: Signer
+    signing_time: dt.datetime | None
+    xml: etree._Element | None = None
+    payload: bytes | None = None
+
+
+def verify_xml_seal(root: etree._Element, trust: TrustStore) -> Seal:
+    """Checks a XAdES seal: signature, signed properties, chain, signing time."""
+    signatures = root.findall(f"{{{DS}}}Signature")
+    if len(signatures) != 1:
+        raise SignatureInvalid("a sealed document carries exactly one signature, a child of its root")
+    leaf, others = signature_certificates(signatures[0])
+    config = replace(_VERIFY_CONFIG, verification_time=leaf.not_valid_before_utc + dt.timedelta(seconds=1))
+    try:
+        results = XAdESVerifier().verify(root, x509_cert=leaf, expect_config=config)
+    except (InvalidSignature, InvalidDigest, InvalidInput, InvalidCertificate, ValueError, KeyError) as exc:
+        raise SignatureInvalid(f"seal does not verify: {exc}") from None
+    whole = [r for r in results if r.signed_xml is not None and r.signed_xml.tag == root.tag]
+    if len(whole) != 1:
+        raise SignatureInvalid("the seal does not cover the whole document")
+    signer = trust.verify(leaf, others)
+    signing_time = _signing_time(signatures[0])
+    if signing_time is None or signing_time > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+        raise SignatureInvalid("the seal's SigningTime is missing or in the future")
+    return Seal(signer, signing_time, xml=whole[0].signed_xml)
+
+
+def _signing_time(signature: etree._Element) -> dt.datetime | None:
+    node = signature.find(f".//{{{XADES}}}SigningTime")
+    if node is None or not node.text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(node.text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def verify_jws_seal(token: bytes, trust: TrustStore) -> Seal:
+    message = jws.parse(token)
+    signer = jws.JWSVerifier(trust).verify(message)
+    return Seal(signer, None, payload=message.payload)
+
+
+def verify_seal(body: bytes, trust: TrustStore) -> Seal:
+    """Either kind of seal, told apart by its first byte."""
+    stripped = body.lstrip()
+    if stripped.startswith(b"<"):
+        return verify_xml_seal(parse_xml(stripped), trust)
+    return verify_jws_seal(stripped, trust)

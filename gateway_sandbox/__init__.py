@@ -1,0 +1,1 @@
+"""Sandbox partner administrations: separate programs with their own synthetic data."""

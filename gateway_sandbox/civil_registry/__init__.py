@@ -1,0 +1,1 @@
+"""Sandbox civil registry: a synthetic population answering civil-status document requests."""
