@@ -16,14 +16,10 @@ import structlog
 from aiohttp import web
 
 from gateway import config as config_module
-from gateway import logs
+from gateway import logs, sandboxes
 from gateway.signing.pki import ensure_development_pki
 
 log = structlog.get_logger("gateway.cli")
-
-#: Sandbox administrations started by `gateway up`: module run as a separate program.
-SANDBOXES = {"dz.interieur.etat-civil": "gateway_sandbox.civil_registry"}
-
 
 def _home(value: str) -> Path:
     return Path(value).resolve()
@@ -37,10 +33,7 @@ async def _run_up(home: Path, with_sandboxes: bool) -> int:
     ensure_development_pki(home / "pki", config.participants)
     children: list[subprocess.Popen[bytes]] = []
     if with_sandboxes:
-        for code, module in SANDBOXES.items():
-            if code in config.providers:
-                children.append(subprocess.Popen([sys.executable, "-m", module, "--home", str(home),
-                                                  "--amqp-url", config.settings.amqp_url]))
+        children = [subprocess.Popen(command) for command in sandboxes.commands(home, config)]
     gateway = Gateway(config, home)
     runner: web.AppRunner | None = None
     stop = asyncio.Event()
@@ -73,23 +66,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     return asyncio.run(_run_up(_home(args.home), not args.no_sandboxes))
 
 
-def sandbox_examples(home: Path) -> dict[str, dict[str, list[str]]]:
-    """Subject ids the sandboxes hold (`found`) and well-formed ones they don't (`missing`)."""
-    from gateway_sandbox.civil_registry.records import Registry, build
-
-    db = home / "sandbox" / "civil-registry.sqlite3"
-    if not db.exists():
-        db.parent.mkdir(parents=True, exist_ok=True)
-        build(db)
-    out: dict[str, dict[str, list[str]]] = {}
-    with Registry(db) as registry:
-        for doc_type in ("birth-certificate", "family-record", "death-record", "residence-certificate"):
-            out[doc_type] = registry.examples(doc_type, 3)
-    return out
-
-
 def cmd_sandbox_examples(args: argparse.Namespace) -> int:
-    examples = sandbox_examples(_home(args.home))
+    examples = sandboxes.examples(_home(args.home))
     if args.json:
         print(json.dumps(examples, indent=2))
     else:

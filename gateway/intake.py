@@ -43,6 +43,14 @@ def media_kind(content_type: str | None) -> Kind:
     return kind
 
 
+def reply_kind(content_type: str | None) -> Kind:
+    """The encoding of the answer: the request's, or XML when its type is not supported."""
+    try:
+        return media_kind(content_type)
+    except UnsupportedMediaType:
+        return "xml"
+
+
 def parse_xml(body: bytes) -> etree._Element:
     """A safely parsed XML document, or `malformed`."""
     try:

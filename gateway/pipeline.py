@@ -64,13 +64,12 @@ class Pipeline:
     async def handle(self, body: bytes, content_type: str | None, *, message_id: str | None = None,
                      transport: str = "amqp") -> Outcome:
         started = time.perf_counter()
-        kind: Kind = "xml"
+        kind: Kind = intake.reply_kind(content_type)
         request_id = message_id or ""
         document_type: str | None = None
         structlog.contextvars.bind_contextvars(request_id=request_id or None, transport=transport)
         try:
             envelope = intake.accept(body, content_type, self.config.settings.max_body_bytes)
-            kind = envelope.kind
             request_id = request_id or _claimed_id(envelope)
             signed = self._verifier.verify(envelope)
             request = validate(signed, self._schemas)

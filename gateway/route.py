@@ -1,4 +1,8 @@
-"""Stage 5, route: the provider's adapter, within the request's deadline."""
+"""Stage 5, route: the provider's adapter, within the request's deadline.
+
+Every adapter is put behind `Resilient` (a circuit breaker and retries of transient
+failures, tuned per provider by its options in providers.toml).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,38 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from gateway.adapters.base import Adapter, ProviderQuery
+from gateway.adapters.resilience import Policy, Resilient
 from gateway.admit import Admitted
+from gateway.config import Provider
 from gateway.errors import DeadlineExceeded, ProviderTimeout, ProviderUnavailable
 from gateway.model import ProviderAnswer
 
 
 class Router:
-    def __init__(self, adapters: Mapping[str, Adapter]) -> None:
-        self._adapters = adapters
+    """Asks the provider of an admitted request, through its resilient adapter."""
+
+    def __init__(self, adapters: Mapping[str, Adapter], providers: Mapping[str, Provider] | None = None) -> None:
+        """`providers` (the configuration's) tunes each adapter's breaker and retries; defaults otherwise."""
+        self._adapters: dict[str, Resilient] = {}
+        for code, adapter in adapters.items():
+            if isinstance(adapter, Resilient):
+                self._adapters[code] = adapter
+                continue
+            provider = (providers or {}).get(code)
+            policy = Policy.from_options(provider.options, code) if provider is not None else Policy()
+            self._adapters[code] = Resilient(adapter, policy)
+
+    @property
+    def adapters(self) -> Mapping[str, Resilient]:
+        """The resilient adapters, by provider code."""
+        return MappingProxyType(self._adapters)
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each provider's circuit breaker: `closed`, `open` or `half-open`."""
+        return {code: adapter.state for code, adapter in sorted(self._adapters.items())}
 
     async def fetch(self, admitted: Admitted) -> tuple[ProviderAnswer, float]:
         """The provider's answer and the seconds it took."""
@@ -27,15 +53,16 @@ class Router:
         if left <= 0:
             raise DeadlineExceeded("the request's deadline had passed before the provider was asked")
         timeout = min(left, doc_type.sla_seconds)
+        deadline_bound = left <= doc_type.sla_seconds
         query = ProviderQuery(
             str(uuid.uuid4()), request.request_id, doc_type.name, request.purpose, request.requester,
             request.subject_kind, request.subject_id,
         )
         started = time.perf_counter()
         try:
-            answer = await adapter.fetch(query, timeout)
+            answer = await adapter.fetch(query, timeout, deadline_bound=deadline_bound)
         except ProviderTimeout:
-            if left <= doc_type.sla_seconds:
+            if deadline_bound:
                 raise DeadlineExceeded(f"no answer from {doc_type.provider} before the request's deadline") from None
             raise
         return answer, time.perf_counter() - started

@@ -80,7 +80,7 @@ class Gateway:
         s = self.config.settings
         await self.store.open()
         self.connection = await aio_pika.connect_robust(s.amqp_url)
-        context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant)
+        context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki)
         for code, provider in self.config.providers.items():
             adapter = adapter_registry.create(provider, context)
             await adapter.start()

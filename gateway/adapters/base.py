@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import aio_pika.abc
@@ -33,6 +34,7 @@ class AdapterContext:
     signer: JWSSigner
     trust: TrustStore
     gateway_participant: str
+    pki_dir: Path  # holds ca.pem and <participant>/cert.pem, key.pem (e.g. for mutual TLS)
 
 
 class Adapter(Protocol):

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from ssl import SSLContext
 
 import pytest
 from _pki import Pki, make_pki
 from aiohttp import web
+from support import Serve
 
 from gateway_sandbox.commercial_register import records as register_records
 from gateway_sandbox.tax_directorate import records as tax_records
-
-ROOT = Path(__file__).resolve().parents[2]
-
-Serve = Callable[..., AbstractAsyncContextManager[int]]
 
 
 @pytest.fixture(scope="session")

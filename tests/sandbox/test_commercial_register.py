@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 import pytest
 from _pki import Pki
-from conftest import ROOT, Serve
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from lxml import etree
 from signxml import InvalidSignature, XMLVerifier
+from support import ROOT, Serve
 
 from gateway_sandbox.commercial_register import RegisterRecords, build, make_app
 

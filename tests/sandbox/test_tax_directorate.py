@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 from _pki import Leaf, Pki
-from conftest import ROOT, Serve
+from support import ROOT, Serve
 
 from gateway_sandbox import companies
 from gateway_sandbox.tax_directorate import (

@@ -1,0 +1,150 @@
+"""A real gateway for the tests: real RabbitMQ, real SQLite, real crypto, the real sandbox
+civil registry on the bus. Queue names are unique per test session and removed after."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import MappingProxyType
+from typing import TextIO
+
+import aio_pika
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from exchange import BusClient
+
+from gateway import config as config_module
+from gateway import logs
+from gateway.config import Config, Participant, Quota, Requester
+from gateway.runtime import Gateway
+from gateway.signing.pki import Issued, ensure_development_pki
+from gateway.web import make_app
+from gateway_sandbox.civil_registry.records import Registry, build
+from gateway_sandbox.civil_registry.service import CivilRegistryService, QueryChecker, load_identity
+
+AMQP_URL = config_module.load().settings.amqp_url
+RUN = uuid.uuid4().hex[:8]
+QUOTA_REQUESTER = "dz.test.quota"
+
+
+def load_issued(folder: Path) -> Issued:
+    key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
+    return Issued(key, x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes()))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("gateway-home")
+    base = config_module.load()
+    ensure_development_pki(folder / "pki", [*base.participants, QUOTA_REQUESTER])
+    (folder / "sandbox").mkdir()
+    build(folder / "sandbox" / "civil-registry.sqlite3")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def log_file(home: Path) -> Iterator[Path]:
+    path = home / "gateway.log"
+    stream: TextIO = path.open("w", encoding="utf-8", buffering=1)
+    logs.configure("INFO", stream)
+    yield path
+    stream.close()
+
+
+@pytest.fixture(scope="session")
+def ca(home: Path) -> Issued:
+    key = serialization.load_pem_private_key((home / "pki" / "ca-key.pem").read_bytes(), None)
+    return Issued(key, x509.load_pem_x509_certificate((home / "pki" / "ca.pem").read_bytes()))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def cnas(home: Path) -> Issued:
+    return load_issued(home / "pki" / "dz.cnas")
+
+
+@pytest.fixture(scope="session")
+def identity(home: Path):  # type: ignore[no-untyped-def]
+    return lambda code: load_issued(home / "pki" / code)
+
+
+@pytest.fixture(scope="session")
+def test_config() -> Config:
+    """The shipped configuration, on this session's own queues, with a tiny-quota requester."""
+    base = config_module.load()
+    civil = base.providers["dz.interieur.etat-civil"]
+    providers = dict(base.providers)
+    providers[civil.code] = dataclasses.replace(
+        civil, options=MappingProxyType({**civil.options, "queue": f"test.{RUN}.partner.etat-civil"}))
+    participants = dict(base.participants)
+    participants[QUOTA_REQUESTER] = Participant(QUOTA_REQUESTER, "quota test requester", ("requester",))
+    requesters = dict(base.requesters)
+    requesters[QUOTA_REQUESTER] = dataclasses.replace(
+        base.requesters["dz.cnas"], code=QUOTA_REQUESTER, quota=Quota(per_second=0.01, burst=2))
+    assert isinstance(requesters[QUOTA_REQUESTER], Requester)
+    config = dataclasses.replace(
+        base, providers=MappingProxyType(providers), participants=MappingProxyType(participants),
+        requesters=MappingProxyType(requesters),
+    )
+    return config.with_settings(request_queue=f"test.{RUN}.requests", dead_queue=f"test.{RUN}.dead",
+                                crl_reload_seconds=1, http_port=0)
+
+
+@pytest.fixture(scope="session")
+def examples(home: Path) -> dict[str, dict[str, list[str]]]:
+    with Registry(home / "sandbox" / "civil-registry.sqlite3") as registry:
+        return {t: registry.examples(t, 3) for t in
+                ("birth-certificate", "family-record", "death-record", "residence-certificate")}
+
+
+@pytest_asyncio.fixture(scope="session")
+async def civil_registry(home: Path, test_config: Config) -> AsyncIterator[CivilRegistryService]:
+    ca_cert = x509.load_pem_x509_certificate((home / "pki" / "ca.pem").read_bytes())
+    service = CivilRegistryService(
+        Registry(home / "sandbox" / "civil-registry.sqlite3"), load_identity(home / "pki"),
+        QueryChecker(ca_cert, frozenset({"dz.exchange.gateway"})), AMQP_URL,
+        queue=str(test_config.providers["dz.interieur.etat-civil"].options["queue"]),
+    )
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def gateway(home: Path, test_config: Config, civil_registry: CivilRegistryService,
+                  log_file: Path) -> AsyncIterator[Gateway]:
+    gw = Gateway(test_config, home)
+    await gw.start()
+    yield gw
+    await gw.stop()
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for name in (test_config.settings.request_queue, test_config.settings.dead_queue,
+                     str(test_config.providers["dz.interieur.etat-civil"].options["queue"])):
+            await channel.queue_delete(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(gateway: Gateway) -> AsyncIterator[str]:
+    runner = web.AppRunner(make_app(gateway))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def bus(gateway: Gateway) -> AsyncIterator[BusClient]:
+    connection = await aio_pika.connect(AMQP_URL)
+    channel = await connection.channel(publisher_confirms=True)
+    client = BusClient(channel, gateway.config.settings.request_queue)
+    await client.start()
+    yield client
+    await connection.close()

@@ -1,0 +1,266 @@
+"""Each check of PROTOCOL §4, in order, over the real bus: a broken or hostile request gets
+its own problem code in a sealed refusal, and the gateway keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hmac
+import json
+import uuid
+
+import pytest
+from exchange import BusClient, request_fields, sign_xml, signed_jws, signed_xml, to_xml
+from lxml import etree
+
+from gateway.runtime import Gateway
+from gateway.signing import pki
+from gateway.signing.pki import Issued
+from gateway_sandbox.civil_registry.service import CivilRegistryService
+
+NIN = "birth-certificate"
+
+
+async def refused(bus: BusClient, body: bytes, rid: str | None, code: str, *,
+                  content_type: str | None = "application/xml") -> None:
+    reply = await bus.call(body, message_id=rid, content_type=content_type)
+    assert (reply.status, reply.problem) == ("refused", code), reply.body[:400]
+    if content_type == "application/jose":
+        part = reply.body.split(b".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4)))
+        assert payload["problem"]["code"] == code
+    else:
+        problem = etree.fromstring(reply.body).find("{urn:dz:exchange:v1}Problem")
+        assert problem is not None and problem.get("code") == code
+
+
+@pytest.fixture()
+def found(examples: dict[str, dict[str, list[str]]]) -> str:
+    return examples[NIN]["found"][0]
+
+
+async def still_serving(bus: BusClient, cnas: Issued, found: str) -> None:
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    reply = await bus.call(body, message_id=rid)
+    assert reply.status == "issued"
+
+
+# ------------------------------------------------------------------ check 1: size and form
+async def test_oversize_body_is_too_large(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A body over 256 KiB is refused as too_large before anything is parsed."""
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    await refused(bus, body + b" " * (256 * 1024), rid, "too_large")
+    await still_serving(bus, cnas, found)
+
+
+async def test_xxe_is_malformed(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A DTD with an external entity is refused as malformed, and nothing is fetched."""
+    body = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+    await refused(bus, body, str(uuid.uuid4()), "malformed")
+    await still_serving(bus, cnas, found)
+
+
+async def test_junk_bytes_are_malformed(bus: BusClient) -> None:
+    """Bytes that are not XML at all are refused as malformed."""
+    await refused(bus, b"\x00\xffjunk<", str(uuid.uuid4()), "malformed")
+
+
+async def test_broken_jws_is_malformed(bus: BusClient) -> None:
+    """A JOSE body that is not three base64url parts of JSON is refused as malformed."""
+    await refused(bus, b"not.a-jws", str(uuid.uuid4()), "malformed", content_type="application/jose")
+
+
+async def test_unsupported_content_type_is_refused_in_xml(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A text/plain request is refused as unsupported_media_type, answered in XML."""
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    await refused(bus, body, rid, "unsupported_media_type", content_type="text/plain")
+
+
+# ------------------------------------------------------------------ check 2: signature and certificate
+async def test_changed_after_signing_is_signature_invalid(bus: BusClient, cnas: Issued, found: str,
+                                                          examples: dict[str, dict[str, list[str]]]) -> None:
+    """A signed request whose subject was changed afterwards is refused as signature_invalid."""
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    await refused(bus, body.replace(found.encode(), examples[NIN]["found"][1].encode()), rid, "signature_invalid")
+
+
+async def test_unsigned_request_is_signature_invalid(bus: BusClient, found: str) -> None:
+    """A request with no signature at all is refused as signature_invalid."""
+    fields = request_fields(subject={"nin": found})
+    await refused(bus, etree.tostring(to_xml(fields)), fields["requestId"], "signature_invalid")
+
+
+async def test_jws_alg_none_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A JWS with alg none is refused as signature_invalid."""
+    rid, token = signed_jws(cnas, subject={"nin": found})
+    _, payload, _ = token.split(b".")
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "dz-exchange+json"}).encode()).rstrip(b"=")
+    await refused(bus, header + b"." + payload + b".", rid, "signature_invalid", content_type="application/jose")
+
+
+async def test_jws_hs256_keyed_with_the_certificate_is_signature_invalid(bus: BusClient, cnas: Issued,
+                                                                          found: str) -> None:
+    """HS256 keyed with the signer's public certificate (algorithm confusion) is signature_invalid."""
+    rid, token = signed_jws(cnas, subject={"nin": found})
+    h64, p64, _ = token.split(b".")
+    header = json.loads(base64.urlsafe_b64decode(h64 + b"=="))
+    header["alg"] = "HS256"
+    h64 = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=")
+    mac = hmac.new(pki.cert_pem(cnas.cert), h64 + b"." + p64, "sha256").digest()
+    forged = h64 + b"." + p64 + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")
+    await refused(bus, forged, rid, "signature_invalid", content_type="application/jose")
+
+
+async def test_self_signed_certificate_is_untrusted(bus: BusClient, found: str) -> None:
+    """A correct signature by a certificate outside the exchange PKI is certificate_untrusted."""
+    rogue_ca = pki.make_ca("Rogue CA")
+    rid, body = signed_xml(pki.issue(rogue_ca, "dz.cnas"), subject={"nin": found})
+    await refused(bus, body, rid, "certificate_untrusted")
+
+
+async def test_weak_rsa_key_is_untrusted(bus: BusClient, ca: Issued, found: str) -> None:
+    """An RSA key under 2048 bits, even issued by the exchange CA, is certificate_untrusted."""
+    weak = pki.issue(ca, "dz.cnas", key=pki.new_key("rsa", 1024))
+    rid, body = signed_xml(weak, subject={"nin": found})
+    await refused(bus, body, rid, "certificate_untrusted")
+
+
+async def test_expired_certificate_is_expired(bus: BusClient, ca: Issued, found: str) -> None:
+    """A certificate past its validity is certificate_expired, told apart from untrusted."""
+    now = dt.datetime.now(dt.UTC)
+    old = pki.issue(ca, "dz.cnas", not_before=now - dt.timedelta(hours=3), not_after=now - dt.timedelta(hours=1))
+    rid, body = signed_xml(old, subject={"nin": found})
+    await refused(bus, body, rid, "certificate_expired")
+
+
+async def test_revoked_certificate_is_refused_after_crl_reload(bus: BusClient, ca: Issued, gateway: Gateway,
+                                                               found: str) -> None:
+    """A CRL dropped in pki/crl takes effect without a restart: the listed cert is certificate_revoked."""
+    victim = pki.issue(ca, "dz.cnas")
+    rid, body = signed_xml(victim, subject={"nin": found})
+    assert (await bus.call(body, message_id=rid)).status == "issued"
+    crl_file = gateway.pki / "crl" / f"test-{uuid.uuid4().hex}.pem"
+    crl_file.write_bytes(pki.make_crl(ca, [victim.cert.serial_number]).public_bytes(pki.serialization.Encoding.PEM))
+    try:
+        for _ in range(50):  # the gateway re-reads the folder every second in this configuration
+            rid, body = signed_xml(victim, subject={"nin": found})
+            reply = await bus.call(body, message_id=rid)
+            if reply.problem == "certificate_revoked":
+                break
+            await asyncio.sleep(0.2)
+        assert reply.problem == "certificate_revoked"
+    finally:
+        crl_file.unlink()
+        gateway.trust.reload_crls()
+
+
+# ------------------------------------------------------------------ check 3: signer
+async def test_signer_other_than_requester_is_mismatch(bus: BusClient, identity, found: str) -> None:  # type: ignore[no-untyped-def]
+    """A request signed by the tax directorate but naming dz.cnas as requester is requester_mismatch."""
+    rid, body = signed_xml(identity("dz.finances.dgi"), subject={"nin": found})
+    await refused(bus, body, rid, "requester_mismatch")
+
+
+# ------------------------------------------------------------------ check 4: schema
+async def test_malformed_nin_is_schema_invalid(bus: BusClient, cnas: Issued) -> None:
+    """A NIN of 17 digits is schema_invalid."""
+    rid, body = signed_xml(cnas, subject={"nin": "12345678901234567"})
+    await refused(bus, body, rid, "schema_invalid")
+
+
+async def test_wrong_identifier_kind_is_schema_invalid(bus: BusClient, cnas: Issued) -> None:
+    """A birth certificate asked by NIF instead of NIN is schema_invalid (the type's schema fixes it)."""
+    rid, body = signed_xml(cnas, subject={"nif": "123456789012345"})
+    await refused(bus, body, rid, "schema_invalid")
+
+
+async def test_jws_payload_with_unknown_field_is_schema_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A JSON request with a field the schema does not know is schema_invalid."""
+    rid, token = signed_jws(cnas, subject={"nin": found}, shoeSize="42")
+    await refused(bus, token, rid, "schema_invalid", content_type="application/jose")
+
+
+# ------------------------------------------------------------------ check 5: freshness
+async def test_old_request_is_stale(bus: BusClient, cnas: Issued, found: str) -> None:
+    """IssuedAt ten minutes ago is stale_request."""
+    rid, body = signed_xml(cnas, subject={"nin": found}, issuedAt=(
+        dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    await refused(bus, body, rid, "stale_request")
+
+
+async def test_future_request_is_stale(bus: BusClient, cnas: Issued, found: str) -> None:
+    """IssuedAt ten minutes ahead is stale_request too."""
+    rid, body = signed_xml(cnas, subject={"nin": found}, issuedAt=(
+        dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    await refused(bus, body, rid, "stale_request")
+
+
+# ------------------------------------------------------------------ check 6: document type
+async def test_unknown_type_is_reported_as_such(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A well-formed but unknown DocumentType is unknown_document_type, not schema_invalid."""
+    rid, body = signed_xml(cnas, document_type="driving-licence", subject={"nin": found})
+    await refused(bus, body, rid, "unknown_document_type")
+
+
+# ------------------------------------------------------------------ check 7: access
+async def test_provider_asking_as_itself_is_access_denied(bus: BusClient, identity, found: str) -> None:  # type: ignore[no-untyped-def]
+    """A participant with no access policy (the tax directorate) gets access_denied."""
+    rid, body = signed_xml(identity("dz.finances.dgi"), requester="dz.finances.dgi", subject={"nin": found})
+    await refused(bus, body, rid, "access_denied")
+
+
+async def test_purpose_without_that_type_is_not_allowed(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A birth certificate for employer-registration is purpose_not_allowed."""
+    rid, body = signed_xml(cnas, purpose="employer-registration", subject={"nin": found})
+    await refused(bus, body, rid, "purpose_not_allowed")
+
+
+async def test_over_quota_is_rate_limited_with_retry_after(bus: BusClient, identity, found: str) -> None:  # type: ignore[no-untyped-def]
+    """Past its burst of 2, the tiny-quota requester gets rate_limited, retryable, with retryAfter."""
+    who = identity("dz.test.quota")
+    statuses = []
+    for _ in range(3):
+        rid, body = signed_xml(who, requester="dz.test.quota", subject={"nin": found})
+        statuses.append(await bus.call(body, message_id=rid))
+    assert [r.status for r in statuses[:2]] == ["issued", "issued"]
+    last = statuses[2]
+    assert (last.status, last.problem) == ("refused", "rate_limited")
+    problem = etree.fromstring(last.body).find("{urn:dz:exchange:v1}Problem")
+    assert problem is not None and problem.get("retryable") == "true" and int(problem.get("retryAfter", "0")) >= 1
+
+
+# ------------------------------------------------------------------ check 8: duplicates
+async def test_repeat_gets_same_bytes_without_second_query(bus: BusClient, cnas: Issued, found: str,
+                                                           civil_registry: CivilRegistryService) -> None:
+    """The same signed request twice gets byte-identical answers and one provider query."""
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    first = await bus.call(body, message_id=rid)
+    asked = civil_registry.answered
+    second = await bus.call(body, message_id=rid)
+    assert first.body == second.body and first.status == "issued"
+    assert civil_registry.answered == asked
+
+
+async def test_same_id_other_content_is_duplicate_conflict(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A request id reused for other signed content is duplicate_conflict."""
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    assert (await bus.call(body, message_id=rid)).status == "issued"
+    _, other = signed_xml(cnas, subject={"nin": found}, requestId=rid, agency="CNAS-31-002")
+    await refused(bus, other, rid, "duplicate_conflict")
+
+
+async def test_message_id_must_equal_request_id(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A message_id that differs from the signed RequestId is refused as malformed."""
+    _, body = signed_xml(cnas, subject={"nin": found})
+    await refused(bus, body, str(uuid.uuid4()), "malformed")
+
+
+async def test_two_signatures_are_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A document carrying a second signature is refused as signature_invalid."""
+    fields = request_fields(subject={"nin": found})
+    once = etree.fromstring(sign_xml(to_xml(fields), cnas))
+    signature = once.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    assert signature is not None
+    once.append(etree.fromstring(etree.tostring(signature)))
+    await refused(bus, etree.tostring(once), fields["requestId"], "signature_invalid")
