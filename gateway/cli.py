@@ -89,10 +89,18 @@ def parser() -> argparse.ArgumentParser:
     examples.add_argument("--home", default="var")
     examples.add_argument("--json", action="store_true")
     examples.set_defaults(func=cmd_sandbox_examples)
+    bench = sub.add_parser("bench", help="benchmark: bare aio-pika echo against the full gateway path",
+                           add_help=False)
+    bench.set_defaults(func=None)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from gateway import bench
+
+        return bench.main(argv[1:])
     args = parser().parse_args(argv)
     code: int = args.func(args)
     return code

@@ -7,7 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from gateway_sandbox.civil_registry.service import serve
+from gateway_sandbox.civil_registry.service import QUEUE, serve
 
 
 def main() -> None:
@@ -16,8 +16,9 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=Path("var"), help="the gateway's home (its pki/ is read)")
     parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
     parser.add_argument("--db", type=Path, default=None, help="default: HOME/sandbox/civil-registry.sqlite3")
+    parser.add_argument("--queue", default=QUEUE, help=f"the queue to answer on (default {QUEUE})")
     args = parser.parse_args()
-    asyncio.run(serve(args.home, args.amqp_url, args.db))
+    asyncio.run(serve(args.home, args.amqp_url, args.db, args.queue))
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ class CivilRegistryService:
             self.answered += 1
 
 
-async def serve(home: Path, amqp_url: str, db: Path | None = None) -> None:
+async def serve(home: Path, amqp_url: str, db: Path | None = None, queue: str = QUEUE) -> None:
     pki = home / "pki"
     db = db or home / "sandbox" / "civil-registry.sqlite3"
     if not db.exists():
@@ -158,7 +158,7 @@ async def serve(home: Path, amqp_url: str, db: Path | None = None) -> None:
         build(db)
     ca = x509.load_pem_x509_certificate((pki / "ca.pem").read_bytes())
     checker = QueryChecker(ca, frozenset({"dz.exchange.gateway"}))
-    service = CivilRegistryService(Registry(db), load_identity(pki), checker, amqp_url)
+    service = CivilRegistryService(Registry(db), load_identity(pki), checker, amqp_url, queue)
     await service.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
