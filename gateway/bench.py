@@ -34,6 +34,7 @@ import aio_pika
 import aio_pika.abc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
@@ -189,6 +190,7 @@ def _signed_requests(home: Path, n: int) -> list[tuple[str, bytes]]:
         subjects = {t: registry.examples(t, 50)["found"] for t in PURPOSES}
     folder = home / "pki" / "dz.cnas"
     key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
     cert = cert_pem(x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())).decode()
     signer = XMLSigner(method=methods.enveloped, signature_algorithm="ecdsa-sha256", digest_algorithm="sha256",
                        c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")

@@ -140,6 +140,13 @@ class ProviderError(Failed):
     http_status = 502
 
 
+class TransientProviderError(ProviderError):
+    """The provider failed in a way worth retrying: HTTP 502/503/504, or a connection cut mid-answer.
+
+    Its problem code stays `provider_error`.
+    """
+
+
 class InternalError(Failed):
     code = "internal_error"
     http_status = 503

@@ -54,7 +54,7 @@ class Pipeline:
         self._verifier = RequestVerifier(trust)
         self._schemas = schemas or Schemas(config.catalogue)
         self._admission = admission or Admission(config)
-        self._router = Router(adapters)
+        self.router = Router(adapters, config.providers)
         self._store = store
         self._attester = attester
         self._metrics = metrics
@@ -121,7 +121,7 @@ class Pipeline:
         request, doc_type = admitted.request, admitted.document_type
         log.info("provider_query", provider=doc_type.provider, document_type=doc_type.name,
                  subject=subject_ref(self._log_key, request.subject_id), purpose=request.purpose)
-        answer, seconds = await self._router.fetch(admitted)
+        answer, seconds = await self.router.fetch(admitted)
         self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
         facts = AttestationFacts(
             request.request_id, doc_type.name, doc_type.provider, request.requester, request.purpose,

@@ -35,7 +35,7 @@ import structlog
 
 from gateway.adapters.base import Adapter, ProviderQuery
 from gateway.config import ConfigError
-from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
+from gateway.errors import GatewayError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
 
 log = structlog.get_logger(__name__)
@@ -46,13 +46,6 @@ MIN_ATTEMPT_SECONDS = 0.05
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class TransientProviderError(ProviderError):
-    """The provider failed in a way worth retrying: HTTP 502/503/504, or a connection cut mid-answer.
-
-    Its problem code stays `provider_error`.
-    """
 
 
 #: The failures that `Resilient` retries.
@@ -88,7 +81,7 @@ class Policy:
 
     def backoff(self, retry: int) -> float:
         """The pause before retry number `retry` (0 for the first): exponential, with jitter."""
-        ceiling = min(self.retry_backoff_max_seconds, self.retry_backoff_seconds * 2**retry)
+        ceiling = min(self.retry_backoff_max_seconds, self.retry_backoff_seconds * 2.0**retry)
         return ceiling * random.uniform(0.5, 1.0)
 
 

@@ -22,21 +22,18 @@ import asyncio
 import datetime as dt
 import json
 import re
-import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 import structlog
-from cryptography import x509
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
-from gateway.adapters.resilience import TransientProviderError
+from gateway.adapters.http import PeerAwareResponse, client_tls, peer_participant, read_bounded
 from gateway.config import ConfigError, Provider
-from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
+from gateway.errors import ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
-from gateway.signing.trust import TrustStore
 
 log = structlog.get_logger(__name__)
 
@@ -45,51 +42,10 @@ DOCUMENTS: Mapping[str, str] = {"tax-status-certificate": "situation", "tax-regi
 SITUATIONS = {"A_JOUR": "up-to-date", "EN_RETARD": "in-arrears"}
 NOT_FOUND = "CONTRIBUABLE_INCONNU"
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
-MAX_ANSWER_BYTES = 64 * 1024
 MAX_TEXT = 200
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
-
-
-def client_tls(context: AdapterContext) -> ssl.SSLContext:
-    """TLS for a client that proves itself with the gateway's certificate and trusts only the exchange CA."""
-    identity = context.pki_dir / context.gateway_participant
-    try:
-        tls = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(context.pki_dir / "ca.pem"))
-        tls.load_cert_chain(str(identity / "cert.pem"), str(identity / "key.pem"))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"the TLS identity under {context.pki_dir} cannot be loaded: {exc}") from None
-    tls.minimum_version = ssl.TLSVersion.TLSv1_2
-    return tls
-
-
-def peer_participant(response: aiohttp.ClientResponse, trust: TrustStore) -> str:
-    """The participant code of the server certificate that `response` came over."""
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    if not der:
-        raise ProviderError("the server presented no certificate")
-    try:
-        return trust.verify(x509.load_der_x509_certificate(der)).participant
-    except GatewayError as exc:
-        raise ProviderError(f"the server's certificate is refused ({exc.code})") from None
-    except ValueError:
-        raise ProviderError("the server's certificate is unreadable") from None
-
-
-async def read_bounded(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
-    """The body, or provider_error when it is larger than `limit` bytes."""
-    if response.content_length is not None and response.content_length > limit:
-        raise ProviderError(f"answer of {response.content_length} bytes exceeds {limit}")
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(16384):
-        body += chunk
-        if len(body) > limit:
-            raise ProviderError(f"answer exceeds {limit} bytes")
-    return bytes(body)
 
 
 class TaxDirectorateAdapter:
@@ -102,7 +58,9 @@ class TaxDirectorateAdapter:
             raise ConfigError(f"providers.toml: {provider.code}.url must be an https URL (mutual TLS), not {url!r}")
         self._base = url.rstrip("/")
         extra = provider.options.get("documents", {})
-        self._documents = {**DOCUMENTS, **{str(k): str(v) for k, v in dict(extra).items()}}
+        if not isinstance(extra, Mapping):
+            raise ConfigError(f"providers.toml: {provider.code}.documents must be a table")
+        self._documents = {**DOCUMENTS, **{str(k): str(v) for k, v in extra.items()}}
         if unknown := set(self._documents.values()) - set(_READERS):
             raise ConfigError(f"providers.toml: {provider.code}.documents: unknown resources {sorted(unknown)}")
         self._tls = client_tls(context)
@@ -115,6 +73,7 @@ class TaxDirectorateAdapter:
                 connector=aiohttp.TCPConnector(ssl=self._tls, limit=100),
                 headers={"Accept": "application/json"},
                 timeout=aiohttp.ClientTimeout(total=None),
+                response_class=PeerAwareResponse,
             )
 
     async def close(self) -> None:
@@ -150,6 +109,8 @@ class TaxDirectorateAdapter:
             raise TransientProviderError(f"{self.provider} cut the connection: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
             raise ProviderError(f"{self.provider}: unreadable HTTP answer ({type(exc).__name__})") from None
+        except OSError as exc:  # a socket or TLS error that aiohttp did not wrap
+            raise TransientProviderError(f"{self.provider}: connection failed ({type(exc).__name__})") from None
         return self.answer(query, status, content_type, body)
 
     def answer(self, query: ProviderQuery, status: int, content_type: str, body: bytes) -> ProviderAnswer:
