@@ -53,7 +53,9 @@ class Router:
         if left <= 0:
             raise DeadlineExceeded("the request's deadline had passed before the provider was asked")
         timeout = min(left, doc_type.sla_seconds)
-        deadline_bound = left <= doc_type.sla_seconds
+        # Without a Deadline of its own, a request's deadline is the SLA: a provider that
+        # misses it is late (provider_timeout), not the requester's deadline.
+        deadline_bound = request.deadline is not None and left <= doc_type.sla_seconds
         query = ProviderQuery(
             str(uuid.uuid4()), request.request_id, doc_type.name, request.purpose, request.requester,
             request.subject_kind, request.subject_id,

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import TextIO
 
 import aio_pika
+import partners
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -26,6 +27,10 @@ from gateway.signing.pki import Issued, ensure_development_pki
 from gateway.web import make_app
 from gateway_sandbox.civil_registry.records import Registry, build
 from gateway_sandbox.civil_registry.service import CivilRegistryService, QueryChecker, load_identity
+from gateway_sandbox.commercial_register.records import RegisterRecords
+from gateway_sandbox.commercial_register.records import build as register_build
+from gateway_sandbox.tax_directorate.records import TaxRecords
+from gateway_sandbox.tax_directorate.records import build as tax_build
 
 AMQP_URL = config_module.load().settings.amqp_url
 RUN = uuid.uuid4().hex[:8]
@@ -73,9 +78,44 @@ def identity(home: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def test_config() -> Config:
-    """The shipped configuration, on this session's own queues, with a tiny-quota requester."""
+def tax_records(home: Path) -> Iterator[TaxRecords]:
+    tax_build(home / "sandbox" / "tax-directorate.sqlite3")
+    records = TaxRecords(home / "sandbox" / "tax-directorate.sqlite3")
+    yield records
+    records.close()
+
+
+@pytest.fixture(scope="session")
+def register_records(home: Path) -> Iterator[RegisterRecords]:
+    register_build(home / "sandbox" / "commercial-register.sqlite3")
+    records = RegisterRecords(home / "sandbox" / "commercial-register.sqlite3")
+    yield records
+    records.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def partner_urls(home: Path, tax_records: TaxRecords,
+                       register_records: RegisterRecords) -> AsyncIterator[dict[str, str]]:
+    """The DGI and CNRC sandboxes of this session, by provider code."""
+    async with partners.tax_directorate(home, tax_records) as dgi, \
+            partners.commercial_register(home, register_records) as cnrc:
+        yield {"dz.finances.dgi": dgi, "dz.commerce.cnrc": cnrc}
+
+
+def with_provider(config: Config, code: str, **options: object) -> Config:
+    """`config` with one provider's options changed."""
+    providers = dict(config.providers)
+    providers[code] = dataclasses.replace(providers[code], options=MappingProxyType(
+        {**providers[code].options, **options}))
+    return dataclasses.replace(config, providers=MappingProxyType(providers))
+
+
+@pytest.fixture(scope="session")
+def test_config(partner_urls: dict[str, str]) -> Config:
+    """The shipped configuration, on this session's own queues and sandboxes, with a tiny-quota requester."""
     base = config_module.load()
+    for code, url in partner_urls.items():
+        base = with_provider(base, code, url=url)
     civil = base.providers["dz.interieur.etat-civil"]
     providers = dict(base.providers)
     providers[civil.code] = dataclasses.replace(
@@ -95,10 +135,16 @@ def test_config() -> Config:
 
 
 @pytest.fixture(scope="session")
-def examples(home: Path) -> dict[str, dict[str, list[str]]]:
+def examples(home: Path, tax_records: TaxRecords,
+             register_records: RegisterRecords) -> dict[str, dict[str, list[str]]]:
+    """Found and missing subject ids for each of the seven types."""
     with Registry(home / "sandbox" / "civil-registry.sqlite3") as registry:
-        return {t: registry.examples(t, 3) for t in
-                ("birth-certificate", "family-record", "death-record", "residence-certificate")}
+        out = {t: registry.examples(t, 3) for t in
+               ("birth-certificate", "family-record", "death-record", "residence-certificate")}
+    for kind in ("tax-status-certificate", "tax-registration"):
+        out[kind] = tax_records.examples(kind, 3)
+    out["commercial-register-extract"] = register_records.examples(n=3)
+    return out
 
 
 @pytest_asyncio.fixture(scope="session")

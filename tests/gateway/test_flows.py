@@ -21,16 +21,20 @@ from gateway.signing.seal import verify_jws_seal, verify_xml_seal
 
 NS = "{urn:dz:exchange:v1}"
 PURPOSE = {"birth-certificate": "family-allowance", "family-record": "family-allowance",
-           "death-record": "survivor-benefit", "residence-certificate": "insured-registration"}
+           "death-record": "survivor-benefit", "residence-certificate": "insured-registration",
+           "tax-status-certificate": "contribution-recovery", "tax-registration": "employer-registration",
+           "commercial-register-extract": "employer-registration"}
+SUBJECT = {"tax-status-certificate": "nif", "tax-registration": "nif", "commercial-register-extract": "rc"}
 Examples = dict[str, dict[str, list[str]]]
 
 
 @pytest.mark.parametrize("doc_type", sorted(PURPOSE))
-async def test_each_civil_registry_type_is_issued_and_sealed(bus: BusClient, cnas: Issued, gateway: Gateway,
+async def test_each_type_is_issued_and_sealed(bus: BusClient, cnas: Issued, gateway: Gateway,
                                                              examples: Examples, doc_type: str) -> None:
-    """A known subject gets `issued`: a sealed DocumentResponse whose Data fits the type's schema."""
+    """A known subject gets `issued` from its provider, on its own transport: a sealed DocumentResponse
+    whose Data fits the type's schema."""
     rid, body = signed_xml(cnas, document_type=doc_type, purpose=PURPOSE[doc_type],
-                           subject={"nin": examples[doc_type]["found"][0]})
+                           subject={SUBJECT.get(doc_type, "nin"): examples[doc_type]["found"][0]})
     reply = await bus.call(body, message_id=rid)
     assert reply.status == "issued" and reply.problem is None
     assert reply.message.correlation_id and reply.message.content_type == "application/xml"
@@ -46,9 +50,9 @@ async def test_each_civil_registry_type_is_issued_and_sealed(bus: BusClient, cna
 @pytest.mark.parametrize("doc_type", sorted(PURPOSE))
 async def test_unknown_subject_is_a_sealed_not_found(bus: BusClient, cnas: Issued, gateway: Gateway,
                                                      examples: Examples, doc_type: str) -> None:
-    """A well-formed NIN the registry does not hold gets a sealed `not-found` with an empty Data."""
+    """A well-formed id the provider does not hold gets a sealed `not-found` with an empty Data."""
     rid, body = signed_xml(cnas, document_type=doc_type, purpose=PURPOSE[doc_type],
-                           subject={"nin": examples[doc_type]["missing"][0]})
+                           subject={SUBJECT.get(doc_type, "nin"): examples[doc_type]["missing"][0]})
     reply = await bus.call(body, message_id=rid)
     assert reply.status == "not-found"
     seal = verify_xml_seal(etree.fromstring(reply.body), gateway.trust)
