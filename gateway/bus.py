@@ -1,41 +1,58 @@
 """The AMQP transport (PROTOCOL §2): consume `gateway.requests`, reply to `reply_to`,
 dead-letter what cannot be answered.
 
-Each request is acked only after its response is recorded (issued and not-found answers,
-by the pipeline) and its reply is confirmed by the broker, or after it is confirmed on
-`gateway.dead`. A crash before the ack redelivers the request, and the store replays the
-same bytes.
+Order of work for each delivery: answer, record (the audit entry and the bytes answered,
+keyed by the delivery), publish with a broker confirm, then ack. A crash anywhere before
+the ack redelivers the message; a redelivered message whose answer was recorded gets the
+same bytes again, so a client may see a response twice but never two different ones.
+A message redelivered `max_deliveries` times without an answer (it keeps killing its
+worker) is a poison message: it goes to `gateway.dead` and never loops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
 from typing import Any
 
 import aio_pika
 import aio_pika.abc
 import structlog
 
-from gateway.errors import DEAD_NO_REPLY_TO, DEAD_UNROUTABLE
+from gateway.errors import DEAD_NO_REPLY_TO, DEAD_POISON, DEAD_UNROUTABLE
 from gateway.intake import JOSE, XML
 from gateway.metrics import Metrics
-from gateway.model import Outcome
 from gateway.pipeline import Pipeline
+from gateway.store import AuditEntry, Delivery, Store
 
 log = structlog.get_logger(__name__)
+RETRY_PAUSE_SECONDS = 1.0
+
+
+def delivery_key(message: aio_pika.abc.AbstractIncomingMessage) -> str:
+    """Names one published message across its redeliveries."""
+    digest = hashlib.sha256()
+    for part in (message.message_id or "", message.correlation_id or "", message.reply_to or ""):
+        digest.update(part.encode() + b"\0")
+    digest.update(message.body)
+    return digest.hexdigest()
 
 
 class BusIntake:
     """Consumes requests and publishes responses on one channel with publisher confirms."""
 
-    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, pipeline: Pipeline, metrics: Metrics,
-                 *, request_queue: str, dead_queue: str, prefetch: int) -> None:
+    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, pipeline: Pipeline, store: Store,
+                 metrics: Metrics, *, request_queue: str, dead_queue: str, prefetch: int,
+                 max_deliveries: int) -> None:
         self._connection = connection
         self._pipeline = pipeline
+        self._store = store
         self._metrics = metrics
         self._request_queue = request_queue
         self._dead_queue = dead_queue
         self._prefetch = prefetch
+        self._max_deliveries = max_deliveries
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._queue: aio_pika.abc.AbstractQueue | None = None
         self._tag: str | None = None
@@ -49,15 +66,21 @@ class BusIntake:
         self._tag = await self._queue.consume(self._on_message)
         log.info("bus_intake_started", queue=self._request_queue, prefetch=self._prefetch)
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Stops taking requests, lets those in flight finish within `grace` seconds."""
+    async def stop(self, grace: float = 20.0) -> None:
+        """Stops taking requests and lets those in flight finish within `grace` seconds;
+        what is still unfinished then stays unacked and the broker gives it to another worker."""
         if self._queue is not None and self._tag is not None:
             await self._queue.cancel(self._tag)
             self._tag = None
         if self._tasks:
+            log.info("draining", in_flight=len(self._tasks), grace=grace)
             await asyncio.wait(self._tasks, timeout=grace)
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
 
     @property
     def ready(self) -> bool:
@@ -69,40 +92,74 @@ class BusIntake:
         task.add_done_callback(self._tasks.discard)
 
     async def _process(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        key = delivery_key(message)
         try:
+            if message.redelivered and await self._settle_redelivery(message, key):
+                return
             if not message.reply_to:
                 await self._dead_letter(message, DEAD_NO_REPLY_TO)
             else:
                 outcome = await self._pipeline.handle(message.body, message.content_type,
-                                                      message_id=message.message_id, transport="amqp")
-                try:
-                    await self._reply(message, outcome)
-                except aio_pika.exceptions.DeliveryError:
-                    await self._dead_letter(message, DEAD_UNROUTABLE)
+                                                      message_id=message.message_id, transport="amqp",
+                                                      redelivered=bool(message.redelivered))
+                assert outcome.audit is not None
+                await self._store.record(outcome.audit, Delivery(
+                    key, outcome.request_id, outcome.response_id, outcome.body, outcome.kind, outcome.status,
+                    outcome.problem))
+                await self._reply_or_dead(message, outcome.body, outcome.kind, outcome.status, outcome.problem,
+                                          outcome.response_id, outcome.retry_after)
             await message.ack()
         except Exception:
-            # The broker or the channel failed: leave the request unacked, so it is redelivered.
+            # The store or the broker failed: hand the message back, after a pause, to be tried again.
             log.exception("bus_processing_failed", message_id=message.message_id)
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+            try:
+                await message.nack(requeue=True)
+            except Exception:
+                log.warning("nack_failed: the broker will redeliver when the channel closes")
 
-    async def _reply(self, message: aio_pika.abc.AbstractIncomingMessage, outcome: Outcome) -> None:
+    async def _settle_redelivery(self, message: aio_pika.abc.AbstractIncomingMessage, key: str) -> bool:
+        """True when the redelivered message is dealt with: its recorded answer sent again, or dead-lettered."""
+        previous = await self._store.find_delivery(key)
+        if previous is not None:
+            log.info("redelivery_replayed", message_id=message.message_id)
+            await self._reply_or_dead(message, previous.body, previous.kind, previous.status, previous.problem,
+                                      previous.response_id, None)
+            await message.ack()
+            return True
+        attempts = await self._store.count_attempt(key)
+        if attempts >= self._max_deliveries:
+            await self._dead_letter(message, DEAD_POISON)
+            await message.ack()
+            return True
+        return False
+
+    async def _reply_or_dead(self, message: aio_pika.abc.AbstractIncomingMessage, body: bytes, kind: str,
+                             status: str, problem: str | None, response_id: str, retry_after: int | None) -> None:
         assert self._channel is not None
-        headers: dict[str, Any] = {"x-status": outcome.status}
-        if outcome.problem:
-            headers["x-problem"] = outcome.problem
-        if outcome.retry_after is not None:
-            headers["x-retry-after"] = outcome.retry_after
-        await self._channel.default_exchange.publish(
-            aio_pika.Message(
-                outcome.body,
-                content_type=JOSE if outcome.kind == "jose" else XML,
-                correlation_id=message.correlation_id or message.message_id,
-                message_id=outcome.response_id,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers=headers,
-            ),
-            routing_key=message.reply_to or "",
-            mandatory=True,
-        )
+        if not message.reply_to:
+            await self._dead_letter(message, DEAD_NO_REPLY_TO)
+            return
+        headers: dict[str, Any] = {"x-status": status}
+        if problem:
+            headers["x-problem"] = problem
+        if retry_after is not None:
+            headers["x-retry-after"] = retry_after
+        try:
+            await self._channel.default_exchange.publish(
+                aio_pika.Message(
+                    body,
+                    content_type=JOSE if kind == "jose" else XML,
+                    correlation_id=message.correlation_id or message.message_id,
+                    message_id=response_id,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    headers=headers,
+                ),
+                routing_key=message.reply_to,
+                mandatory=True,
+            )
+        except aio_pika.exceptions.DeliveryError:
+            await self._dead_letter(message, DEAD_UNROUTABLE)
 
     async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         assert self._channel is not None
@@ -126,5 +183,13 @@ class BusIntake:
             mandatory=True,
         )
         self._metrics.dead_letters.labels(reason).inc()
+        await self._audit_dead(message, reason)
         log.warning("dead_lettered", reason=reason, message_id=message.message_id)
 
+    async def _audit_dead(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
+        try:
+            await self._store.record(AuditEntry(
+                dt.datetime.now(dt.UTC), message.message_id or "", "amqp", None, None, None, None, None,
+                None, "dead", reason, hashlib.sha256(message.body).hexdigest(), "", None), None)
+        except Exception:
+            log.exception("audit_failed", message_id=message.message_id)

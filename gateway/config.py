@@ -3,7 +3,8 @@
 The files are read once, checked for consistency (every type's provider exists, every
 purpose releases only fields the type has, every policy names known types and purposes),
 and handed explicitly to the stages that need them. URLs and ports can be overridden
-from the environment (AMQP_URL, GATEWAY_HTTP_PORT, GATEWAY_HTTP_HOST, GATEWAY_PUBLIC_URL).
+from the environment (AMQP_URL, GATEWAY_HTTP_PORT, GATEWAY_HTTP_HOST, GATEWAY_PUBLIC_URL,
+GATEWAY_STORE, GATEWAY_STORE_DSN).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Settings:
     crl_reload_seconds: int
     remember_days: int
     prefetch: int
+    shutdown_grace_seconds: float
+    max_deliveries: int
     public_url: str
     amqp_url: str
     request_queue: str
@@ -41,6 +44,7 @@ class Settings:
     http_port: int
     store_backend: str
     store_path: str
+    store_dsn: str
 
 
 @dataclass(frozen=True)
@@ -158,14 +162,17 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         crl_reload_seconds=int(g["crl_reload_seconds"]),
         remember_days=int(g["remember_days"]),
         prefetch=int(g["prefetch"]),
+        shutdown_grace_seconds=float(g.get("shutdown_grace_seconds", 20)),
+        max_deliveries=int(amqp.get("max_deliveries", 5)),
         public_url=env.get("GATEWAY_PUBLIC_URL", str(g["public_url"])).rstrip("/"),
         amqp_url=env.get("AMQP_URL", str(amqp["url"])),
         request_queue=str(amqp["request_queue"]),
         dead_queue=str(amqp["dead_queue"]),
         http_host=env.get("GATEWAY_HTTP_HOST", str(http["host"])),
         http_port=int(env.get("GATEWAY_HTTP_PORT", http["port"])),
-        store_backend=str(store["backend"]),
+        store_backend=env.get("GATEWAY_STORE", str(store["backend"])),
         store_path=str(store["path"]),
+        store_dsn=env.get("GATEWAY_STORE_DSN", str(store.get("dsn", ""))),
     )
 
 
@@ -197,7 +204,7 @@ def check(config: Config) -> None:
     s = config.settings
     if s.participant not in config.participants:
         raise ConfigError(f"gateway.toml: participant {s.participant!r} is not in participants.toml")
-    if s.store_backend not in ("sqlite",):
+    if s.store_backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"gateway.toml: store backend {s.store_backend!r} is not supported")
     for t in config.catalogue.values():
         if t.subject not in SUBJECT_KINDS:

@@ -168,3 +168,4 @@ BY_CODE: dict[str, type[GatewayError]] = {
 #: Reasons for `x-dead-reason` when no response can be addressed (PROTOCOL §2).
 DEAD_NO_REPLY_TO = "reply_to_missing"
 DEAD_UNROUTABLE = "reply_to_unroutable"
+DEAD_POISON = "poison_message"

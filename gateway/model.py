@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.intake import Kind
 from gateway.signing.trust import Signer
+from gateway.store import AuditEntry
 
 #: Subject identifier kinds and their JSON keys.
 SUBJECT_KEYS = {"NIN": "nin", "NIF": "nif", "RC": "rc"}
@@ -70,3 +71,7 @@ class Outcome:
     document_type: str | None = None
     retry_after: int | None = None
     replayed: bool = False
+    audit: AuditEntry | None = None
+
+    def with_audit(self, entry: AuditEntry) -> Outcome:
+        return replace(self, audit=entry)

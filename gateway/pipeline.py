@@ -1,17 +1,28 @@
 """The pipeline: intake → verify → validate → admit → (duplicates) → route → attest.
 
 `Pipeline.handle` takes a body as either transport received it and returns an `Outcome`:
-the sealed response and what the transport needs to deliver it. Every failure becomes a
-sealed refusal or failure; nothing escapes as an exception. Issued and not-found answers
-are recorded before they are returned, so a repeat gets the same bytes (check 8).
+the sealed response, what the transport needs to deliver it, and the audit entry the
+transport records before it acknowledges. Every failure becomes a sealed refusal or
+failure; nothing escapes as an exception.
+
+Check 8 and the provider query are guarded by a lease in the store, so that one request id
+makes one provider query across all workers: a worker that finds another's lease waits for
+that worker's stored answer. When a redelivered request finds the expired lease of a worker
+that stopped mid-query, the provider may already have been asked, so it is answered
+`failed` (retryable) instead of asking again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
 import json
+import os
 import re
+import socket
 import time
+import uuid
 from collections.abc import Mapping
 
 import structlog
@@ -30,11 +41,17 @@ from gateway.route import Router
 from gateway.schemas import Schemas
 from gateway.signing.requests import RequestVerifier
 from gateway.signing.trust import TrustStore
-from gateway.store import Store, StoredResponse
+from gateway.store import AuditEntry, Store, StoredResponse
 from gateway.validate import validate
 
 log = structlog.get_logger(__name__)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+LEASE_MARGIN_SECONDS = 2.0
+
+
+def worker_id() -> str:
+    """This process's name in leases: host, pid and a random part (a restart is another worker)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class Pipeline:
@@ -49,8 +66,10 @@ class Pipeline:
         log_key: bytes,
         schemas: Schemas | None = None,
         admission: Admission | None = None,
+        owner: str | None = None,
     ) -> None:
         self.config = config
+        self.owner = owner or worker_id()
         self._verifier = RequestVerifier(trust)
         self._schemas = schemas or Schemas(config.catalogue)
         self._admission = admission or Admission(config)
@@ -62,53 +81,101 @@ class Pipeline:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def handle(self, body: bytes, content_type: str | None, *, message_id: str | None = None,
-                     transport: str = "amqp") -> Outcome:
+                     transport: str = "amqp", redelivered: bool = False) -> Outcome:
         started = time.perf_counter()
         kind: Kind = intake.reply_kind(content_type)
         request_id = message_id or ""
-        document_type: str | None = None
+        request: Request | None = None
         structlog.contextvars.bind_contextvars(request_id=request_id or None, transport=transport)
         try:
             envelope = intake.accept(body, content_type, self.config.settings.max_body_bytes)
             request_id = request_id or _claimed_id(envelope)
             signed = self._verifier.verify(envelope)
             request = validate(signed, self._schemas)
-            request_id, document_type = request.request_id, request.document_type
+            request_id = request.request_id
             structlog.contextvars.bind_contextvars(request_id=request_id)
             if message_id is not None and message_id.lower() != request.request_id:
                 raise Malformed(f"message_id {message_id!r} differs from RequestId {request.request_id!r}")
             admitted = self._admission.admit(request)
-            outcome = await self._answer_once(admitted)
+            outcome = await self._answer_once(admitted, redelivered)
         except GatewayError as error:
-            outcome = self._refuse(kind, request_id, error, document_type)
+            outcome = self._refuse(kind, request_id, error, request)
         except Exception:  # a bug must still produce a sealed answer
             log.exception("pipeline_crashed")
-            outcome = self._refuse(kind, request_id, InternalError("unexpected error in the gateway"), document_type)
+            outcome = self._refuse(kind, request_id, InternalError("unexpected error in the gateway"), request)
+        outcome = self._with_audit(outcome, body, request, transport)
         elapsed = time.perf_counter() - started
         self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed)
-        log.info("request_answered", status=outcome.status, problem=outcome.problem, document_type=document_type,
-                 replayed=outcome.replayed, ms=round(elapsed * 1000, 2))
+        log.info("request_answered", status=outcome.status, problem=outcome.problem,
+                 document_type=outcome.document_type, replayed=outcome.replayed, ms=round(elapsed * 1000, 2))
         structlog.contextvars.unbind_contextvars("request_id", "transport")
         return outcome
 
-    def _refuse(self, kind: Kind, request_id: str, error: GatewayError, document_type: str | None) -> Outcome:
+    def failure(self, outcome: Outcome, error: GatewayError) -> Outcome:
+        """A sealed failure in place of `outcome`, for a transport that cannot deliver it as it is."""
+        return self._refuse(outcome.kind, outcome.request_id, error, None)
+
+    def _refuse(self, kind: Kind, request_id: str, error: GatewayError, request: Request | None) -> Outcome:
         sealed = self._attester.problem(kind, request_id, error)
         return Outcome(sealed.body, kind, error.status, error.code, request_id, sealed.response_id,
-                       error.http_status, document_type, error.retry_after)
+                       error.http_status, request.document_type if request else None, error.retry_after)
 
-    async def _answer_once(self, admitted: Admitted) -> Outcome:
-        """Check 8, then the provider: one provider query per request id in this worker."""
+    def _with_audit(self, outcome: Outcome, body: bytes, request: Request | None, transport: str) -> Outcome:
+        doc_type = self.config.catalogue.get(request.document_type) if request else None
+        entry = AuditEntry(
+            at=dt.datetime.now(dt.UTC),
+            request_id=outcome.request_id,
+            transport=transport,
+            requester=request.requester if request else None,
+            agency=request.agency if request else None,
+            agent=request.agent if request else None,
+            document_type=request.document_type if request else None,
+            purpose=request.purpose if request else None,
+            provider=doc_type.provider if doc_type else None,
+            status=outcome.status,
+            problem=outcome.problem,
+            request_sha256=hashlib.sha256(body).hexdigest(),
+            response_sha256=hashlib.sha256(outcome.body).hexdigest(),
+            subject_ref=subject_ref(self._log_key, request.subject_id) if request else None,
+        )
+        return outcome.with_audit(entry)
+
+    async def _answer_once(self, admitted: Admitted, redelivered: bool) -> Outcome:
+        """Check 8, then at most one provider query per request id, across workers."""
         request = admitted.request
         lock = self._locks.setdefault(request.request_id, asyncio.Lock())
         try:
             async with lock:
-                stored = await self._store.find_response(request.request_id)
-                if stored is not None:
-                    return self._replay(stored, request)
-                return await self._fetch_and_attest(admitted)
+                return await self._under_lease(admitted, redelivered)
         finally:
             if not lock.locked() and self._locks.get(request.request_id) is lock:
                 del self._locks[request.request_id]
+
+    async def _under_lease(self, admitted: Admitted, redelivered: bool) -> Outcome:
+        request = admitted.request
+        rid = request.request_id
+        stored = await self._store.find_response(rid)
+        if stored is not None:
+            return self._replay(stored, request)
+        seconds = max(0.0, (admitted.deadline - dt.datetime.now(dt.UTC)).total_seconds())
+        state = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
+        pause = 0.02
+        while state == "held":  # another worker is asking the provider: wait for its answer
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+            stored = await self._store.find_response(rid)
+            if stored is not None:
+                return self._replay(stored, request)
+            state = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
+        if state == "taken_over" and redelivered:
+            await self._store.release_lease(rid, self.owner)
+            raise InternalError("a gateway worker stopped while asking the provider, which may have been asked; "
+                                "send the request again to ask anew")
+        try:
+            return await self._fetch_and_attest(admitted)
+        except BaseException:
+            await asyncio.shield(self._store.release_lease(rid, self.owner))
+            raise
 
     def _replay(self, stored: StoredResponse, request: Request) -> Outcome:
         if stored.digest != request.digest:
@@ -130,7 +197,7 @@ class Pipeline:
         sealed = self._attester.answer(request.kind, facts, answer, doc_type.purposes[request.purpose])
         stored = StoredResponse(request.request_id, sealed.response_id, request.digest, sealed.body, request.kind,
                                 sealed.status, None, 200, doc_type.name)
-        await self._store.save_response(stored, sealed.attestation)
+        await self._store.complete(stored, sealed.attestation, self.owner)
         return Outcome(sealed.body, request.kind, sealed.status, None, request.request_id, sealed.response_id,
                        200, doc_type.name)
 

@@ -27,6 +27,7 @@ from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import PrivateKey, ensure_development_pki
 from gateway.signing.seal import Sealer
 from gateway.signing.trust import TrustStore
+from gateway.store import Store
 from gateway.store.sqlite import SQLiteStore
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,15 @@ def log_key(home: Path) -> bytes:
     return path.read_bytes()
 
 
+def open_store(config: Config, home: Path) -> Store:
+    """The store the configuration names: SQLite under `home`, or PostgreSQL."""
+    if config.settings.store_backend == "postgresql":
+        from gateway.store.postgres import PostgresStore
+
+        return PostgresStore(config.settings.store_dsn)
+    return SQLiteStore(home / config.settings.store_path)
+
+
 class Gateway:
     """One gateway worker: AMQP intake, HTTP intake (through `web`), one pipeline."""
 
@@ -68,7 +78,7 @@ class Gateway:
         self.jws_signer = JWSSigner(key, chain)
         self.metrics = Metrics(config.catalogue)
         self.schemas = Schemas(config.catalogue)
-        self.store = SQLiteStore(home / config.settings.store_path)
+        self.store = open_store(config, home)
         self.log_key = log_key(home)
         self.connection: aio_pika.abc.AbstractRobustConnection | None = None
         self.adapters: dict[str, Adapter] = {}
@@ -89,8 +99,9 @@ class Gateway:
             self.config, self.trust, self.store, self.adapters, Attester(self.sealer, s.public_url),
             self.metrics, self.log_key, schemas=self.schemas,
         )
-        self.intake = BusIntake(self.connection, self.pipeline, self.metrics, request_queue=s.request_queue,
-                                dead_queue=s.dead_queue, prefetch=s.prefetch)
+        self.intake = BusIntake(self.connection, self.pipeline, self.store, self.metrics,
+                                request_queue=s.request_queue, dead_queue=s.dead_queue, prefetch=s.prefetch,
+                                max_deliveries=s.max_deliveries)
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
         log.info("gateway_started", home=str(self.home), providers=sorted(self.adapters))
@@ -99,7 +110,7 @@ class Gateway:
         for task in self._background:
             task.cancel()
         if self.intake is not None:
-            await self.intake.stop()
+            await self.intake.stop(self.config.settings.shutdown_grace_seconds)
         for adapter in self.adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.close()

@@ -7,15 +7,17 @@ import json
 import re
 from typing import Any
 
+import structlog
 from aiohttp import web
 from lxml import etree
 
-from gateway.errors import GatewayError, TooLarge
+from gateway.errors import GatewayError, InternalError, TooLarge
 from gateway.intake import JOSE, XML
 from gateway.runtime import Gateway
 from gateway.schemas import schema_path
 from gateway.signing.seal import verify_seal
 
+log = structlog.get_logger(__name__)
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 NS = "{urn:dz:exchange:v1}"
@@ -47,6 +49,12 @@ async def post_request(request: web.Request) -> web.Response:
     except TooLarge:
         body = b"x" * (limit + 1)  # the pipeline seals the refusal like any other
     outcome = await gateway.pipeline.handle(body, request.headers.get("Content-Type"), transport="http")
+    assert outcome.audit is not None
+    try:
+        await gateway.store.record(outcome.audit, None)
+    except Exception:  # no answer leaves without its audit entry
+        log.exception("audit_failed", request_id=outcome.request_id)
+        outcome = gateway.pipeline.failure(outcome, InternalError("the audit journal cannot be written"))
     headers = {"X-Status": outcome.status}
     if outcome.problem:
         headers["X-Problem"] = outcome.problem

@@ -1,14 +1,18 @@
-"""The store: remembered responses (duplicates), attestations, and what the dashboard counts.
+"""The store: remembered responses (duplicates), leases, the outcome journal of each
+delivery, attestations, and the audit entries.
 
-One interface, `Store`; SQLite is the embedded default, one file under the home folder.
-A PostgreSQL back end (several workers on several machines) goes behind the same protocol.
+One interface, `Store`, with two back ends: SQLite, the embedded default (one file under
+the home folder, shared by the workers of one host), and PostgreSQL, for several workers
+on several machines. `tests/store/` runs one suite against both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+LeaseState = Literal["acquired", "held", "taken_over"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,39 @@ class AttestationRecord:
         return "valid" if now < self.valid_until else "expired"
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What was answered to one delivered message (by its delivery key), to replay it after a crash."""
+
+    key: str
+    request_id: str
+    response_id: str
+    body: bytes
+    kind: str
+    status: str
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who obtained what about whom, and why: one entry per answered request, no identifier in clear."""
+
+    at: dt.datetime
+    request_id: str
+    transport: str
+    requester: str | None
+    agency: str | None
+    agent: str | None
+    document_type: str | None
+    purpose: str | None
+    provider: str | None
+    status: str
+    problem: str | None
+    request_sha256: str
+    response_sha256: str
+    subject_ref: str | None  # keyed hash of the NIN, NIF or RC
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -54,12 +91,36 @@ class Store(Protocol):
 
     async def ping(self) -> bool: ...
 
+    # ------------------------------------------------------------------ check 8 and leases
     async def find_response(self, request_id: str) -> StoredResponse | None: ...
 
-    async def save_response(self, response: StoredResponse, attestation: AttestationRecord | None) -> None:
-        """Records the response (and its attestation) once; a second save of one id is ignored."""
+    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> LeaseState:
+        """`acquired` (no lease, or ours), `held` (another owner's, unexpired), or
+        `taken_over` (another owner's lease had expired: it may have asked the provider)."""
         ...
 
+    async def release_lease(self, request_id: str, owner: str) -> None: ...
+
+    async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
+        """Records the response and its attestation once, and releases the lease, in one transaction."""
+        ...
+
+    # ------------------------------------------------------------------ deliveries and audit
+    async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
+        """Writes the audit entry and, for a bus delivery, what it was answered, in one transaction."""
+        ...
+
+    async def find_delivery(self, key: str) -> Delivery | None: ...
+
+    async def count_attempt(self, key: str) -> int:
+        """Counts one more delivery attempt of a redelivered message; returns the count."""
+        ...
+
+    async def audit_entries(self, request_id: str) -> list[AuditEntry]: ...
+
+    # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 
-    async def purge(self, older_than: dt.datetime) -> int: ...
+    async def purge(self, older_than: dt.datetime) -> int:
+        """Forgets responses, deliveries and attempts older than `older_than`; returns rows removed."""
+        ...

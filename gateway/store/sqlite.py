@@ -1,4 +1,5 @@
-"""The SQLite store: one file, one connection, one worker thread so the event loop never blocks."""
+"""The SQLite store: one file, WAL, one connection on one worker thread per process, so
+the event loop never blocks. Several processes of one host may share the file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.store import AttestationRecord, StoredResponse
+from gateway.store import AttestationRecord, AuditEntry, Delivery, LeaseState, StoredResponse
 
 T = TypeVar("T")
 
@@ -28,6 +29,27 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS responses_created ON responses (created_at);
+CREATE TABLE IF NOT EXISTS leases (
+    request_id TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    key         TEXT PRIMARY KEY,
+    request_id  TEXT NOT NULL,
+    response_id TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    kind        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    problem     TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries (created_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    key        TEXT PRIMARY KEY,
+    count      INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS attestations (
     attestation_id TEXT PRIMARY KEY,
     request_id     TEXT NOT NULL,
@@ -39,11 +61,35 @@ CREATE TABLE IF NOT EXISTS attestations (
     sha256         TEXT NOT NULL,
     revoked_at     TEXT
 );
+CREATE TABLE IF NOT EXISTS audit (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at              TEXT NOT NULL,
+    request_id      TEXT NOT NULL,
+    transport       TEXT NOT NULL,
+    requester       TEXT,
+    agency          TEXT,
+    agent           TEXT,
+    document_type   TEXT,
+    purpose         TEXT,
+    provider        TEXT,
+    status          TEXT NOT NULL,
+    problem         TEXT,
+    request_sha256  TEXT NOT NULL,
+    response_sha256 TEXT NOT NULL,
+    subject_ref     TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
 """
+_AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
+                  "problem, request_sha256, response_sha256, subject_ref")
 
 
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -51,7 +97,7 @@ def _time(value: str | None) -> dt.datetime | None:
 
 
 class SQLiteStore:
-    """The embedded store. All calls run on one dedicated thread, in order."""
+    """The embedded store. All calls of one process run on one dedicated thread, in order."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -68,9 +114,10 @@ class SQLiteStore:
     async def open(self) -> None:
         def connect() -> sqlite3.Connection:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
             db.executescript(SCHEMA)
             return db
 
@@ -87,22 +134,48 @@ class SQLiteStore:
             return False
         return await self._run(lambda db: db.execute("SELECT 1").fetchone() == (1,))
 
+    # ------------------------------------------------------------------ check 8 and leases
     async def find_response(self, request_id: str) -> StoredResponse | None:
         row = await self._run(lambda db: db.execute(
             "SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type "
-            "FROM responses WHERE request_id = ?",
-            (request_id,)).fetchone())
+            "FROM responses WHERE request_id = ?", (request_id,)).fetchone())
         return StoredResponse(*row) if row else None
 
-    async def save_response(self, response: StoredResponse, attestation: AttestationRecord | None) -> None:
+    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> LeaseState:
+        def acquire(db: sqlite3.Connection) -> LeaseState:
+            now = _now().timestamp()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT owner, expires_at FROM leases WHERE request_id = ?",
+                                 (request_id,)).fetchone()
+                if row is not None and row[0] != owner and row[1] > now:
+                    state: LeaseState = "held"
+                else:
+                    state = "taken_over" if row is not None and row[0] != owner else "acquired"
+                    db.execute("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
+                               "SET owner = excluded.owner, expires_at = excluded.expires_at",
+                               (request_id, owner, now + seconds))
+                db.execute("COMMIT")
+                return state
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        return await self._run(acquire)
+
+    async def release_lease(self, request_id: str, owner: str) -> None:
+        await self._run(lambda db: db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?",
+                                              (request_id, owner)))
+
+    async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
         def save(db: sqlite3.Connection) -> None:
+            r = response
             with db:
                 db.execute("BEGIN")
                 db.execute(
                     "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (response.request_id, response.response_id, response.digest, response.body, response.kind,
-                     response.status, response.problem, response.http_status, response.document_type,
-                     _iso(dt.datetime.now(dt.UTC))),
+                    (r.request_id, r.response_id, r.digest, r.body, r.kind, r.status, r.problem, r.http_status,
+                     r.document_type, _iso(_now())),
                 )
                 if attestation is not None:
                     a = attestation
@@ -112,9 +185,56 @@ class SQLiteStore:
                          _iso(a.issued_at), _iso(a.valid_until), a.sha256,
                          _iso(a.revoked_at) if a.revoked_at else None),
                     )
+                db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, owner))
 
         await self._run(save)
 
+    # ------------------------------------------------------------------ deliveries and audit
+    async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
+        def save(db: sqlite3.Connection) -> None:
+            a = audit
+            with db:
+                db.execute("BEGIN")
+                db.execute(
+                    f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (_iso(a.at), a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type,
+                     a.purpose, a.provider, a.status, a.problem, a.request_sha256, a.response_sha256,
+                     a.subject_ref),
+                )
+                if delivery is not None:
+                    d = delivery
+                    db.execute(
+                        "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                        "request_id = excluded.request_id, response_id = excluded.response_id, "
+                        "body = excluded.body, kind = excluded.kind, status = excluded.status, "
+                        "problem = excluded.problem, created_at = excluded.created_at",
+                        (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem, _iso(_now())),
+                    )
+
+        await self._run(save)
+
+    async def find_delivery(self, key: str) -> Delivery | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT key, request_id, response_id, body, kind, status, problem FROM deliveries WHERE key = ?",
+            (key,)).fetchone())
+        return Delivery(*row) if row else None
+
+    async def count_attempt(self, key: str) -> int:
+        def count(db: sqlite3.Connection) -> int:
+            with db:
+                row = db.execute(
+                    "INSERT INTO attempts VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET count = count + 1 "
+                    "RETURNING count", (key, _iso(_now()))).fetchone()
+            return int(row[0])
+
+        return await self._run(count)
+
+    async def audit_entries(self, request_id: str) -> list[AuditEntry]:
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = ? ORDER BY seq", (request_id,)).fetchall())
+        return [AuditEntry(dt.datetime.fromisoformat(r[0]), *r[1:]) for r in rows]
+
+    # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
         row = await self._run(lambda db: db.execute(
             "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, "
@@ -127,7 +247,12 @@ class SQLiteStore:
 
     async def purge(self, older_than: dt.datetime) -> int:
         def purge(db: sqlite3.Connection) -> int:
+            cutoff = _iso(older_than)
             with db:
-                return db.execute("DELETE FROM responses WHERE created_at < ?", (_iso(older_than),)).rowcount
+                removed = db.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,)).rowcount
+                removed += db.execute("DELETE FROM deliveries WHERE created_at < ?", (cutoff,)).rowcount
+                removed += db.execute("DELETE FROM attempts WHERE created_at < ?", (cutoff,)).rowcount
+                removed += db.execute("DELETE FROM leases WHERE expires_at < ?", (older_than.timestamp(),)).rowcount
+            return removed
 
         return await self._run(purge)

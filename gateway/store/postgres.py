@@ -1,0 +1,208 @@
+"""The PostgreSQL store (asyncpg): for several gateway workers on several machines.
+
+The same tables and semantics as the SQLite store. Leases use one atomic upsert, so two
+workers never both believe they hold the same request id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from gateway.store import AttestationRecord, AuditEntry, Delivery, LeaseState, StoredResponse
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    request_id    TEXT PRIMARY KEY,
+    response_id   TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    body          BYTEA NOT NULL,
+    kind          TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    problem       TEXT,
+    http_status   INTEGER NOT NULL,
+    document_type TEXT,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS responses_created ON responses (created_at);
+CREATE TABLE IF NOT EXISTS leases (
+    request_id TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    key         TEXT PRIMARY KEY,
+    request_id  TEXT NOT NULL,
+    response_id TEXT NOT NULL,
+    body        BYTEA NOT NULL,
+    kind        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    problem     TEXT,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries (created_at);
+CREATE TABLE IF NOT EXISTS attempts (
+    key        TEXT PRIMARY KEY,
+    count      INTEGER NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS attestations (
+    attestation_id TEXT PRIMARY KEY,
+    request_id     TEXT NOT NULL,
+    document_type  TEXT NOT NULL,
+    provider       TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    issued_at      TIMESTAMPTZ NOT NULL,
+    valid_until    TIMESTAMPTZ NOT NULL,
+    sha256         TEXT NOT NULL,
+    revoked_at     TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq             BIGSERIAL PRIMARY KEY,
+    at              TIMESTAMPTZ NOT NULL,
+    request_id      TEXT NOT NULL,
+    transport       TEXT NOT NULL,
+    requester       TEXT,
+    agency          TEXT,
+    agent           TEXT,
+    document_type   TEXT,
+    purpose         TEXT,
+    provider        TEXT,
+    status          TEXT NOT NULL,
+    problem         TEXT,
+    request_sha256  TEXT NOT NULL,
+    response_sha256 TEXT NOT NULL,
+    subject_ref     TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
+"""
+_AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
+                  "problem, request_sha256, response_sha256, subject_ref")
+# One statement decides the lease: insert, renew our own, take over an expired one, or leave it.
+_ACQUIRE = """
+WITH previous AS (SELECT owner, expires_at FROM leases WHERE request_id = $1 FOR UPDATE),
+upsert AS (
+    INSERT INTO leases AS l (request_id, owner, expires_at)
+    VALUES ($1, $2, now() + make_interval(secs => $3))
+    ON CONFLICT (request_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE l.owner = excluded.owner OR l.expires_at <= now()
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upsert) AS won, (SELECT owner FROM previous) AS previous_owner
+"""
+
+
+class PostgresStore:
+    """The shared store: a connection pool on one PostgreSQL database."""
+
+    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self._dsn = dsn
+        self._sizes = (min_size, max_size)
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "store is not open"
+        return self._pool
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(self._dsn, min_size=self._sizes[0], max_size=self._sizes[1])
+        async with self.pool.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock(72201)")  # one worker creates the schema at a time
+            try:
+                await connection.execute(SCHEMA)
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock(72201)")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def ping(self) -> bool:
+        return self._pool is not None and await self.pool.fetchval("SELECT 1") == 1
+
+    # ------------------------------------------------------------------ check 8 and leases
+    async def find_response(self, request_id: str) -> StoredResponse | None:
+        row = await self.pool.fetchrow(
+            "SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type "
+            "FROM responses WHERE request_id = $1", request_id)
+        return StoredResponse(*row) if row else None
+
+    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> LeaseState:
+        row = await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds))
+        if not row["won"]:
+            return "held"
+        previous = row["previous_owner"]
+        return "taken_over" if previous is not None and previous != owner else "acquired"
+
+    async def release_lease(self, request_id: str, owner: str) -> None:
+        await self.pool.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", request_id, owner)
+
+    async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
+        r = response
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO responses (request_id, response_id, digest, body, kind, status, problem, http_status, "
+                "document_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                r.request_id, r.response_id, r.digest, r.body, r.kind, r.status, r.problem, r.http_status,
+                r.document_type)
+            if attestation is not None:
+                a = attestation
+                await connection.execute(
+                    "INSERT INTO attestations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    a.attestation_id, a.request_id, a.document_type, a.provider, a.status, a.issued_at,
+                    a.valid_until, a.sha256, a.revoked_at)
+            await connection.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", r.request_id, owner)
+
+    # ------------------------------------------------------------------ deliveries and audit
+    async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
+        a = audit
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                "$13, $14)",
+                a.at, a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type, a.purpose,
+                a.provider, a.status, a.problem, a.request_sha256, a.response_sha256, a.subject_ref)
+            if delivery is not None:
+                d = delivery
+                await connection.execute(
+                    "INSERT INTO deliveries (key, request_id, response_id, body, kind, status, problem) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET "
+                    "request_id = excluded.request_id, response_id = excluded.response_id, body = excluded.body, "
+                    "kind = excluded.kind, status = excluded.status, problem = excluded.problem, created_at = now()",
+                    d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
+
+    async def find_delivery(self, key: str) -> Delivery | None:
+        row = await self.pool.fetchrow(
+            "SELECT key, request_id, response_id, body, kind, status, problem FROM deliveries WHERE key = $1", key)
+        return Delivery(*row) if row else None
+
+    async def count_attempt(self, key: str) -> int:
+        value = await self.pool.fetchval(
+            "INSERT INTO attempts (key, count) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE "
+            "SET count = attempts.count + 1 RETURNING count", key)
+        return int(value)
+
+    async def audit_entries(self, request_id: str) -> list[AuditEntry]:
+        rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = $1 ORDER BY seq",
+                                     request_id)
+        return [AuditEntry(*row) for row in rows]
+
+    # ------------------------------------------------------------------ attestations, housekeeping
+    async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
+        row = await self.pool.fetchrow(
+            "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, "
+            "revoked_at FROM attestations WHERE attestation_id = $1", attestation_id)
+        return AttestationRecord(*row) if row else None
+
+    async def purge(self, older_than: dt.datetime) -> int:
+        removed = 0
+        async with self.pool.acquire() as connection, connection.transaction():
+            for table in ("responses", "deliveries", "attempts"):
+                status = await connection.execute(f"DELETE FROM {table} WHERE created_at < $1", older_than)
+                removed += int(status.split()[-1])
+            status = await connection.execute("DELETE FROM leases WHERE expires_at < $1", older_than)
+            removed += int(status.split()[-1])
+        return removed
