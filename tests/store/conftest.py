@@ -1,0 +1,71 @@
+"""One store test suite, run against each back end: SQLite in a temporary folder and
+PostgreSQL on 127.0.0.1:5432 in a database created for this session and dropped after."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from gateway.store import Store
+from gateway.store.postgres import PostgresStore
+from gateway.store.sqlite import SQLiteStore
+
+ADMIN_DSN = os.environ.get("GATEWAY_TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pg_dsn() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for this session."""
+    name = f"gateway_test_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+StoreFactory = Callable[[], Store]
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str) -> AsyncIterator[StoreFactory]:
+    """Opens stores of one back end on one shared database (each call: another worker's connection)."""
+    opened: list[Store] = []
+    if request.param == "postgresql":
+        dsn = pg_dsn
+        admin = await asyncpg.connect(dsn)
+        await admin.execute("DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit")
+        await admin.close()
+
+        def factory() -> Store:
+            store = PostgresStore(dsn)
+            opened.append(store)
+            return store
+    else:
+        def factory() -> Store:
+            store = SQLiteStore(tmp_path / "store.sqlite3")
+            opened.append(store)
+            return store
+
+    yield factory
+    for store in opened:
+        await store.close()
+
+
+@pytest_asyncio.fixture
+async def store(make_store: StoreFactory) -> Store:
+    opened = make_store()
+    await opened.open()
+    return opened

@@ -1,0 +1,123 @@
+"""The store's contract, the same on SQLite and PostgreSQL: responses remembered once, leases
+that one owner holds at a time, deliveries, attempts, audit entries, attestations, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+from conftest import StoreFactory
+
+from gateway.store import AttestationRecord, AuditEntry, Delivery, Store, StoredResponse
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def response(request_id: str, body: bytes = b"<sealed/>", digest: str = "d1") -> StoredResponse:
+    return StoredResponse(request_id, str(uuid.uuid4()), digest, body, "xml", "issued", None, 200, "birth-certificate")
+
+
+def audit(request_id: str, status: str = "issued") -> AuditEntry:
+    return AuditEntry(NOW, request_id, "amqp", "dz.cnas", "CNAS-16-001", None, "birth-certificate",
+                      "family-allowance", "dz.interieur.etat-civil", status, None, "a" * 64, "b" * 64, "ref")
+
+
+async def test_a_response_is_remembered_once(store: Store) -> None:
+    """complete() keeps the first response for an id; a second one for the same id is ignored."""
+    rid = str(uuid.uuid4())
+    assert await store.find_response(rid) is None
+    first = response(rid, b"<first/>")
+    await store.complete(first, None, "w1")
+    await store.complete(response(rid, b"<second/>"), None, "w1")
+    assert await store.find_response(rid) == first
+
+
+async def test_a_lease_has_one_owner_at_a_time(store: Store) -> None:
+    """A live lease is `held` for others and `acquired` again for its owner."""
+    rid = str(uuid.uuid4())
+    assert await store.acquire_lease(rid, "w1", 30) == "acquired"
+    assert await store.acquire_lease(rid, "w2", 30) == "held"
+    assert await store.acquire_lease(rid, "w1", 30) == "acquired"
+
+
+async def test_an_expired_lease_is_taken_over(store: Store) -> None:
+    """Once a lease expires, another owner takes it over and is told so."""
+    rid = str(uuid.uuid4())
+    assert await store.acquire_lease(rid, "w1", 0.2) == "acquired"
+    await asyncio.sleep(0.4)
+    assert await store.acquire_lease(rid, "w2", 30) == "taken_over"
+    assert await store.acquire_lease(rid, "w1", 30) == "held"
+
+
+async def test_complete_and_release_free_the_lease(store: Store) -> None:
+    """complete() releases its owner's lease; release_lease() by someone else releases nothing."""
+    rid, other = str(uuid.uuid4()), str(uuid.uuid4())
+    await store.acquire_lease(rid, "w1", 30)
+    await store.complete(response(rid), None, "w1")
+    assert await store.acquire_lease(rid, "w2", 30) == "acquired"
+    await store.acquire_lease(other, "w1", 30)
+    await store.release_lease(other, "w2")
+    assert await store.acquire_lease(other, "w2", 30) == "held"
+    await store.release_lease(other, "w1")
+    assert await store.acquire_lease(other, "w2", 30) == "acquired"
+
+
+async def test_concurrent_workers_get_exactly_one_lease(make_store: StoreFactory) -> None:
+    """Eight workers, each with its own connection, race for one request id: exactly one wins."""
+    stores = [make_store() for _ in range(8)]
+    for s in stores:
+        await s.open()
+    rid = str(uuid.uuid4())
+    states = await asyncio.gather(*(s.acquire_lease(rid, f"w{i}", 30) for i, s in enumerate(stores)))
+    assert sorted(states).count("acquired") == 1 and states.count("held") == 7
+
+
+async def test_deliveries_and_audit_are_recorded_together(store: Store) -> None:
+    """record() keeps the audit entry and the delivery's answer; a later record of the key replaces it."""
+    rid, key = str(uuid.uuid4()), uuid.uuid4().hex
+    delivery = Delivery(key, rid, str(uuid.uuid4()), b"<answer/>", "xml", "refused", "stale_request")
+    await store.record(audit(rid, "refused"), delivery)
+    assert await store.find_delivery(key) == delivery
+    newer = Delivery(key, rid, str(uuid.uuid4()), b"<again/>", "xml", "issued", None)
+    await store.record(audit(rid), newer)
+    assert await store.find_delivery(key) == newer
+    entries = await store.audit_entries(rid)
+    assert [e.status for e in entries] == ["refused", "issued"]
+    assert entries[1] == audit(rid)
+    await store.record(audit(rid, "dead"), None)
+    assert len(await store.audit_entries(rid)) == 3
+
+
+async def test_attempts_count_up(store: Store) -> None:
+    """count_attempt() counts each redelivery of one key."""
+    key = uuid.uuid4().hex
+    assert [await store.count_attempt(key) for _ in range(3)] == [1, 2, 3]
+    assert await store.count_attempt(uuid.uuid4().hex) == 1
+
+
+async def test_attestation_facts_and_state(store: Store) -> None:
+    """An attestation saved with its response is found again, valid until its date, then expired."""
+    rid, att = str(uuid.uuid4()), str(uuid.uuid4())
+    record = AttestationRecord(att, rid, "birth-certificate", "dz.interieur.etat-civil", "issued", NOW,
+                               NOW + dt.timedelta(days=90), "c" * 64)
+    await store.complete(response(rid), record, "w1")
+    found = await store.find_attestation(att)
+    assert found == record
+    assert found.state(NOW) == "valid" and found.state(NOW + dt.timedelta(days=91)) == "expired"
+    assert await store.find_attestation(str(uuid.uuid4())) is None
+
+
+async def test_purge_forgets_what_is_older(store: Store) -> None:
+    """purge() removes responses and deliveries older than the cut-off, and keeps newer ones."""
+    rid, key = str(uuid.uuid4()), uuid.uuid4().hex
+    await store.complete(response(rid), None, "w1")
+    await store.record(audit(rid), Delivery(key, rid, "r", b"x", "xml", "issued", None))
+    assert await store.purge(NOW - dt.timedelta(days=1)) == 0
+    assert await store.purge(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)) >= 2
+    assert await store.find_response(rid) is None and await store.find_delivery(key) is None
+
+
+async def test_ping_answers_when_open(store: Store) -> None:
+    """ping() is true on an open store."""
+    assert await store.ping() is True
