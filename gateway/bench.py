@@ -179,7 +179,7 @@ def _bench_config(run: str) -> config_module.Config:
 
 
 # ------------------------------------------------------------------ the run
-def _signed_requests(home: Path, n: int) -> list[tuple[str, bytes]]:
+def signed_requests(home: Path, n: int) -> list[tuple[str, bytes]]:
     from gateway_sandbox.civil_registry.records import Registry, build
 
     db = home / "sandbox" / "civil-registry.sqlite3"
@@ -246,7 +246,7 @@ async def run(requests: int, in_flight: int, url: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         home = Path(tmp)
         ensure_development_pki(home / "pki", config_module.load().participants)
-        bodies = _signed_requests(home, requests)
+        bodies = signed_requests(home, requests)
         partner = _spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
                          "--queue", f"bench.{run_id}.partner")
         worker = _spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id)

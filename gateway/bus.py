@@ -57,6 +57,7 @@ class BusIntake:
         self._queue: aio_pika.abc.AbstractQueue | None = None
         self._tag: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._active: dict[str, asyncio.Task[None]] = {}  # delivery key -> the task working on it
 
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -87,12 +88,20 @@ class BusIntake:
         return self._channel is not None and not self._channel.is_closed and not self._connection.is_closed
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        task = asyncio.create_task(self._process(message))
+        key = delivery_key(message)
+        earlier = self._active.get(key)
+        task = asyncio.create_task(self._process(message, key, earlier))
+        self._active[key] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: self._active.pop(key, None) if self._active.get(key) is t else None)
 
-    async def _process(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        key = delivery_key(message)
+    async def _process(self, message: aio_pika.abc.AbstractIncomingMessage, key: str,
+                       earlier: asyncio.Task[None] | None) -> None:
+        if earlier is not None:
+            # Redelivered after a reconnection while this worker still works on the first copy:
+            # wait for it, so that the answer it records is the one sent again.
+            await asyncio.wait([earlier])
         try:
             if message.redelivered and await self._settle_redelivery(message, key):
                 return
@@ -108,7 +117,7 @@ class BusIntake:
                     outcome.problem))
                 await self._reply_or_dead(message, outcome.body, outcome.kind, outcome.status, outcome.problem,
                                           outcome.response_id, outcome.retry_after)
-            await message.ack()
+            await self._ack(message)
         except Exception:
             # The store or the broker failed: hand the message back, after a pause, to be tried again.
             log.exception("bus_processing_failed", message_id=message.message_id)
@@ -125,14 +134,22 @@ class BusIntake:
             log.info("redelivery_replayed", message_id=message.message_id)
             await self._reply_or_dead(message, previous.body, previous.kind, previous.status, previous.problem,
                                       previous.response_id, None)
-            await message.ack()
+            await self._ack(message)
             return True
         attempts = await self._store.count_attempt(key)
         if attempts >= self._max_deliveries:
             await self._dead_letter(message, DEAD_POISON)
-            await message.ack()
+            await self._ack(message)
             return True
         return False
+
+    @staticmethod
+    async def _ack(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        """Acks; when the channel it came on is gone, the broker redelivers and the recorded answer is replayed."""
+        try:
+            await message.ack()
+        except (aio_pika.exceptions.ChannelInvalidStateError, aio_pika.exceptions.AMQPError, ConnectionError):
+            log.info("ack_lost_to_reconnection", message_id=message.message_id)
 
     async def _reply_or_dead(self, message: aio_pika.abc.AbstractIncomingMessage, body: bytes, kind: str,
                              status: str, problem: str | None, response_id: str, retry_after: int | None) -> None:

@@ -130,6 +130,14 @@ class ProviderUnavailable(Failed):
     http_status = 503
 
 
+class BrokerLinkDown(ProviderUnavailable):
+    """The gateway's own link to the broker is down, so a provider on the bus cannot be asked.
+
+    Its problem code stays `provider_unavailable`, but it says nothing about the provider's
+    health: circuit breakers do not count it.
+    """
+
+
 class ProviderTimeout(Failed):
     code = "provider_timeout"
     http_status = 504

@@ -89,7 +89,7 @@ class Gateway:
     async def start(self) -> None:
         s = self.config.settings
         await self.store.open()
-        self.connection = await aio_pika.connect_robust(s.amqp_url)
+        self.connection = await aio_pika.connect_robust(s.amqp_url, reconnect_interval=1)
         context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki)
         for code, provider in self.config.providers.items():
             adapter = adapter_registry.create(provider, context)

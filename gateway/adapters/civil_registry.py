@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 import aio_pika
@@ -21,11 +22,12 @@ import structlog
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.config import Provider
-from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
+from gateway.errors import BrokerLinkDown, GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
 from gateway.model import SUBJECT_KEYS, ProviderAnswer
 from gateway.signing import jws
 
 log = structlog.get_logger(__name__)
+LINK_RETRY_SECONDS = 0.2
 
 
 class BusAdapter:
@@ -45,7 +47,10 @@ class BusAdapter:
             raise RuntimeError("the bus adapter needs a broker connection")
         self._channel = await self._context.connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._channel.declare_queue(self._queue_name, durable=True)
-        self._reply_queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)
+        # Named here, not by the broker, so that it keeps its name when the robust connection
+        # declares it again after a reconnection.
+        self._reply_queue = await self._channel.declare_queue(
+            f"gateway.replies.{self.provider}.{uuid.uuid4().hex[:12]}", exclusive=True, auto_delete=True)
         await self._reply_queue.consume(self._on_reply, no_ack=True)
 
     async def close(self) -> None:
@@ -75,32 +80,48 @@ class BusAdapter:
         body = self._context.signer.sign(json.dumps(payload, separators=(",", ":")).encode())
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[query.query_id] = future
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + timeout
         try:
+            await self._publish(aio_pika.Message(
+                body,
+                content_type="application/jose",
+                correlation_id=query.query_id,
+                message_id=query.query_id,
+                reply_to=self._reply_queue.name,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                expiration=max(timeout, 0.001),
+            ), give_up_at)
             try:
-                await self._channel.default_exchange.publish(
-                    aio_pika.Message(
-                        body,
-                        content_type="application/jose",
-                        correlation_id=query.query_id,
-                        message_id=query.query_id,
-                        reply_to=self._reply_queue.name,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        expiration=max(timeout, 0.001),
-                    ),
-                    routing_key=self._queue_name,
-                    mandatory=True,
-                )
-            except aio_pika.exceptions.DeliveryError as exc:
-                raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
-            except aio_pika.exceptions.AMQPError as exc:
-                raise ProviderUnavailable(f"{self.provider}: broker refused the query ({exc})") from None
-            try:
-                answer = await asyncio.wait_for(future, timeout)
+                answer = await asyncio.wait_for(future, max(0.001, give_up_at - loop.time()))
             except TimeoutError:
                 raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
         finally:
             self._pending.pop(query.query_id, None)
         return self._read_answer(answer, query)
+
+    async def _publish(self, message: aio_pika.Message, give_up_at: float) -> None:
+        """Publishes a query once, waiting out a reconnection of the gateway's own broker link.
+
+        A query is sent again only when it certainly did not leave (the channel was already
+        closed). When the link fails after sending, the registry may have it: the answer is
+        awaited, on a reply queue that the reconnection declares again under the same name.
+        """
+        assert self._channel is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
+                return
+            except aio_pika.exceptions.DeliveryError as exc:
+                raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
+            except aio_pika.exceptions.ChannelInvalidStateError as exc:
+                if loop.time() + LINK_RETRY_SECONDS >= give_up_at:
+                    raise BrokerLinkDown(f"{self.provider}: the broker link is down ({type(exc).__name__})") from None
+                await asyncio.sleep(LINK_RETRY_SECONDS)
+            except (aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+                log.warning("partner_query_unconfirmed", provider=self.provider, error=type(exc).__name__)
+                return
 
     def _read_answer(self, body: bytes, query: ProviderQuery) -> ProviderAnswer:
         try:

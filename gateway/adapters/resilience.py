@@ -35,7 +35,7 @@ import structlog
 
 from gateway.adapters.base import Adapter, ProviderQuery
 from gateway.config import ConfigError
-from gateway.errors import GatewayError, ProviderTimeout, ProviderUnavailable, TransientProviderError
+from gateway.errors import BrokerLinkDown, GatewayError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
 
 log = structlog.get_logger(__name__)
@@ -214,7 +214,8 @@ class Resilient:
                 (self.breaker.release if deadline_bound else self.breaker.failure)(ticket)
                 raise
             except GatewayError as exc:
-                self.breaker.failure(ticket)
+                # The gateway's own broker link being down is no verdict on the provider.
+                (self.breaker.release if isinstance(exc, BrokerLinkDown) else self.breaker.failure)(ticket)
                 if not isinstance(exc, TRANSIENT) or retry >= self.policy.retries:
                     raise
                 pause = self.policy.backoff(retry)

@@ -81,7 +81,7 @@ _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document
                   "problem, request_sha256, response_sha256, subject_ref")
 # One statement decides the lease: insert, renew our own, take over an expired one, or leave it.
 _ACQUIRE = """
-WITH previous AS (SELECT owner, expires_at FROM leases WHERE request_id = $1 FOR UPDATE),
+WITH previous AS (SELECT owner FROM leases WHERE request_id = $1),
 upsert AS (
     INSERT INTO leases AS l (request_id, owner, expires_at)
     VALUES ($1, $2, now() + make_interval(secs => $3))

@@ -1,0 +1,131 @@
+"""Real faults against real processes: several workers, a worker killed with SIGKILL in the
+middle of a burst, SIGTERM, a message that keeps killing its worker, and the TCP connection
+to the broker cut. Every request must end answered (all copies byte-identical) or on the
+dead queue with a reason, and no request id may make the provider answer twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import pytest
+from harness import Cluster, Collector, CuttableProxy
+from lxml import etree
+
+NS = "{urn:dz:exchange:v1}"
+pytestmark = pytest.mark.slow
+
+
+def statuses(client: Collector) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for copies in client.copies.values():
+        root = etree.fromstring(copies[0])
+        problem = root.find(f"{NS}Problem")
+        label = root.findtext(f"{NS}Status") or "?"
+        if problem is not None:
+            label += "/" + (problem.get("code") or "")
+        out[label] = out.get(label, 0) + 1
+    return out
+
+
+def assert_nothing_lost(cluster: Cluster, client: Collector, ids: set[str]) -> None:
+    missing = ids - set(client.copies) - set(client.dead)
+    assert not missing, f"{len(missing)} requests never answered"
+    for rid, copies in client.copies.items():
+        assert all(c == copies[0] for c in copies), f"copies of {rid} differ"
+    asked = cluster.provider_queries()
+    twice = {rid: n for rid, n in asked.items() if n > 1}
+    assert not twice, f"provider asked more than once for {len(twice)} request ids"
+
+
+async def start(cluster: Cluster, workers: int, amqp_url: str | None = None) -> None:
+    cluster.start_registry()
+    for _ in range(workers):
+        cluster.start_worker(amqp_url)
+    await cluster.wait_consumers(cluster.partner)
+    await cluster.wait_consumers(cluster.requests, workers)
+
+
+async def until_answers(client: Collector, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(client.copies) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def test_three_workers_answer_a_burst_exactly_once(cluster: Cluster, client: Collector) -> None:
+    """Three workers, 1,000 requests: each answered exactly once, and one provider query per request."""
+    await start(cluster, 3)
+    requests = cluster.requests_to_send(1000)
+    await client.send(cluster.requests, requests)
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    assert all(len(c) == 1 for c in client.copies.values()) and not client.dead
+    assert sum(cluster.provider_queries().values()) == 1000
+    assert set(statuses(client)) == {"issued"}
+
+
+async def test_sigkill_of_a_worker_mid_burst_loses_nothing(cluster: Cluster, client: Collector) -> None:
+    """Three workers, 1,000 requests, one killed with SIGKILL after 300 answers: nothing lost or asked twice."""
+    await start(cluster, 3)
+    requests = cluster.requests_to_send(1000)
+    sending = asyncio.create_task(client.send(cluster.requests, requests))
+    await until_answers(client, 300)
+    cluster.workers[0].send_signal(signal.SIGKILL)
+    await sending
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    print("after SIGKILL:", statuses(client), "duplicate copies:",
+          sum(len(c) - 1 for c in client.copies.values()), "dead:", len(client.dead))
+
+
+async def test_sigterm_drains_in_flight_work_and_exits_0(cluster: Cluster, client: Collector) -> None:
+    """SIGTERM: the worker stops taking requests, finishes those in flight, exits 0; a new worker does the rest."""
+    await start(cluster, 1)
+    requests = cluster.requests_to_send(400)
+    await client.send(cluster.requests, requests)
+    await until_answers(client, 100)
+    cluster.workers[0].send_signal(signal.SIGTERM)
+    assert cluster.workers[0].wait(60) == 0
+    cluster.start_worker()
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=120)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    assert all(len(c) == 1 for c in client.copies.values()), "a drained request was answered twice"
+
+
+async def test_a_message_that_keeps_killing_its_worker_is_dead_lettered(cluster: Cluster, client: Collector) -> None:
+    """A request whose worker dies on it every time is dead-lettered as poison_message after max_deliveries."""
+    toml = cluster.config / "gateway.toml"
+    toml.write_text(toml.read_text().replace("max_deliveries = 5", "max_deliveries = 3"))
+    requests = cluster.requests_to_send(1)  # no registry runs: the worker waits on the provider
+    await client.send(cluster.requests, requests)
+    for _ in range(6):
+        worker = cluster.start_worker()
+        await cluster.wait_ready()
+        await asyncio.sleep(1.0)  # the redelivered request reaches the worker, which waits on the provider
+        await client.collect_dead(cluster.dead)
+        if client.dead:
+            break
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    assert client.dead == {requests[0][0]: "poison_message"}
+    assert not client.copies
+
+
+async def test_cut_broker_connection_mid_burst_loses_nothing(cluster: Cluster, client: Collector) -> None:
+    """The worker's TCP connection to the broker is cut mid-burst: it reconnects, and nothing is lost."""
+    proxy = CuttableProxy()
+    await proxy.start()
+    try:
+        await start(cluster, 1, amqp_url=f"amqp://guest:guest@127.0.0.1:{proxy.port}/")
+        requests = cluster.requests_to_send(500)
+        sending = asyncio.create_task(client.send(cluster.requests, requests))
+        await until_answers(client, 150)
+        assert proxy.cut() > 0
+        cut_at = time.monotonic()
+        await sending
+        await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
+        assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+        print("after the cut:", statuses(client), f"recovered in {time.monotonic() - cut_at:.1f} s")
+    finally:
+        await proxy.stop()
