@@ -131,7 +131,8 @@ class CivilRegistryService:
             data = self._registry.lookup(str(query.get("documentType")), nin)
         except ValueError as exc:
             return {"queryId": query.get("queryId"), "status": "error", "error": str(exc), "obtainedAt": now}
-        _log("query", document_type=query.get("documentType"),
+        _log("query", request_id=query.get("requestId"), query_id=query.get("queryId"),
+             document_type=query.get("documentType"),
              subject=hashlib.sha256(nin.encode()).hexdigest()[:16], found=data is not None)
         return {"queryId": query.get("queryId"), "status": "found" if data is not None else "not-found",
                 "data": data or {}, "obtainedAt": now}

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aio_pika
-import aiohttp
 import aio_pika.abc
+import aiohttp
 
 from gateway.bench import signed_requests
 from gateway.signing.pki import ensure_development_pki
@@ -109,15 +109,18 @@ class Cluster:
         return self.registry
 
     def provider_queries(self) -> Counter[str]:
-        """How many times the registry was asked, per request id."""
-        counts: Counter[str] = Counter()
+        """How many distinct queries the registry received, per request id.
+
+        A query the broker delivers to the registry a second time (after a broker restart,
+        before the registry's ack landed) carries the same queryId: it is one query."""
+        seen: set[tuple[str, str]] = set()
         if self.registry_log.exists():
             for line in self.registry_log.read_text().splitlines():
                 with contextlib.suppress(ValueError):
                     record = json.loads(line)
                     if record.get("event") == "query":
-                        counts[record.get("request_id")] += 1
-        return counts
+                        seen.add((record.get("request_id"), record.get("query_id")))
+        return Counter(request_id for request_id, _ in seen)
 
     def requests_to_send(self, n: int) -> list[tuple[str, bytes]]:
         return signed_requests(self.home, n)
@@ -166,10 +169,12 @@ class Collector:
         self.connection = await aio_pika.connect_robust(self.amqp_url)
         self.channel = await self.connection.channel(publisher_confirms=True)
         self.reply = await self.channel.declare_queue(f"fault.client.{uuid.uuid4().hex[:8]}", durable=True)
-        await self.reply.consume(self._on_reply, no_ack=True)
+        await self.reply.consume(self._on_reply)  # acked once kept: a reply in flight at a broker stop survives
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         self.copies.setdefault(message.correlation_id or "", []).append(message.body)
+        with contextlib.suppress(Exception):
+            await message.ack()
 
     async def send(self, queue: str, requests: list[tuple[str, bytes]], per_second: float | None = None) -> None:
         await self.channel.declare_queue(queue, durable=True)  # so that nothing sent before a worker is lost

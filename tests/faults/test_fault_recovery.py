@@ -6,7 +6,9 @@ dead queue with a reason, and no request id may make the provider answer twice."
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -129,3 +131,30 @@ async def test_cut_broker_connection_mid_burst_loses_nothing(cluster: Cluster, c
         print("after the cut:", statuses(client), f"recovered in {time.monotonic() - cut_at:.1f} s")
     finally:
         await proxy.stop()
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the local broker's rabbitmqctl")
+async def test_broker_restart_mid_burst_loses_nothing(cluster: Cluster, client: Collector) -> None:
+    """RabbitMQ restarted mid-burst: durable queues keep the requests, every one is answered after it returns."""
+    await start(cluster, 1)
+    requests = cluster.requests_to_send(500)
+    await client.send(cluster.requests, requests)
+    await until_answers(client, 150)
+    stopped_at = time.monotonic()
+    rabbitmqctl("stop_app")
+    try:
+        await asyncio.sleep(2)
+    finally:
+        rabbitmqctl("start_app")
+    answered_before = len(client.copies)
+    deadline = time.monotonic() + 120
+    while len(client.copies) <= answered_before and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    recovered = time.monotonic() - stopped_at
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    print("after the broker restart:", statuses(client), f"answers resumed {recovered:.1f} s after the stop")

@@ -11,7 +11,7 @@ from conftest import StoreFactory
 
 from gateway.store import AttestationRecord, AuditEntry, Delivery, Store, StoredResponse
 
-NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def response(request_id: str, body: bytes = b"<sealed/>", digest: str = "d1") -> StoredResponse:
@@ -114,7 +114,7 @@ async def test_purge_forgets_what_is_older(store: Store) -> None:
     await store.complete(response(rid), None, "w1")
     await store.record(audit(rid), Delivery(key, rid, "r", b"x", "xml", "issued", None))
     assert await store.purge(NOW - dt.timedelta(days=1)) == 0
-    assert await store.purge(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)) >= 2
+    assert await store.purge(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)) >= 2
     assert await store.find_response(rid) is None and await store.find_delivery(key) is None
 
 
