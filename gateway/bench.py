@@ -175,11 +175,12 @@ def _bench_config(run: str) -> config_module.Config:
     quota = config_module.Quota(per_second=1e6, burst=1_000_000)
     requesters = {c: dataclasses.replace(r, quota=quota) for c, r in base.requesters.items()}
     config = dataclasses.replace(base, providers=MappingProxyType(providers), requesters=MappingProxyType(requesters))
-    return config.with_settings(request_queue=f"bench.{run}.requests", dead_queue=f"bench.{run}.dead")
+    return config.with_settings(request_queue=f"bench.{run}.requests", dead_queue=f"bench.{run}.dead",
+                                bulk_queue=f"bench.{run}.lane.bulk")
 
 
 # ------------------------------------------------------------------ the run
-def signed_requests(home: Path, n: int) -> list[tuple[str, bytes]]:
+def signed_requests(home: Path, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
     from gateway_sandbox.civil_registry.records import Registry, build
 
     db = home / "sandbox" / "civil-registry.sqlite3"
@@ -204,7 +205,8 @@ def signed_requests(home: Path, n: int) -> list[tuple[str, bytes]]:
         root = etree.fromstring(
             f'<DocumentRequest xmlns="{NS}"><RequestId>{rid}</RequestId><Requester>dz.cnas</Requester>'
             f"<Agency>CNAS-16-001</Agency><DocumentType>{doc_type}</DocumentType>"
-            f"<Purpose>{PURPOSES[doc_type]}</Purpose><IssuedAt>{issued}</IssuedAt>"
+            f"<Purpose>{PURPOSES[doc_type]}</Purpose>{f'<Priority>{priority}</Priority>' if priority else ''}"
+            f"<IssuedAt>{issued}</IssuedAt>"
             f"<Subject><NIN>{nin}</NIN></Subject></DocumentRequest>".encode())
         out.append((rid, etree.tostring(signer.sign(root, key=key, cert=[cert], always_add_key_value=False))))
     return out
@@ -250,7 +252,7 @@ async def run(requests: int, in_flight: int, url: str) -> dict[str, Any]:
         partner = _spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
                          "--queue", f"bench.{run_id}.partner")
         worker = _spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id)
-        queues = [f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner")]
+        queues = [f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner", "lane.bulk")]
         try:
             await _wait_consumer(url, f"bench.{run_id}.partner")
             await _wait_consumer(url, f"bench.{run_id}.requests")

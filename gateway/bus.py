@@ -12,6 +12,7 @@ worker) is a poison message: it goes to `gateway.dead` and never loops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 from typing import Any
@@ -22,6 +23,7 @@ import structlog
 
 from gateway.errors import DEAD_NO_REPLY_TO, DEAD_POISON, DEAD_UNROUTABLE
 from gateway.intake import JOSE, XML
+from gateway.lanes import PriorityGate, peek_priority
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.store import AuditEntry, Delivery, Store
@@ -44,8 +46,14 @@ class BusIntake:
 
     def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, pipeline: Pipeline, store: Store,
                  metrics: Metrics, *, request_queue: str, dead_queue: str, prefetch: int,
-                 max_deliveries: int) -> None:
+                 max_deliveries: int, bulk_queue: str, bulk_prefetch: int, max_concurrency: int) -> None:
         self._connection = connection
+        self._bulk_queue_name = bulk_queue
+        self._bulk_prefetch = bulk_prefetch
+        self._gate = PriorityGate(max_concurrency)
+        self._lane_channel: aio_pika.abc.AbstractChannel | None = None
+        self._lane_queue: aio_pika.abc.AbstractQueue | None = None
+        self._lane_tag: str | None = None
         self._pipeline = pipeline
         self._store = store
         self._metrics = metrics
@@ -64,8 +72,13 @@ class BusIntake:
         await self._channel.set_qos(prefetch_count=self._prefetch)
         self._queue = await self._channel.declare_queue(self._request_queue, durable=True)
         await self._channel.declare_queue(self._dead_queue, durable=True)
+        self._lane_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        await self._lane_channel.set_qos(prefetch_count=self._bulk_prefetch)
+        self._lane_queue = await self._lane_channel.declare_queue(self._bulk_queue_name, durable=True)
         self._tag = await self._queue.consume(self._on_message)
-        log.info("bus_intake_started", queue=self._request_queue, prefetch=self._prefetch)
+        self._lane_tag = await self._lane_queue.consume(self._on_lane_message)
+        log.info("bus_intake_started", queue=self._request_queue, prefetch=self._prefetch,
+                 bulk_queue=self._bulk_queue_name)
 
     async def stop(self, grace: float = 20.0) -> None:
         """Stops taking requests and lets those in flight finish within `grace` seconds;
@@ -73,11 +86,15 @@ class BusIntake:
         if self._queue is not None and self._tag is not None:
             await self._queue.cancel(self._tag)
             self._tag = None
+        if self._lane_queue is not None and self._lane_tag is not None:
+            await self._lane_queue.cancel(self._lane_tag)
+            self._lane_tag = None
         if self._tasks:
             log.info("draining", in_flight=len(self._tasks), grace=grace)
             await asyncio.wait(self._tasks, timeout=grace)
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        for channel in (self._channel, self._lane_channel):
+            if channel is not None and not channel.is_closed:
+                await channel.close()
 
     @property
     def in_flight(self) -> int:
@@ -88,20 +105,56 @@ class BusIntake:
         return self._channel is not None and not self._channel.is_closed and not self._connection.is_closed
 
     async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        key = delivery_key(message)
-        earlier = self._active.get(key)
-        task = asyncio.create_task(self._process(message, key, earlier))
-        self._active[key] = task
+        lane = peek_priority(message.body, message.content_type)
+        if lane == "bulk":
+            self._track(asyncio.create_task(self._move_to_bulk_lane(message)))
+        else:
+            self._start(message, lane)
+
+    async def _on_lane_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self._start(message, "bulk")
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _move_to_bulk_lane(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        """Moves a bulk request, unchanged, to the bulk lane: published with a confirm, then acked."""
+        assert self._channel is not None
+        try:
+            await self._channel.default_exchange.publish(
+                aio_pika.Message(
+                    message.body, headers=dict(message.headers or {}), content_type=message.content_type,
+                    content_encoding=message.content_encoding, correlation_id=message.correlation_id,
+                    message_id=message.message_id, reply_to=message.reply_to, type=message.type,
+                    app_id=message.app_id, timestamp=message.timestamp,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=self._bulk_queue_name, mandatory=True)
+            await self._ack(message)
+        except Exception:
+            log.exception("bulk_move_failed", message_id=message.message_id)
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+
+    def _start(self, message: aio_pika.abc.AbstractIncomingMessage, lane: str) -> None:
+        key = delivery_key(message)
+        earlier = self._active.get(key)
+        task = asyncio.create_task(self._process(message, key, earlier, lane))
+        self._active[key] = task
+        self._track(task)
         task.add_done_callback(lambda t: self._active.pop(key, None) if self._active.get(key) is t else None)
 
     async def _process(self, message: aio_pika.abc.AbstractIncomingMessage, key: str,
-                       earlier: asyncio.Task[None] | None) -> None:
+                       earlier: asyncio.Task[None] | None, lane: str) -> None:
         if earlier is not None:
             # Redelivered after a reconnection while this worker still works on the first copy:
             # wait for it, so that the answer it records is the one sent again.
             await asyncio.wait([earlier])
+        async with self._gate.slot(lane):
+            await self._work(message, key)
+
+    async def _work(self, message: aio_pika.abc.AbstractIncomingMessage, key: str) -> None:
         try:
             if message.redelivered and await self._settle_redelivery(message, key):
                 return

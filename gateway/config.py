@@ -34,12 +34,15 @@ class Settings:
     crl_reload_seconds: int
     remember_days: int
     prefetch: int
+    max_concurrency: int
     shutdown_grace_seconds: float
     max_deliveries: int
     public_url: str
     amqp_url: str
     request_queue: str
     dead_queue: str
+    bulk_queue: str
+    bulk_prefetch: int
     http_host: str
     http_port: int
     store_backend: str
@@ -162,12 +165,15 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         crl_reload_seconds=int(g["crl_reload_seconds"]),
         remember_days=int(g["remember_days"]),
         prefetch=int(g["prefetch"]),
+        max_concurrency=int(g.get("max_concurrency", 100)),
         shutdown_grace_seconds=float(g.get("shutdown_grace_seconds", 20)),
         max_deliveries=int(amqp.get("max_deliveries", 5)),
         public_url=env.get("GATEWAY_PUBLIC_URL", str(g["public_url"])).rstrip("/"),
         amqp_url=env.get("AMQP_URL", str(amqp["url"])),
         request_queue=str(amqp["request_queue"]),
         dead_queue=str(amqp["dead_queue"]),
+        bulk_queue=str(amqp.get("bulk_queue", "gateway.lane.bulk")),
+        bulk_prefetch=int(amqp.get("bulk_prefetch", 16)),
         http_host=env.get("GATEWAY_HTTP_HOST", str(http["host"])),
         http_port=int(env.get("GATEWAY_HTTP_PORT", http["port"])),
         store_backend=env.get("GATEWAY_STORE", str(store["backend"])),

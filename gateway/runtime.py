@@ -101,7 +101,8 @@ class Gateway:
         )
         self.intake = BusIntake(self.connection, self.pipeline, self.store, self.metrics,
                                 request_queue=s.request_queue, dead_queue=s.dead_queue, prefetch=s.prefetch,
-                                max_deliveries=s.max_deliveries)
+                                max_deliveries=s.max_deliveries, bulk_queue=s.bulk_queue,
+                                bulk_prefetch=s.bulk_prefetch, max_concurrency=s.max_concurrency)
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
         log.info("gateway_started", home=str(self.home), providers=sorted(self.adapters))

@@ -57,6 +57,7 @@ class Cluster:
         text = gateway_toml.read_text()
         text = text.replace('request_queue = "gateway.requests"', f'request_queue = "{self.requests}"')
         text = text.replace('dead_queue = "gateway.dead"', f'dead_queue = "{self.dead}"')
+        text = text.replace('bulk_queue = "gateway.lane.bulk"', f'bulk_queue = "{self.bulk}"')
         gateway_toml.write_text(text)
         (self.config / "providers.toml").write_text(
             f'[providers."dz.interieur.etat-civil"]\nadapter = "civil_registry"\nqueue = "{self.partner}"\n')
@@ -68,6 +69,10 @@ class Cluster:
     @property
     def dead(self) -> str:
         return f"fault.{self.run}.dead"
+
+    @property
+    def bulk(self) -> str:
+        return f"fault.{self.run}.lane.bulk"
 
     @property
     def partner(self) -> str:
@@ -122,8 +127,8 @@ class Cluster:
                         seen.add((record.get("request_id"), record.get("query_id")))
         return Counter(request_id for request_id, _ in seen)
 
-    def requests_to_send(self, n: int) -> list[tuple[str, bytes]]:
-        return signed_requests(self.home, n)
+    def requests_to_send(self, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
+        return signed_requests(self.home, n, priority)
 
     async def wait_consumers(self, queue: str, count: int = 1, timeout: float = 60.0) -> None:
         connection = await aio_pika.connect(self.amqp_url)
@@ -151,7 +156,7 @@ class Cluster:
         connection = await aio_pika.connect(self.amqp_url)
         async with connection:
             channel = await connection.channel()
-            for name in (self.requests, self.dead, self.partner):
+            for name in (self.requests, self.dead, self.bulk, self.partner):
                 with contextlib.suppress(Exception):
                     await channel.queue_delete(name)
 
@@ -162,6 +167,8 @@ class Collector:
 
     amqp_url: str
     copies: dict[str, list[bytes]] = field(default_factory=dict)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    answered_at: dict[str, float] = field(default_factory=dict)
     dead: dict[str, str] = field(default_factory=dict)
     connection: aio_pika.abc.AbstractRobustConnection | None = None
 
@@ -173,12 +180,14 @@ class Collector:
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         self.copies.setdefault(message.correlation_id or "", []).append(message.body)
+        self.answered_at.setdefault(message.correlation_id or "", time.monotonic())
         with contextlib.suppress(Exception):
             await message.ack()
 
     async def send(self, queue: str, requests: list[tuple[str, bytes]], per_second: float | None = None) -> None:
         await self.channel.declare_queue(queue, durable=True)  # so that nothing sent before a worker is lost
         for rid, body in requests:
+            self.sent_at[rid] = time.monotonic()
             await self.channel.default_exchange.publish(
                 aio_pika.Message(body, message_id=rid, correlation_id=rid, reply_to=self.reply.name,
                                  content_type="application/xml", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),

@@ -131,6 +131,7 @@ def test_config(partner_urls: dict[str, str]) -> Config:
         requesters=MappingProxyType(requesters),
     )
     return config.with_settings(request_queue=f"test.{RUN}.requests", dead_queue=f"test.{RUN}.dead",
+                                bulk_queue=f"test.{RUN}.lane.bulk",
                                 crl_reload_seconds=1, http_port=0)
 
 
@@ -171,6 +172,7 @@ async def gateway(home: Path, test_config: Config, civil_registry: CivilRegistry
     async with connection:
         channel = await connection.channel()
         for name in (test_config.settings.request_queue, test_config.settings.dead_queue,
+                     test_config.settings.bulk_queue,
                      str(test_config.providers["dz.interieur.etat-civil"].options["queue"])):
             await channel.queue_delete(name)
 

@@ -29,7 +29,8 @@ Examples = dict[str, dict[str, list[str]]]
 async def side_gateway(home: Path, config: Config) -> AsyncIterator[BusClient]:
     """A second gateway worker with its own request queues and `config`, and a client of it."""
     run = uuid.uuid4().hex[:8]
-    config = config.with_settings(request_queue=f"test.{run}.requests", dead_queue=f"test.{run}.dead")
+    config = config.with_settings(request_queue=f"test.{run}.requests", dead_queue=f"test.{run}.dead",
+                                  bulk_queue=f"test.{run}.lane.bulk")
     gateway = Gateway(config, home)
     await gateway.start()
     connection = await aio_pika.connect(AMQP_URL)
@@ -41,7 +42,7 @@ async def side_gateway(home: Path, config: Config) -> AsyncIterator[BusClient]:
     finally:
         await gateway.stop()
         channel = await connection.channel()
-        for name in (config.settings.request_queue, config.settings.dead_queue):
+        for name in (config.settings.request_queue, config.settings.dead_queue, config.settings.bulk_queue):
             await channel.queue_delete(name)
         await connection.close()
 
