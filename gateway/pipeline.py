@@ -36,7 +36,7 @@ from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malfo
 from gateway.intake import Envelope, Kind
 from gateway.logs import subject_ref
 from gateway.metrics import Metrics
-from gateway.model import Outcome, Request
+from gateway.model import Outcome, ProviderAnswer, Request
 from gateway.route import Router
 from gateway.schemas import Schemas
 from gateway.signing.requests import RequestVerifier
@@ -158,24 +158,52 @@ class Pipeline:
         if stored is not None:
             return self._replay(stored, request)
         seconds = max(0.0, (admitted.deadline - dt.datetime.now(dt.UTC)).total_seconds())
-        state = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
+        lease = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
         pause = 0.02
-        while state == "held":  # another worker is asking the provider: wait for its answer
+        while lease.state == "held":  # another worker is asking the provider: wait for its answer
+            if redelivered and lease.holder:
+                recovered = await self._recover(admitted, lease.holder)
+                if recovered is not None:
+                    return recovered
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
             stored = await self._store.find_response(rid)
             if stored is not None:
                 return self._replay(stored, request)
-            state = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
-        if state == "taken_over" and redelivered:
-            await self._store.release_lease(rid, self.owner)
-            raise InternalError("a gateway worker stopped while asking the provider, which may have been asked; "
-                                "send the request again to ask anew")
+            lease = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
         try:
+            if lease.state == "taken_over" and redelivered and lease.holder:
+                recovered = await self._recover(admitted, lease.holder)
+                if recovered is not None:
+                    return recovered
+                raise InternalError("a gateway worker stopped while asking the provider, which may have been "
+                                    "asked; send the request again to ask anew")
             return await self._fetch_and_attest(admitted)
         except BaseException:
             await asyncio.shield(self._store.release_lease(rid, self.owner))
             raise
+
+    async def _recover(self, admitted: Admitted, holder: str) -> Outcome | None:
+        """The answer a stopped worker left for this request, attested here; None while that worker
+        lives or, once it is known stopped, when no answer comes before the deadline."""
+        request, doc_type = admitted.request, admitted.document_type
+        while dt.datetime.now(dt.UTC) < admitted.deadline:
+            body = await self._store.take_orphan_answer(request.request_id)
+            if body is not None:
+                answer = self.router.read_orphaned_answer(doc_type.provider, body, request.request_id)
+                log.info("answer_recovered", provider=doc_type.provider, from_worker=holder)
+                await self._attest(admitted, answer)
+                stored = await self._store.find_response(request.request_id)  # whoever recorded first wins
+                assert stored is not None
+                return self._replay(stored, request)
+            alive, found = await self.router.orphaned_answers(doc_type.provider, holder)
+            if alive:
+                return None
+            if found:
+                await self._store.keep_orphan_answers(found)
+                continue
+            await asyncio.sleep(0.2)
+        return None
 
     def _replay(self, stored: StoredResponse, request: Request) -> Outcome:
         if stored.digest != request.digest:
@@ -190,6 +218,10 @@ class Pipeline:
                  subject=subject_ref(self._log_key, request.subject_id), purpose=request.purpose)
         answer, seconds = await self.router.fetch(admitted)
         self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
+        return await self._attest(admitted, answer)
+
+    async def _attest(self, admitted: Admitted, answer: ProviderAnswer) -> Outcome:
+        request, doc_type = admitted.request, admitted.document_type
         facts = AttestationFacts(
             request.request_id, doc_type.name, doc_type.provider, request.requester, request.purpose,
             request.subject_kind, request.subject_id, doc_type.validity_days,

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gateway.adapters.base import Adapter, ProviderQuery
+from gateway.adapters.base import Adapter, ProviderQuery, Recoverable
 from gateway.adapters.resilience import Policy, Resilient
 from gateway.admit import Admitted
 from gateway.config import Provider
@@ -42,6 +42,18 @@ class Router:
     def breaker_states(self) -> dict[str, str]:
         """Each provider's circuit breaker: `closed`, `open` or `half-open`."""
         return {code: adapter.state for code, adapter in sorted(self._adapters.items())}
+
+    async def orphaned_answers(self, provider: str, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
+        """Whether `worker` is alive, and the answers it left, when `provider`'s adapter keeps them."""
+        adapter = self._adapters.get(provider)
+        if adapter is None or not hasattr(adapter.adapter, "orphaned_answers"):
+            return True, []  # no way to know: treat the worker as alive, and wait for its lease
+        recoverable: Recoverable = adapter.adapter  # type: ignore[assignment]
+        return await recoverable.orphaned_answers(worker)
+
+    def read_orphaned_answer(self, provider: str, body: bytes, request_id: str) -> ProviderAnswer:
+        recoverable: Recoverable = self._adapters[provider].adapter  # type: ignore[assignment]
+        return recoverable.read_orphaned_answer(body, request_id)
 
     async def fetch(self, admitted: Admitted) -> tuple[ProviderAnswer, float]:
         """The provider's answer and the seconds it took."""

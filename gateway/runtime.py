@@ -21,7 +21,7 @@ from gateway.attestation import Attester
 from gateway.bus import BusIntake
 from gateway.config import Config
 from gateway.metrics import Metrics
-from gateway.pipeline import Pipeline
+from gateway.pipeline import Pipeline, worker_id
 from gateway.schemas import Schemas
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import PrivateKey, ensure_development_pki
@@ -82,6 +82,7 @@ class Gateway:
         self.log_key = log_key(home)
         self.connection: aio_pika.abc.AbstractRobustConnection | None = None
         self.adapters: dict[str, Adapter] = {}
+        self.worker = worker_id()
         self.pipeline: Pipeline | None = None
         self.intake: BusIntake | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -90,14 +91,14 @@ class Gateway:
         s = self.config.settings
         await self.store.open()
         self.connection = await aio_pika.connect_robust(s.amqp_url, reconnect_interval=1)
-        context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki)
+        context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker)
         for code, provider in self.config.providers.items():
             adapter = adapter_registry.create(provider, context)
             await adapter.start()
             self.adapters[code] = adapter
         self.pipeline = Pipeline(
             self.config, self.trust, self.store, self.adapters, Attester(self.sealer, s.public_url),
-            self.metrics, self.log_key, schemas=self.schemas,
+            self.metrics, self.log_key, schemas=self.schemas, owner=self.worker,
         )
         self.intake = BusIntake(self.connection, self.pipeline, self.store, self.metrics,
                                 request_queue=s.request_queue, dead_queue=s.dead_queue, prefetch=s.prefetch,

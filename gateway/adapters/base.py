@@ -35,6 +35,15 @@ class AdapterContext:
     trust: TrustStore
     gateway_participant: str
     pki_dir: Path  # holds ca.pem and <participant>/cert.pem, key.pem (e.g. for mutual TLS)
+    worker: str = "worker"  # this worker's name (its lease owner id), e.g. to name its reply queue
+
+
+class Recoverable(Protocol):
+    """An adapter whose answers outlive the worker that asked (a bus partner's reply queue)."""
+
+    async def orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]: ...
+
+    def read_orphaned_answer(self, body: bytes, request_id: str) -> ProviderAnswer: ...
 
 
 class Adapter(Protocol):

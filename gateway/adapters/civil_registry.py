@@ -5,15 +5,20 @@ answers on the gateway's reply queue with a JWS signed by its own certificate, w
 checked against the exchange anchors and must name the registry itself.
 
 Query payload:  {"queryId", "requestId", "documentType", "purpose", "requester", "subject": {"nin"}}
-Answer payload: {"queryId", "status": "found"|"not-found"|"error", "data": {...}, "obtainedAt", "error"?}
+Answer payload: {"queryId", "requestId", "status": "found"|"not-found"|"error", "data": {...}, "obtainedAt",
+                 "error"?}
+
+Answers come back on this worker's reply queue. When a worker stops mid-query, the answers
+left on its queue can be picked up by another worker (`orphaned_answers`), so that a
+redelivered request is answered without asking the registry a second time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
-import uuid
 from typing import Any
 
 import aio_pika
@@ -28,6 +33,7 @@ from gateway.signing import jws
 
 log = structlog.get_logger(__name__)
 LINK_RETRY_SECONDS = 0.2
+REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
 
 
 class BusAdapter:
@@ -47,17 +53,53 @@ class BusAdapter:
             raise RuntimeError("the bus adapter needs a broker connection")
         self._channel = await self._context.connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._channel.declare_queue(self._queue_name, durable=True)
-        # Named here, not by the broker, so that it keeps its name when the robust connection
-        # declares it again after a reconnection.
+        # Named after this worker, not by the broker: it keeps its name when the robust connection
+        # declares it again after a reconnection, and another worker can find the answers left
+        # on it when this one stops mid-query. Not exclusive, so it outlives this worker; the
+        # broker deletes it REPLY_QUEUE_EXPIRES_MS after it was last used.
         self._reply_queue = await self._channel.declare_queue(
-            f"gateway.replies.{self.provider}.{uuid.uuid4().hex[:12]}", exclusive=True, auto_delete=True)
+            self._reply_queue_name(self._context.worker), durable=False, auto_delete=False,
+            arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS})
         await self._reply_queue.consume(self._on_reply, no_ack=True)
 
     async def close(self) -> None:
         for future in self._pending.values():
             future.cancel()
         if self._channel is not None and not self._channel.is_closed:
+            if self._reply_queue is not None and not self._pending:
+                with contextlib.suppress(Exception):
+                    await self._reply_queue.delete(if_unused=False, if_empty=False)
             await self._channel.close()
+
+    def _reply_queue_name(self, worker: str) -> str:
+        return f"gateway.replies.{self.provider}.{worker}"
+
+    async def orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
+        """Whether `worker` is still alive (it consumes its reply queue), and, when it is not,
+        the answers left on its reply queue, by the request id they claim (checked on use)."""
+        assert self._context.connection is not None
+        channel = await self._context.connection.channel()
+        try:
+            try:
+                queue = await channel.declare_queue(self._reply_queue_name(worker), passive=True)
+            except aio_pika.exceptions.ChannelClosed:
+                return False, []  # no such queue: nothing was left
+            if queue.declaration_result.consumer_count:
+                return True, []
+            found: list[tuple[str, bytes]] = []
+            while (message := await queue.get(no_ack=True, fail=False)) is not None:
+                with contextlib.suppress(Exception):
+                    claimed = json.loads(jws.parse(message.body).payload).get("requestId")
+                    if isinstance(claimed, str):
+                        found.append((claimed, message.body))
+            return False, found
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    def read_orphaned_answer(self, body: bytes, request_id: str) -> ProviderAnswer:
+        """An answer found on a stopped worker's reply queue, checked like any other."""
+        return self._read_answer(body, request_id=request_id)
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
@@ -98,7 +140,7 @@ class BusAdapter:
                 raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
         finally:
             self._pending.pop(query.query_id, None)
-        return self._read_answer(answer, query)
+        return self._read_answer(answer, query_id=query.query_id)
 
     async def _publish(self, message: aio_pika.Message, give_up_at: float) -> None:
         """Publishes a query once, waiting out a reconnection of the gateway's own broker link.
@@ -123,7 +165,8 @@ class BusAdapter:
                 log.warning("partner_query_unconfirmed", provider=self.provider, error=type(exc).__name__)
                 return
 
-    def _read_answer(self, body: bytes, query: ProviderQuery) -> ProviderAnswer:
+    def _read_answer(self, body: bytes, *, query_id: str | None = None,
+                     request_id: str | None = None) -> ProviderAnswer:
         try:
             message = jws.parse(body)
             signer = self._verifier.verify(message)
@@ -132,7 +175,8 @@ class BusAdapter:
         if signer.participant != self.provider:
             raise ProviderError(f"{self.provider}: answer signed by {signer.participant!r}")
         answer: Any = json.loads(message.payload)
-        if answer.get("queryId") != query.query_id:
+        if (query_id is not None and answer.get("queryId") != query_id) or (
+                request_id is not None and answer.get("requestId") != request_id):
             raise ProviderError(f"{self.provider}: answer is for another query")
         status = answer.get("status")
         if status == "error" or status not in ("found", "not-found"):

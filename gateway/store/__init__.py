@@ -16,6 +16,14 @@ LeaseState = Literal["acquired", "held", "taken_over"]
 
 
 @dataclass(frozen=True)
+class Lease:
+    """The outcome of asking for a request id's lease, and who else has or had it."""
+
+    state: LeaseState
+    holder: str | None = None  # the other owner: holding it now (`held`) or before (`taken_over`)
+
+
+@dataclass(frozen=True)
 class StoredResponse:
     """The exact sealed response given to a request id, and the content it answered."""
 
@@ -94,10 +102,12 @@ class Store(Protocol):
     # ------------------------------------------------------------------ check 8 and leases
     async def find_response(self, request_id: str) -> StoredResponse | None: ...
 
-    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> LeaseState:
+    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
         """`acquired` (no lease, or ours), `held` (another owner's, unexpired), or
         `taken_over` (another owner's lease had expired: it may have asked the provider)."""
         ...
+
+    async def lease_holder(self, request_id: str) -> str | None: ...
 
     async def release_lease(self, request_id: str, owner: str) -> None: ...
 
@@ -111,6 +121,15 @@ class Store(Protocol):
         ...
 
     async def find_delivery(self, key: str) -> Delivery | None: ...
+
+    # ------------------------------------------------------------------ answers left by a stopped worker
+    async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
+        """Keeps provider answers (by request id) found on the reply queue of a worker that stopped."""
+        ...
+
+    async def take_orphan_answer(self, request_id: str) -> bytes | None:
+        """The kept answer for a request id, removed from the store; None when there is none."""
+        ...
 
     async def count_attempt(self, key: str) -> int:
         """Counts one more delivery attempt of a redelivered message; returns the count."""

@@ -10,7 +10,7 @@ import datetime as dt
 
 import asyncpg
 
-from gateway.store import AttestationRecord, AuditEntry, Delivery, LeaseState, StoredResponse
+from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries (created_at);
+CREATE TABLE IF NOT EXISTS orphan_answers (
+    request_id TEXT PRIMARY KEY,
+    answer     BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS attempts (
     key        TEXT PRIMARY KEY,
     count      INTEGER NOT NULL,
@@ -130,12 +135,18 @@ class PostgresStore:
             "FROM responses WHERE request_id = $1", request_id)
         return StoredResponse(*row) if row else None
 
-    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> LeaseState:
+    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
         row = await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds))
-        if not row["won"]:
-            return "held"
         previous = row["previous_owner"]
-        return "taken_over" if previous is not None and previous != owner else "acquired"
+        if not row["won"]:
+            return Lease("held", await self.lease_holder(request_id) or previous)
+        if previous is not None and previous != owner:
+            return Lease("taken_over", previous)
+        return Lease("acquired")
+
+    async def lease_holder(self, request_id: str) -> str | None:
+        value = await self.pool.fetchval("SELECT owner FROM leases WHERE request_id = $1", request_id)
+        return str(value) if value is not None else None
 
     async def release_lease(self, request_id: str, owner: str) -> None:
         await self.pool.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", request_id, owner)
@@ -179,6 +190,15 @@ class PostgresStore:
             "SELECT key, request_id, response_id, body, kind, status, problem FROM deliveries WHERE key = $1", key)
         return Delivery(*row) if row else None
 
+    async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
+        await self.pool.executemany(
+            "INSERT INTO orphan_answers (request_id, answer) VALUES ($1, $2) ON CONFLICT DO NOTHING", answers)
+
+    async def take_orphan_answer(self, request_id: str) -> bytes | None:
+        value = await self.pool.fetchval("DELETE FROM orphan_answers WHERE request_id = $1 RETURNING answer",
+                                         request_id)
+        return bytes(value) if value is not None else None
+
     async def count_attempt(self, key: str) -> int:
         value = await self.pool.fetchval(
             "INSERT INTO attempts (key, count) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE "
@@ -200,7 +220,7 @@ class PostgresStore:
     async def purge(self, older_than: dt.datetime) -> int:
         removed = 0
         async with self.pool.acquire() as connection, connection.transaction():
-            for table in ("responses", "deliveries", "attempts"):
+            for table in ("responses", "deliveries", "attempts", "orphan_answers"):
                 status = await connection.execute(f"DELETE FROM {table} WHERE created_at < $1", older_than)
                 removed += int(status.split()[-1])
             status = await connection.execute("DELETE FROM leases WHERE expires_at < $1", older_than)

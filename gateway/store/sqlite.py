@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.store import AttestationRecord, AuditEntry, Delivery, LeaseState, StoredResponse
+from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, LeaseState, StoredResponse
 
 T = TypeVar("T")
 
@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
     created_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries (created_at);
+CREATE TABLE IF NOT EXISTS orphan_answers (
+    request_id TEXT PRIMARY KEY,
+    answer     BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS attempts (
     key        TEXT PRIMARY KEY,
     count      INTEGER NOT NULL,
@@ -141,8 +146,8 @@ class SQLiteStore:
             "FROM responses WHERE request_id = ?", (request_id,)).fetchone())
         return StoredResponse(*row) if row else None
 
-    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> LeaseState:
-        def acquire(db: sqlite3.Connection) -> LeaseState:
+    async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
+        def acquire(db: sqlite3.Connection) -> Lease:
             now = _now().timestamp()
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -156,12 +161,17 @@ class SQLiteStore:
                                "SET owner = excluded.owner, expires_at = excluded.expires_at",
                                (request_id, owner, now + seconds))
                 db.execute("COMMIT")
-                return state
+                return Lease(state, row[0] if row is not None and row[0] != owner else None)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
 
         return await self._run(acquire)
+
+    async def lease_holder(self, request_id: str) -> str | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT owner FROM leases WHERE request_id = ?", (request_id,)).fetchone())
+        return str(row[0]) if row else None
 
     async def release_lease(self, request_id: str, owner: str) -> None:
         await self._run(lambda db: db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?",
@@ -219,6 +229,23 @@ class SQLiteStore:
             (key,)).fetchone())
         return Delivery(*row) if row else None
 
+    async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
+        def keep(db: sqlite3.Connection) -> None:
+            with db:
+                db.executemany("INSERT OR IGNORE INTO orphan_answers VALUES (?, ?, ?)",
+                               [(rid, answer, _iso(_now())) for rid, answer in answers])
+
+        await self._run(keep)
+
+    async def take_orphan_answer(self, request_id: str) -> bytes | None:
+        def take(db: sqlite3.Connection) -> bytes | None:
+            with db:
+                row = db.execute("DELETE FROM orphan_answers WHERE request_id = ? RETURNING answer",
+                                 (request_id,)).fetchone()
+            return bytes(row[0]) if row else None
+
+        return await self._run(take)
+
     async def count_attempt(self, key: str) -> int:
         def count(db: sqlite3.Connection) -> int:
             with db:
@@ -252,6 +279,7 @@ class SQLiteStore:
                 removed = db.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,)).rowcount
                 removed += db.execute("DELETE FROM deliveries WHERE created_at < ?", (cutoff,)).rowcount
                 removed += db.execute("DELETE FROM attempts WHERE created_at < ?", (cutoff,)).rowcount
+                removed += db.execute("DELETE FROM orphan_answers WHERE created_at < ?", (cutoff,)).rowcount
                 removed += db.execute("DELETE FROM leases WHERE expires_at < ?", (older_than.timestamp(),)).rowcount
             return removed
 

@@ -134,7 +134,8 @@ class CivilRegistryService:
         _log("query", request_id=query.get("requestId"), query_id=query.get("queryId"),
              document_type=query.get("documentType"),
              subject=hashlib.sha256(nin.encode()).hexdigest()[:16], found=data is not None)
-        return {"queryId": query.get("queryId"), "status": "found" if data is not None else "not-found",
+        return {"queryId": query.get("queryId"), "requestId": query.get("requestId"),
+                "status": "found" if data is not None else "not-found",
                 "data": data or {}, "obtainedAt": now}
 
     async def _on_query(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:

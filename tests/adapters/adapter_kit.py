@@ -6,8 +6,8 @@ import datetime as dt
 import socket
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,10 @@ PURPOSES = {"tax-status-certificate": "contribution-recovery", "tax-registration
             "commercial-register-extract": "employer-registration"}
 SUBJECT_KINDS = {"tax-status-certificate": "NIF", "tax-registration": "NIF", "commercial-register-extract": "RC"}
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+TEST_ADMINISTRATION = "dz.test.registre"
+
+Sandbox = Callable[..., AbstractAsyncContextManager[str]]
+Running = Callable[..., AbstractAsyncContextManager[Adapter]]
 
 
 def query(document_type: str, subject_id: str, *, requester: str = "dz.cnas") -> ProviderQuery:

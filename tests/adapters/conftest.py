@@ -3,15 +3,15 @@ databases, and the two sandbox administrations running in-process on ephemeral p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from adapter_kit import CNRC, DGI, GATEWAY, serve, server_tls, signing_identity
+from adapter_kit import CNRC, DGI, GATEWAY, TEST_ADMINISTRATION, Running, Sandbox, serve, server_tls, signing_identity
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -29,11 +29,6 @@ from gateway_sandbox.commercial_register import make_app as register_app
 from gateway_sandbox.tax_directorate import TaxRecords
 from gateway_sandbox.tax_directorate import build as build_tax
 from gateway_sandbox.tax_directorate import make_app as tax_app
-
-TEST_ADMINISTRATION = "dz.test.registre"
-
-Sandbox = Callable[..., AbstractAsyncContextManager[str]]
-Running = Callable[..., AbstractAsyncContextManager[Adapter]]
 
 
 @pytest.fixture(scope="session")

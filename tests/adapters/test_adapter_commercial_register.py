@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_kit import CNRC, port_of, query, refused_port, resign_extract, serve, signing_identity
-from conftest import Running, Sandbox
+from adapter_kit import CNRC, Running, Sandbox, port_of, query, refused_port, resign_extract, serve, signing_identity
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 

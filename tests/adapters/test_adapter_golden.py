@@ -22,9 +22,8 @@ from typing import Any
 import aiohttp
 import jsonschema
 import pytest
-from adapter_kit import CNRC, DGI, resign_extract, serve, server_tls, signing_identity
+from adapter_kit import CNRC, DGI, Running, Sandbox, resign_extract, serve, server_tls, signing_identity
 from aiohttp import web
-from conftest import Running, Sandbox
 from golden import Captured, body_file, capture, cases, json_shape, xml_shape
 from lxml import etree
 

@@ -10,9 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_kit import DGI, CountingAdapter, admitted, port_of, query, refused_port, serve, server_tls
+from adapter_kit import (
+    DGI,
+    CountingAdapter,
+    Running,
+    Sandbox,
+    admitted,
+    port_of,
+    query,
+    refused_port,
+    serve,
+    server_tls,
+)
 from aiohttp import web
-from conftest import Running, Sandbox
 
 from gateway import config as config_module
 from gateway.adapters.base import ProviderQuery

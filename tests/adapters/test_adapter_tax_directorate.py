@@ -8,8 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_kit import DGI, GATEWAY, foreign_server_tls, port_of, query, refused_port, serve, server_tls
-from conftest import Running, Sandbox
+from adapter_kit import (
+    DGI,
+    GATEWAY,
+    Running,
+    Sandbox,
+    foreign_server_tls,
+    port_of,
+    query,
+    refused_port,
+    serve,
+    server_tls,
+)
 from cryptography.hazmat.primitives import serialization
 
 from gateway.adapters.base import Adapter, AdapterContext

@@ -9,8 +9,7 @@ from contextlib import AsyncExitStack
 from types import MappingProxyType
 
 import pytest
-from adapter_kit import DGI, admitted, serve, server_tls
-from conftest import TEST_ADMINISTRATION
+from adapter_kit import DGI, TEST_ADMINISTRATION, admitted, serve, server_tls
 
 from gateway import adapters as adapter_registry
 from gateway import config as config_module

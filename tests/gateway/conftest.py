@@ -17,7 +17,7 @@ import pytest_asyncio
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from exchange import BusClient
+from exchange import AMQP_URL, BusClient, with_provider
 
 from gateway import config as config_module
 from gateway import logs
@@ -32,7 +32,6 @@ from gateway_sandbox.commercial_register.records import build as register_build
 from gateway_sandbox.tax_directorate.records import TaxRecords
 from gateway_sandbox.tax_directorate.records import build as tax_build
 
-AMQP_URL = config_module.load().settings.amqp_url
 RUN = uuid.uuid4().hex[:8]
 QUOTA_REQUESTER = "dz.test.quota"
 
@@ -102,12 +101,6 @@ async def partner_urls(home: Path, tax_records: TaxRecords,
         yield {"dz.finances.dgi": dgi, "dz.commerce.cnrc": cnrc}
 
 
-def with_provider(config: Config, code: str, **options: object) -> Config:
-    """`config` with one provider's options changed."""
-    providers = dict(config.providers)
-    providers[code] = dataclasses.replace(providers[code], options=MappingProxyType(
-        {**providers[code].options, **options}))
-    return dataclasses.replace(config, providers=MappingProxyType(providers))
 
 
 @pytest.fixture(scope="session")

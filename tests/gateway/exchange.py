@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import aio_pika
@@ -17,11 +19,22 @@ from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
 
+from gateway import config as config_module
+from gateway.config import Config
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued, cert_pem
 
+AMQP_URL = config_module.load().settings.amqp_url
 NS = "urn:dz:exchange:v1"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+
+
+def with_provider(config: Config, code: str, **options: object) -> Config:
+    """`config` with one provider's options changed."""
+    providers = dict(config.providers)
+    providers[code] = dataclasses.replace(providers[code], options=MappingProxyType(
+        {**providers[code].options, **options}))
+    return dataclasses.replace(config, providers=MappingProxyType(providers))
 
 
 def now_iso(offset_s: float = 0) -> str:

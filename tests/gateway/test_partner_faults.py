@@ -13,8 +13,7 @@ from types import MappingProxyType
 import aio_pika
 import aio_pika.abc
 import pytest_asyncio
-from conftest import AMQP_URL
-from exchange import now_iso, signed_xml
+from exchange import AMQP_URL, now_iso, signed_xml
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.adapters.civil_registry import BusAdapter

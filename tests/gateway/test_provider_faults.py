@@ -13,8 +13,7 @@ from types import MappingProxyType
 import aio_pika
 import partners
 import pytest
-from conftest import AMQP_URL, with_provider
-from exchange import BusClient, signed_xml
+from exchange import AMQP_URL, BusClient, signed_xml, with_provider
 
 from gateway.config import Config
 from gateway.runtime import Gateway

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 import pytest_asyncio
+from store_kit import StoreFactory
 
 from gateway.store import Store
 from gateway.store.postgres import PostgresStore
@@ -35,8 +36,6 @@ async def pg_dsn() -> AsyncIterator[str]:
     finally:
         await admin.close()
 
-
-StoreFactory = Callable[[], Store]
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])

@@ -7,9 +7,9 @@ import asyncio
 import datetime as dt
 import uuid
 
-from conftest import StoreFactory
+from store_kit import StoreFactory
 
-from gateway.store import AttestationRecord, AuditEntry, Delivery, Store, StoredResponse
+from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, Store, StoredResponse
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -36,18 +36,19 @@ async def test_a_response_is_remembered_once(store: Store) -> None:
 async def test_a_lease_has_one_owner_at_a_time(store: Store) -> None:
     """A live lease is `held` for others and `acquired` again for its owner."""
     rid = str(uuid.uuid4())
-    assert await store.acquire_lease(rid, "w1", 30) == "acquired"
-    assert await store.acquire_lease(rid, "w2", 30) == "held"
-    assert await store.acquire_lease(rid, "w1", 30) == "acquired"
+    assert (await store.acquire_lease(rid, "w1", 30)).state == "acquired"
+    assert (await store.acquire_lease(rid, "w2", 30)).state == "held"
+    assert (await store.acquire_lease(rid, "w1", 30)).state == "acquired"
 
 
 async def test_an_expired_lease_is_taken_over(store: Store) -> None:
-    """Once a lease expires, another owner takes it over and is told so."""
+    """Once a lease expires, another owner takes it over and is told whose it was."""
     rid = str(uuid.uuid4())
-    assert await store.acquire_lease(rid, "w1", 0.2) == "acquired"
+    assert (await store.acquire_lease(rid, "w1", 0.2)).state == "acquired"
     await asyncio.sleep(0.4)
-    assert await store.acquire_lease(rid, "w2", 30) == "taken_over"
-    assert await store.acquire_lease(rid, "w1", 30) == "held"
+    assert await store.acquire_lease(rid, "w2", 30) == Lease("taken_over", "w1")
+    assert await store.acquire_lease(rid, "w1", 30) == Lease("held", "w2")
+    assert await store.lease_holder(rid) == "w2"
 
 
 async def test_complete_and_release_free_the_lease(store: Store) -> None:
@@ -55,12 +56,12 @@ async def test_complete_and_release_free_the_lease(store: Store) -> None:
     rid, other = str(uuid.uuid4()), str(uuid.uuid4())
     await store.acquire_lease(rid, "w1", 30)
     await store.complete(response(rid), None, "w1")
-    assert await store.acquire_lease(rid, "w2", 30) == "acquired"
+    assert (await store.acquire_lease(rid, "w2", 30)).state == "acquired"
     await store.acquire_lease(other, "w1", 30)
     await store.release_lease(other, "w2")
-    assert await store.acquire_lease(other, "w2", 30) == "held"
+    assert (await store.acquire_lease(other, "w2", 30)).state == "held"
     await store.release_lease(other, "w1")
-    assert await store.acquire_lease(other, "w2", 30) == "acquired"
+    assert (await store.acquire_lease(other, "w2", 30)).state == "acquired"
 
 
 async def test_concurrent_workers_get_exactly_one_lease(make_store: StoreFactory) -> None:
@@ -69,7 +70,8 @@ async def test_concurrent_workers_get_exactly_one_lease(make_store: StoreFactory
     for s in stores:
         await s.open()
     rid = str(uuid.uuid4())
-    states = await asyncio.gather(*(s.acquire_lease(rid, f"w{i}", 30) for i, s in enumerate(stores)))
+    leases = await asyncio.gather(*(s.acquire_lease(rid, f"w{i}", 30) for i, s in enumerate(stores)))
+    states = [lease.state for lease in leases]
     assert sorted(states).count("acquired") == 1 and states.count("held") == 7
 
 
@@ -121,3 +123,12 @@ async def test_purge_forgets_what_is_older(store: Store) -> None:
 async def test_ping_answers_when_open(store: Store) -> None:
     """ping() is true on an open store."""
     assert await store.ping() is True
+
+
+async def test_orphan_answers_are_taken_once(store: Store) -> None:
+    """Answers kept from a stopped worker's reply queue are handed out once each, by request id."""
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    await store.keep_orphan_answers([(a, b"answer-a"), (b, b"answer-b")])
+    assert await store.take_orphan_answer(a) == b"answer-a"
+    assert await store.take_orphan_answer(a) is None
+    assert await store.take_orphan_answer(b) == b"answer-b"
