@@ -46,7 +46,9 @@ class BusIntake:
 
     def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, pipeline: Pipeline, store: Store,
                  metrics: Metrics, *, request_queue: str, dead_queue: str, prefetch: int,
-                 max_deliveries: int, bulk_queue: str, bulk_prefetch: int, max_concurrency: int) -> None:
+                 max_deliveries: int, bulk_queue: str, bulk_prefetch: int, max_concurrency: int,
+                 queue_type: str = "classic") -> None:
+        self._queue_arguments = {"x-queue-type": queue_type} if queue_type != "classic" else None
         self._connection = connection
         self._bulk_queue_name = bulk_queue
         self._bulk_prefetch = bulk_prefetch
@@ -70,11 +72,13 @@ class BusIntake:
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._channel.set_qos(prefetch_count=self._prefetch)
-        self._queue = await self._channel.declare_queue(self._request_queue, durable=True)
-        await self._channel.declare_queue(self._dead_queue, durable=True)
+        self._queue = await self._channel.declare_queue(self._request_queue, durable=True,
+                                                        arguments=self._queue_arguments)
+        await self._channel.declare_queue(self._dead_queue, durable=True, arguments=self._queue_arguments)
         self._lane_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._lane_channel.set_qos(prefetch_count=self._bulk_prefetch)
-        self._lane_queue = await self._lane_channel.declare_queue(self._bulk_queue_name, durable=True)
+        self._lane_queue = await self._lane_channel.declare_queue(self._bulk_queue_name, durable=True,
+                                                                  arguments=self._queue_arguments)
         self._tag = await self._queue.consume(self._on_message)
         self._lane_tag = await self._lane_queue.consume(self._on_lane_message)
         log.info("bus_intake_started", queue=self._request_queue, prefetch=self._prefetch,

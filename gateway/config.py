@@ -43,6 +43,7 @@ class Settings:
     dead_queue: str
     bulk_queue: str
     bulk_prefetch: int
+    queue_type: str
     http_host: str
     http_port: int
     store_backend: str
@@ -174,6 +175,7 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         dead_queue=str(amqp["dead_queue"]),
         bulk_queue=str(amqp.get("bulk_queue", "gateway.lane.bulk")),
         bulk_prefetch=int(amqp.get("bulk_prefetch", 16)),
+        queue_type=env.get("GATEWAY_QUEUE_TYPE", str(amqp.get("queue_type", "classic"))),
         http_host=env.get("GATEWAY_HTTP_HOST", str(http["host"])),
         http_port=int(env.get("GATEWAY_HTTP_PORT", http["port"])),
         store_backend=env.get("GATEWAY_STORE", str(store["backend"])),
@@ -210,6 +212,8 @@ def check(config: Config) -> None:
     s = config.settings
     if s.participant not in config.participants:
         raise ConfigError(f"gateway.toml: participant {s.participant!r} is not in participants.toml")
+    if s.queue_type not in ("classic", "quorum"):
+        raise ConfigError(f"gateway.toml: queue_type {s.queue_type!r} is not classic or quorum")
     if s.store_backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"gateway.toml: store backend {s.store_backend!r} is not supported")
     for t in config.catalogue.values():

@@ -32,7 +32,7 @@ from gateway.adapters.base import Adapter
 from gateway.admit import Admission, Admitted
 from gateway.attestation import AttestationFacts, Attester
 from gateway.config import Config
-from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malformed
+from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malformed, ProviderTimeout
 from gateway.intake import Envelope, Kind
 from gateway.logs import subject_ref
 from gateway.metrics import Metrics
@@ -176,6 +176,9 @@ class Pipeline:
                 recovered = await self._recover(admitted, lease.holder)
                 if recovered is not None:
                     return recovered
+                if self.router.keeps_answers(admitted.document_type.provider):
+                    raise ProviderTimeout(f"no answer from {admitted.document_type.provider} in time, to the "
+                                          "worker that asked it, which has stopped")
                 raise InternalError("a gateway worker stopped while asking the provider, which may have been "
                                     "asked; send the request again to ask anew")
             return await self._fetch_and_attest(admitted)
@@ -218,7 +221,10 @@ class Pipeline:
                  subject=subject_ref(self._log_key, request.subject_id), purpose=request.purpose)
         answer, seconds = await self.router.fetch(admitted)
         self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
-        return await self._attest(admitted, answer)
+        try:
+            return await self._attest(admitted, answer)
+        finally:
+            await asyncio.shield(self.router.settle(doc_type.provider, request.request_id))
 
     async def _attest(self, admitted: Admitted, answer: ProviderAnswer) -> Outcome:
         request, doc_type = admitted.request, admitted.document_type

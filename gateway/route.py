@@ -43,13 +43,24 @@ class Router:
         """Each provider's circuit breaker: `closed`, `open` or `half-open`."""
         return {code: adapter.state for code, adapter in sorted(self._adapters.items())}
 
+    def keeps_answers(self, provider: str) -> bool:
+        """Whether answers to `provider`'s queries outlive the worker that asked (a bus partner)."""
+        adapter = self._adapters.get(provider)
+        return adapter is not None and hasattr(adapter.adapter, "orphaned_answers")
+
     async def orphaned_answers(self, provider: str, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
         """Whether `worker` is alive, and the answers it left, when `provider`'s adapter keeps them."""
-        adapter = self._adapters.get(provider)
-        if adapter is None or not hasattr(adapter.adapter, "orphaned_answers"):
+        if not self.keeps_answers(provider):
             return True, []  # no way to know: treat the worker as alive, and wait for its lease
-        recoverable: Recoverable = adapter.adapter  # type: ignore[assignment]
+        recoverable: Recoverable = self._adapters[provider].adapter  # type: ignore[assignment]
         return await recoverable.orphaned_answers(worker)
+
+    async def settle(self, provider: str, request_id: str) -> None:
+        """Tells `provider`'s adapter that the answer for `request_id` is no longer needed."""
+        adapter = self._adapters.get(provider)
+        if adapter is not None and hasattr(adapter.adapter, "settle"):
+            recoverable: Recoverable = adapter.adapter  # type: ignore[assignment]
+            await recoverable.settle(request_id)
 
     def read_orphaned_answer(self, provider: str, body: bytes, request_id: str) -> ProviderAnswer:
         recoverable: Recoverable = self._adapters[provider].adapter  # type: ignore[assignment]

@@ -47,11 +47,15 @@ def load_identity(folder: Path) -> tuple[PrivateKey, list[x509.Certificate]]:
 def log_key(home: Path) -> bytes:
     """The key of the keyed hashes that stand for personal identifiers in logs."""
     path = home / "secrets" / "log.key"
-    if not path.exists():
+    if not path.exists():  # written whole under a temporary name, then linked: workers starting together agree
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = path.with_name(f".log.key.{os.getpid()}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(secrets.token_bytes(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+        temporary.unlink()
     return path.read_bytes()
 
 
@@ -103,7 +107,8 @@ class Gateway:
         self.intake = BusIntake(self.connection, self.pipeline, self.store, self.metrics,
                                 request_queue=s.request_queue, dead_queue=s.dead_queue, prefetch=s.prefetch,
                                 max_deliveries=s.max_deliveries, bulk_queue=s.bulk_queue,
-                                bulk_prefetch=s.bulk_prefetch, max_concurrency=s.max_concurrency)
+                                bulk_prefetch=s.bulk_prefetch, max_concurrency=s.max_concurrency,
+                                queue_type=s.queue_type)
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
         log.info("gateway_started", home=str(self.home), providers=sorted(self.adapters))

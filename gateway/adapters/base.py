@@ -45,6 +45,10 @@ class Recoverable(Protocol):
 
     def read_orphaned_answer(self, body: bytes, request_id: str) -> ProviderAnswer: ...
 
+    async def settle(self, request_id: str) -> None:
+        """The response made from the answer to `request_id` is stored: the answer may go."""
+        ...
+
 
 class Adapter(Protocol):
     provider: str

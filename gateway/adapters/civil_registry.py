@@ -45,6 +45,8 @@ class BusAdapter:
         self._context = context
         self._verifier = jws.JWSVerifier(context.trust)
         self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._request_of: dict[str, str] = {}  # query id -> request id, while asked
+        self._unsettled: dict[str, aio_pika.abc.AbstractIncomingMessage] = {}  # request id -> its answer
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._reply_queue: aio_pika.abc.AbstractQueue | None = None
 
@@ -60,7 +62,9 @@ class BusAdapter:
         self._reply_queue = await self._channel.declare_queue(
             self._reply_queue_name(self._context.worker), durable=False, auto_delete=False,
             arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS})
-        await self._reply_queue.consume(self._on_reply, no_ack=True)
+        # Answers are acked only once the response they made is stored (`settle`): if this
+        # worker stops before, the answer goes back on its queue for another worker to recover.
+        await self._reply_queue.consume(self._on_reply)
 
     async def close(self) -> None:
         for future in self._pending.values():
@@ -102,11 +106,21 @@ class BusAdapter:
         return self._read_answer(body, request_id=request_id)
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        future = self._pending.get(message.correlation_id or "")
+        query_id = message.correlation_id or ""
+        future = self._pending.get(query_id)
         if future is None or future.done():
             log.warning("partner_reply_unexpected", provider=self.provider)
+            await message.ack()
             return
+        self._unsettled[self._request_of[query_id]] = message
         future.set_result(message.body)
+
+    async def settle(self, request_id: str) -> None:
+        """Acks the answer used for `request_id`, once the response it made is stored."""
+        message = self._unsettled.pop(request_id, None)
+        if message is not None:
+            with contextlib.suppress(Exception):  # lost with a reconnection: the broker gives it back
+                await message.ack()
 
     async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
         if self._channel is None or self._reply_queue is None:
@@ -122,6 +136,7 @@ class BusAdapter:
         body = self._context.signer.sign(json.dumps(payload, separators=(",", ":")).encode())
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[query.query_id] = future
+        self._request_of[query.query_id] = query.request_id
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + timeout
         try:
@@ -140,7 +155,12 @@ class BusAdapter:
                 raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
         finally:
             self._pending.pop(query.query_id, None)
-        return self._read_answer(answer, query_id=query.query_id)
+            self._request_of.pop(query.query_id, None)
+        try:
+            return self._read_answer(answer, query_id=query.query_id)
+        except ProviderError:
+            await self.settle(query.request_id)  # a bad answer is not worth keeping
+            raise
 
     async def _publish(self, message: aio_pika.Message, give_up_at: float) -> None:
         """Publishes a query once, waiting out a reconnection of the gateway's own broker link.

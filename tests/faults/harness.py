@@ -127,18 +127,28 @@ class Cluster:
                         seen.add((record.get("request_id"), record.get("query_id")))
         return Counter(request_id for request_id, _ in seen)
 
+    def worker_events(self, event: str) -> int:
+        """How many log lines of all workers name `event`."""
+        return sum(log.read_text().count(f'"event": "{event}"') for log in self.root.glob("worker-*.log"))
+
     def requests_to_send(self, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
         return signed_requests(self.home, n, priority)
 
     async def wait_consumers(self, queue: str, count: int = 1, timeout: float = 60.0) -> None:
         connection = await aio_pika.connect(self.amqp_url)
         async with connection:
-            channel = await connection.channel()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                declared = await channel.declare_queue(queue, durable=True)
-                if (declared.declaration_result.consumer_count or 0) >= count:
-                    return
+                channel = await connection.channel()
+                try:  # passive: the workers declare their queues, classic or quorum
+                    declared = await channel.declare_queue(queue, passive=True)
+                    if (declared.declaration_result.consumer_count or 0) >= count:
+                        return
+                except aio_pika.exceptions.ChannelClosed:
+                    pass
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
                 await asyncio.sleep(0.2)
         raise TimeoutError(f"fewer than {count} consumers on {queue} after {timeout} s")
 
@@ -185,7 +195,7 @@ class Collector:
             await message.ack()
 
     async def send(self, queue: str, requests: list[tuple[str, bytes]], per_second: float | None = None) -> None:
-        await self.channel.declare_queue(queue, durable=True)  # so that nothing sent before a worker is lost
+        await self._ensure_queue(queue)  # so that nothing sent before a worker starts is lost
         for rid, body in requests:
             self.sent_at[rid] = time.monotonic()
             await self.channel.default_exchange.publish(
@@ -195,11 +205,29 @@ class Collector:
             if per_second:
                 await asyncio.sleep(1 / per_second)
 
+    async def _ensure_queue(self, queue: str) -> None:
+        """Declares `queue` when it does not exist yet, leaving an existing one (maybe quorum) as it is."""
+        assert self.connection is not None
+        probe = await self.connection.channel()
+        try:
+            await probe.declare_queue(queue, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            await self.channel.declare_queue(queue, durable=True)
+        finally:
+            if not probe.is_closed:
+                await probe.close()
+
     async def collect_dead(self, queue: str) -> None:
         channel = await self.connection.channel()  # type: ignore[union-attr]
-        dead = await channel.declare_queue(queue, durable=True)
-        while (message := await dead.get(no_ack=True, fail=False)) is not None:
-            self.dead[message.message_id or ""] = str((message.headers or {}).get("x-dead-reason"))
+        try:
+            dead = await channel.declare_queue(queue, passive=True)
+            while (message := await dead.get(no_ack=True, fail=False)) is not None:
+                self.dead[message.message_id or ""] = str((message.headers or {}).get("x-dead-reason"))
+        except aio_pika.exceptions.ChannelClosed:
+            return  # no worker has declared it yet
+        finally:
+            if not channel.is_closed:
+                await channel.close()
 
     async def wait_for(self, ids: set[str], dead_queue: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -78,7 +78,8 @@ async def test_sigkill_of_a_worker_mid_burst_loses_nothing(cluster: Cluster, cli
     await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
     assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
     print("after SIGKILL:", statuses(client), "duplicate copies:",
-          sum(len(c) - 1 for c in client.copies.values()), "dead:", len(client.dead))
+          sum(len(c) - 1 for c in client.copies.values()), "dead:", len(client.dead),
+          "answers recovered from the killed worker:", cluster.worker_events("answer_recovered"))
 
 
 async def test_sigterm_drains_in_flight_work_and_exits_0(cluster: Cluster, client: Collector) -> None:
@@ -179,3 +180,15 @@ async def test_urgent_requests_overtake_a_bulk_flood(cluster: Cluster, client: C
     print(f"urgent under a bulk flood: p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms; the 3,000 bulk took {flood_seconds:.1f} s")
     assert latencies[-1] < flood_seconds / 4
+
+
+async def test_quorum_queues_serve_the_same_protocol(cluster: Cluster, client: Collector) -> None:
+    """With queue_type = "quorum" (the production setting) requests, lanes and dead letters work alike."""
+    toml = cluster.config / "gateway.toml"
+    toml.write_text(toml.read_text().replace('queue_type = "classic"', 'queue_type = "quorum"'))
+    await start(cluster, 1)
+    requests = [*cluster.requests_to_send(20), *cluster.requests_to_send(20, "bulk")]
+    await client.send(cluster.requests, requests)
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=60)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    assert set(statuses(client)) == {"issued"} and len(client.copies) == 40
