@@ -166,9 +166,18 @@ class Cluster:
         connection = await aio_pika.connect(self.amqp_url)
         async with connection:
             channel = await connection.channel()
-            for name in (self.requests, self.dead, self.bulk, self.partner):
+            for name in (self.requests, self.dead, self.bulk, self.partner, *self._reply_queues()):
                 with contextlib.suppress(Exception):
                     await channel.queue_delete(name)
+
+    def _reply_queues(self) -> list[str]:
+        """The reply queues of this test's workers (those of killed workers outlive them)."""
+        if shutil.which("rabbitmqctl") is None:
+            return []  # the broker deletes them ten minutes after their last use
+        listed = subprocess.run(["rabbitmqctl", "list_queues", "-q", "name"], capture_output=True, text=True,
+                                timeout=60).stdout.split()
+        pids = {f":{worker.pid}:" for worker in self.workers}
+        return [name for name in listed if name.startswith("gateway.replies.") and any(p in name for p in pids)]
 
 
 @dataclass

@@ -142,7 +142,21 @@ def examples(home: Path, tax_records: TaxRecords,
 
 
 @pytest_asyncio.fixture(scope="session")
-async def civil_registry(home: Path, test_config: Config) -> AsyncIterator[CivilRegistryService]:
+async def session_queues(test_config: Config) -> AsyncIterator[list[str]]:
+    """This session's queue names, deleted once everything that uses them has stopped."""
+    names = [test_config.settings.request_queue, test_config.settings.dead_queue, test_config.settings.bulk_queue,
+             str(test_config.providers["dz.interieur.etat-civil"].options["queue"])]
+    yield names
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        for name in names:
+            await channel.queue_delete(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def civil_registry(home: Path, test_config: Config,
+                         session_queues: list[str]) -> AsyncIterator[CivilRegistryService]:
     ca_cert = x509.load_pem_x509_certificate((home / "pki" / "ca.pem").read_bytes())
     service = CivilRegistryService(
         Registry(home / "sandbox" / "civil-registry.sqlite3"), load_identity(home / "pki"),
@@ -161,13 +175,6 @@ async def gateway(home: Path, test_config: Config, civil_registry: CivilRegistry
     await gw.start()
     yield gw
     await gw.stop()
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        channel = await connection.channel()
-        for name in (test_config.settings.request_queue, test_config.settings.dead_queue,
-                     test_config.settings.bulk_queue,
-                     str(test_config.providers["dz.interieur.etat-civil"].options["queue"])):
-            await channel.queue_delete(name)
 
 
 @pytest_asyncio.fixture(scope="session")
