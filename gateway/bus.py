@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+from collections.abc import Awaitable
 from typing import Any
 
 import aio_pika
@@ -30,6 +31,7 @@ from gateway.store import AuditEntry, Delivery, Store
 
 log = structlog.get_logger(__name__)
 RETRY_PAUSE_SECONDS = 1.0
+PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
 def delivery_key(message: aio_pika.abc.AbstractIncomingMessage) -> str:
@@ -126,20 +128,20 @@ class BusIntake:
         """Moves a bulk request, unchanged, to the bulk lane: published with a confirm, then acked."""
         assert self._channel is not None
         try:
-            await self._channel.default_exchange.publish(
+            await self._confirmed(self._channel.default_exchange.publish(
                 aio_pika.Message(
                     message.body, headers=dict(message.headers or {}), content_type=message.content_type,
                     content_encoding=message.content_encoding, correlation_id=message.correlation_id,
                     message_id=message.message_id, reply_to=message.reply_to, type=message.type,
                     app_id=message.app_id, timestamp=message.timestamp,
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=self._bulk_queue_name, mandatory=True)
+                routing_key=self._bulk_queue_name, mandatory=True))
             await self._ack(message)
         except Exception:
             log.exception("bulk_move_failed", message_id=message.message_id)
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
             with contextlib.suppress(Exception):
-                await message.nack(requeue=True)
+                await asyncio.wait_for(message.nack(requeue=True), PUBLISH_TIMEOUT_SECONDS)
 
     def _start(self, message: aio_pika.abc.AbstractIncomingMessage, lane: str) -> None:
         key = delivery_key(message)
@@ -180,7 +182,7 @@ class BusIntake:
             log.exception("bus_processing_failed", message_id=message.message_id)
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
             try:
-                await message.nack(requeue=True)
+                await asyncio.wait_for(message.nack(requeue=True), PUBLISH_TIMEOUT_SECONDS)
             except Exception:
                 log.warning("nack_failed: the broker will redeliver when the channel closes")
 
@@ -201,11 +203,18 @@ class BusIntake:
         return False
 
     @staticmethod
+    async def _confirmed(publishing: Awaitable[Any]) -> None:
+        """A publish and its broker confirm, bounded in time: a confirm lost with the channel
+        in a broker restart must fail the attempt (to be redone), never hang it."""
+        await asyncio.wait_for(publishing, PUBLISH_TIMEOUT_SECONDS)
+
+    @staticmethod
     async def _ack(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         """Acks; when the channel it came on is gone, the broker redelivers and the recorded answer is replayed."""
         try:
-            await message.ack()
-        except (aio_pika.exceptions.ChannelInvalidStateError, aio_pika.exceptions.AMQPError, ConnectionError):
+            await asyncio.wait_for(message.ack(), PUBLISH_TIMEOUT_SECONDS)
+        except (aio_pika.exceptions.ChannelInvalidStateError, aio_pika.exceptions.AMQPError, ConnectionError,
+                TimeoutError):
             log.info("ack_lost_to_reconnection", message_id=message.message_id)
 
     async def _reply_or_dead(self, message: aio_pika.abc.AbstractIncomingMessage, body: bytes, kind: str,
@@ -220,7 +229,7 @@ class BusIntake:
         if retry_after is not None:
             headers["x-retry-after"] = retry_after
         try:
-            await self._channel.default_exchange.publish(
+            await self._confirmed(self._channel.default_exchange.publish(
                 aio_pika.Message(
                     body,
                     content_type=JOSE if kind == "jose" else XML,
@@ -231,7 +240,7 @@ class BusIntake:
                 ),
                 routing_key=message.reply_to,
                 mandatory=True,
-            )
+            ))
         except aio_pika.exceptions.DeliveryError:
             await self._dead_letter(message, DEAD_UNROUTABLE)
 
@@ -239,7 +248,7 @@ class BusIntake:
         assert self._channel is not None
         headers = dict(message.headers or {})
         headers["x-dead-reason"] = reason
-        await self._channel.default_exchange.publish(
+        await self._confirmed(self._channel.default_exchange.publish(
             aio_pika.Message(
                 message.body,
                 content_type=message.content_type,
@@ -255,7 +264,7 @@ class BusIntake:
             ),
             routing_key=self._dead_queue,
             mandatory=True,
-        )
+        ))
         self._metrics.dead_letters.labels(reason).inc()
         await self._audit_dead(message, reason)
         log.warning("dead_lettered", reason=reason, message_id=message.message_id)

@@ -33,6 +33,7 @@ from gateway.signing import jws
 
 log = structlog.get_logger(__name__)
 LINK_RETRY_SECONDS = 0.2
+ACK_TIMEOUT_SECONDS = 5.0  # an ack on a channel lost in a reconnection may never complete
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
 
 
@@ -57,10 +58,10 @@ class BusAdapter:
         await self._channel.declare_queue(self._queue_name, durable=True)
         # Named after this worker, not by the broker: it keeps its name when the robust connection
         # declares it again after a reconnection, and another worker can find the answers left
-        # on it when this one stops mid-query. Not exclusive, so it outlives this worker; the
+        # on it when this one stops mid-query. Durable and not exclusive, so it outlives this worker and a broker restart; the
         # broker deletes it REPLY_QUEUE_EXPIRES_MS after it was last used.
         self._reply_queue = await self._channel.declare_queue(
-            self._reply_queue_name(self._context.worker), durable=False, auto_delete=False,
+            self._reply_queue_name(self._context.worker), durable=True, auto_delete=False,
             arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS})
         # Answers are acked only once the response they made is stored (`settle`): if this
         # worker stops before, the answer goes back on its queue for another worker to recover.
@@ -110,7 +111,8 @@ class BusAdapter:
         future = self._pending.get(query_id)
         if future is None or future.done():
             log.warning("partner_reply_unexpected", provider=self.provider)
-            await message.ack()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(message.ack(), ACK_TIMEOUT_SECONDS)
             return
         self._unsettled[self._request_of[query_id]] = message
         future.set_result(message.body)
@@ -120,7 +122,7 @@ class BusAdapter:
         message = self._unsettled.pop(request_id, None)
         if message is not None:
             with contextlib.suppress(Exception):  # lost with a reconnection: the broker gives it back
-                await message.ack()
+                await asyncio.wait_for(message.ack(), ACK_TIMEOUT_SECONDS)
 
     async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
         if self._channel is None or self._reply_queue is None:
@@ -173,7 +175,9 @@ class BusAdapter:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
+                await asyncio.wait_for(
+                    self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True),
+                    max(0.001, give_up_at - loop.time()))
                 return
             except aio_pika.exceptions.DeliveryError as exc:
                 raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
@@ -181,7 +185,7 @@ class BusAdapter:
                 if loop.time() + LINK_RETRY_SECONDS >= give_up_at:
                     raise BrokerLinkDown(f"{self.provider}: the broker link is down ({type(exc).__name__})") from None
                 await asyncio.sleep(LINK_RETRY_SECONDS)
-            except (aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+            except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError) as exc:
                 log.warning("partner_query_unconfirmed", provider=self.provider, error=type(exc).__name__)
                 return
 
