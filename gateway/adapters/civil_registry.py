@@ -58,8 +58,8 @@ class BusAdapter:
         await self._channel.declare_queue(self._queue_name, durable=True)
         # Named after this worker, not by the broker: it keeps its name when the robust connection
         # declares it again after a reconnection, and another worker can find the answers left
-        # on it when this one stops mid-query. Durable and not exclusive, so it outlives this worker and a broker restart; the
-        # broker deletes it REPLY_QUEUE_EXPIRES_MS after it was last used.
+        # on it when this one stops mid-query. Durable and not exclusive, so it outlives this
+        # worker and a broker restart; the broker deletes it REPLY_QUEUE_EXPIRES_MS after its last use.
         self._reply_queue = await self._channel.declare_queue(
             self._reply_queue_name(self._context.worker), durable=True, auto_delete=False,
             arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS})
