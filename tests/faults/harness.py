@@ -47,6 +47,7 @@ class Cluster:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     registry: subprocess.Popen[bytes] | None = None
     ports: list[int] = field(default_factory=list)
+    store_env: dict[str, str] = field(default_factory=dict)  # GATEWAY_STORE and GATEWAY_STORE_DSN, if not SQLite
 
     def __post_init__(self) -> None:
         self.home = self.root / "home"
@@ -86,7 +87,7 @@ class Cluster:
         port = free_port()
         self.ports.append(port)
         env = {**os.environ, "GATEWAY_CONFIG": str(self.config), "GATEWAY_HTTP_PORT": str(port),
-               "AMQP_URL": amqp_url or self.amqp_url, "GATEWAY_LOG_LEVEL": "INFO"}
+               "AMQP_URL": amqp_url or self.amqp_url, "GATEWAY_LOG_LEVEL": "INFO", **self.store_env}
         log = (self.root / f"worker-{len(self.workers)}.log").open("wb")
         worker = subprocess.Popen([sys.executable, "-m", "gateway", "up", "--home", str(self.home),
                                    "--no-sandboxes"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)

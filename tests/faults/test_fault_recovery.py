@@ -67,6 +67,36 @@ async def test_three_workers_answer_a_burst_exactly_once(cluster: Cluster, clien
     assert set(statuses(client)) == {"issued"}
 
 
+async def test_three_workers_on_one_postgresql_answer_exactly_once(cluster: Cluster, client: Collector,
+                                                                  postgres_dsn: str) -> None:
+    """Three workers sharing one PostgreSQL store, 1,000 requests: each answered once, one query per request."""
+    cluster.store_env = {"GATEWAY_STORE": "postgresql", "GATEWAY_STORE_DSN": postgres_dsn}
+    await start(cluster, 3)
+    requests = cluster.requests_to_send(1000)
+    await client.send(cluster.requests, requests)
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    assert all(len(c) == 1 for c in client.copies.values()) and not client.dead
+    assert sum(cluster.provider_queries().values()) == 1000
+    assert set(statuses(client)) == {"issued"}
+
+
+async def test_registry_killed_mid_burst_loses_nothing(cluster: Cluster, client: Collector) -> None:
+    """The civil registry is killed with SIGKILL mid-burst and restarted: every request is still answered."""
+    await start(cluster, 1)
+    requests = cluster.requests_to_send(500)
+    await client.send(cluster.requests, requests)
+    await until_answers(client, 150)
+    assert cluster.registry is not None
+    cluster.registry.send_signal(signal.SIGKILL)
+    cluster.registry.wait(10)
+    await asyncio.sleep(1)
+    cluster.start_registry()
+    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=120)
+    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
+    print("after the registry's SIGKILL:", statuses(client))
+
+
 async def test_sigkill_of_a_worker_mid_burst_loses_nothing(cluster: Cluster, client: Collector) -> None:
     """Three workers, 1,000 requests, one killed with SIGKILL after 300 answers: nothing lost or asked twice."""
     await start(cluster, 3)
