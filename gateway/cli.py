@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -105,6 +106,56 @@ def cmd_up(args: argparse.Namespace) -> int:
     return asyncio.run(_run_up(_home(args.home), not args.no_sandboxes, args.workers, args.reuse_port))
 
 
+async def _audit_verify(home: Path) -> int:
+    from gateway import audit
+    from gateway.runtime import open_store
+
+    store = open_store(config_module.load(), home)
+    await store.open()
+    try:
+        chain, head = await store.audit_chain()
+    finally:
+        await store.close()
+    verdict = audit.verify(chain, head)
+    if verdict.ok:
+        print(f"audit journal intact: {verdict.entries} entries, head {verdict.head}")
+        return 0
+    print(f"audit journal BROKEN at entry {verdict.broken_at}: {verdict.reason} "
+          f"({verdict.entries - 1} entries before it verify)")
+    return 1
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    return asyncio.run(_audit_verify(_home(args.home)))
+
+
+async def _audit_subject(home: Path, identifier: str, as_json: bool) -> int:
+    from gateway.logs import subject_ref
+    from gateway.runtime import log_key, open_store
+
+    store = open_store(config_module.load(), home)
+    await store.open()
+    try:
+        entries = await store.audit_by_subject(subject_ref(log_key(home), identifier.strip()))
+    finally:
+        await store.close()
+    rows = [{"at": e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "requester": e.requester,
+             "agency": e.agency, "documentType": e.document_type, "purpose": e.purpose, "provider": e.provider,
+             "status": e.status, "requestId": e.request_id} for e in entries]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"{len(rows)} request(s) about this person")
+        for r in rows:
+            print(f"{r['at']}  {r['requester']} ({r['agency']}) asked {r['provider']} for {r['documentType']}, "
+                  f"purpose {r['purpose']}: {r['status']}")
+    return 0
+
+
+def cmd_audit_subject(args: argparse.Namespace) -> int:
+    return asyncio.run(_audit_subject(_home(args.home), args.identifier, args.json))
+
+
 def cmd_sandbox_examples(args: argparse.Namespace) -> int:
     examples = sandboxes.examples(_home(args.home))
     if args.json:
@@ -131,6 +182,16 @@ def parser() -> argparse.ArgumentParser:
     examples.add_argument("--home", default="var")
     examples.add_argument("--json", action="store_true")
     examples.set_defaults(func=cmd_sandbox_examples)
+    audit_parser = sub.add_parser("audit", help="the audit journal")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; names the first broken entry")
+    verify.add_argument("--home", default="var")
+    verify.set_defaults(func=cmd_audit_verify)
+    subject = audit_sub.add_parser("subject", help="who obtained which document about a person (NIN, NIF or RC)")
+    subject.add_argument("identifier")
+    subject.add_argument("--home", default="var")
+    subject.add_argument("--json", action="store_true")
+    subject.set_defaults(func=cmd_audit_subject)
     bench = sub.add_parser("bench", help="benchmark: bare aio-pika echo against the full gateway path",
                            add_help=False)
     bench.set_defaults(func=None)

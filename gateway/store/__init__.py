@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from gateway.audit import ChainedEntry
 
 LeaseState = Literal["acquired", "held", "taken_over"]
 
@@ -136,6 +139,14 @@ class Store(Protocol):
         ...
 
     async def audit_entries(self, request_id: str) -> list[AuditEntry]: ...
+
+    async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
+        """Every entry about one subject (by the keyed hash of its identifier), oldest first."""
+        ...
+
+    async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
+        """The whole journal in order, with its hashes, and the head kept beside it."""
+        ...
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...

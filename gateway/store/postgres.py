@@ -10,6 +10,7 @@ import datetime as dt
 
 import asyncpg
 
+from gateway.audit import GENESIS, ChainedEntry, chain_hash
 from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
 
 SCHEMA = """
@@ -78,9 +79,17 @@ CREATE TABLE IF NOT EXISTS audit (
     problem         TEXT,
     request_sha256  TEXT NOT NULL,
     response_sha256 TEXT NOT NULL,
-    subject_ref     TEXT
+    subject_ref     TEXT,
+    prev_hash       TEXT NOT NULL,
+    entry_hash      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
+CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject_ref);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    entries BIGINT NOT NULL,
+    head    TEXT NOT NULL
+);
 """
 _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
                   "problem, request_sha256, response_sha256, subject_ref")
@@ -171,11 +180,19 @@ class PostgresStore:
     async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
         a = audit
         async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(72202)")  # one appender at a time
+            head = await connection.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
+            entries, previous = (int(head["entries"]), str(head["head"])) if head else (0, GENESIS)
+            entry_hash = chain_hash(previous, a)
             await connection.execute(
-                f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-                "$13, $14)",
+                f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                "$8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 a.at, a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type, a.purpose,
-                a.provider, a.status, a.problem, a.request_sha256, a.response_sha256, a.subject_ref)
+                a.provider, a.status, a.problem, a.request_sha256, a.response_sha256, a.subject_ref, previous,
+                entry_hash)
+            await connection.execute(
+                "INSERT INTO audit_head VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET entries = excluded.entries, "
+                "head = excluded.head", entries + 1, entry_hash)
             if delivery is not None:
                 d = delivery
                 await connection.execute(
@@ -209,6 +226,18 @@ class PostgresStore:
         rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = $1 ORDER BY seq",
                                      request_id)
         return [AuditEntry(*row) for row in rows]
+
+    async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
+        rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = $1 ORDER BY seq",
+                                     subject_ref)
+        return [AuditEntry(*row) for row in rows]
+
+    async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
+        rows = await self.pool.fetch(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
+        chain = [ChainedEntry(r[0], AuditEntry(*list(r.values())[1:15]), r["prev_hash"], r["entry_hash"])
+                 for r in rows]
+        head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
+        return chain, (int(head["entries"]), str(head["head"])) if head else None
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from gateway.audit import GENESIS, ChainedEntry, chain_hash
 from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, LeaseState, StoredResponse
 
 T = TypeVar("T")
@@ -81,9 +82,17 @@ CREATE TABLE IF NOT EXISTS audit (
     problem         TEXT,
     request_sha256  TEXT NOT NULL,
     response_sha256 TEXT NOT NULL,
-    subject_ref     TEXT
+    subject_ref     TEXT,
+    prev_hash       TEXT NOT NULL,
+    entry_hash      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
+CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject_ref);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    entries INTEGER NOT NULL,
+    head    TEXT NOT NULL
+);
 """
 _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
                   "problem, request_sha256, response_sha256, subject_ref")
@@ -204,13 +213,19 @@ class SQLiteStore:
         def save(db: sqlite3.Connection) -> None:
             a = audit
             with db:
-                db.execute("BEGIN")
+                db.execute("BEGIN IMMEDIATE")  # one appender at a time, across the processes of this host
+                head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
+                entries, previous = head if head else (0, GENESIS)
+                entry_hash = chain_hash(previous, a)
                 db.execute(
-                    f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (_iso(a.at), a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type,
                      a.purpose, a.provider, a.status, a.problem, a.request_sha256, a.response_sha256,
-                     a.subject_ref),
+                     a.subject_ref, previous, entry_hash),
                 )
+                db.execute("INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
+                           "SET entries = excluded.entries, head = excluded.head", (entries + 1, entry_hash))
                 if delivery is not None:
                     d = delivery
                     db.execute(
@@ -260,6 +275,21 @@ class SQLiteStore:
         rows = await self._run(lambda db: db.execute(
             f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = ? ORDER BY seq", (request_id,)).fetchall())
         return [AuditEntry(dt.datetime.fromisoformat(r[0]), *r[1:]) for r in rows]
+
+    async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = ? ORDER BY seq", (subject_ref,)).fetchall())
+        return [AuditEntry(dt.datetime.fromisoformat(r[0]), *r[1:]) for r in rows]
+
+    async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
+        def read(db: sqlite3.Connection) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
+            rows = db.execute(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
+            chain = [ChainedEntry(r[0], AuditEntry(dt.datetime.fromisoformat(r[1]), *r[2:15]), r[15], r[16])
+                     for r in rows]
+            head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
+            return chain, (int(head[0]), str(head[1])) if head else None
+
+        return await self._run(read)
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:

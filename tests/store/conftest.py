@@ -45,7 +45,8 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str
     if request.param == "postgresql":
         dsn = pg_dsn
         admin = await asyncpg.connect(dsn)
-        await admin.execute("DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit")
+        await admin.execute("DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit, "
+                            "audit_head, orphan_answers")
         await admin.close()
 
         def factory() -> Store:

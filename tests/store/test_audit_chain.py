@@ -1,0 +1,87 @@
+"""The audit journal is hash-chained on both back ends: any entry altered, deleted or
+reordered directly in the database is found, and the first broken entry is named."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import uuid
+
+import pytest
+from store_kit import StoreFactory
+
+from gateway import audit
+from gateway.store import AuditEntry, Store
+from gateway.store.postgres import PostgresStore
+from gateway.store.sqlite import SQLiteStore
+
+
+def entry(i: int, subject: str = "ref-a") -> AuditEntry:
+    return AuditEntry(dt.datetime(2026, 11, 29, 10, 0, i, 123456, tzinfo=dt.UTC), str(uuid.uuid4()),
+                      "amqp", "dz.cnas", "CNAS-16-001", None, "birth-certificate", "family-allowance",
+                      "dz.interieur.etat-civil", "issued", None, "a" * 64, "b" * 64, subject)
+
+
+async def tamper(store: Store, sql: str) -> None:
+    """Changes the database behind the store's back, as an intruder with write access would."""
+    if isinstance(store, SQLiteStore):
+        db = sqlite3.connect(store._path)
+        with db:
+            db.execute(sql)
+        db.close()
+    else:
+        assert isinstance(store, PostgresStore)
+        await store.pool.execute(sql)
+
+
+async def verdict(store: Store) -> audit.Verdict:
+    chain, head = await store.audit_chain()
+    return audit.verify(chain, head)
+
+
+async def filled(store: Store, n: int = 5) -> Store:
+    for i in range(n):
+        await store.record(entry(i), None)
+    return store
+
+
+async def test_an_untouched_journal_verifies(store: Store) -> None:
+    """Entries recorded one after another form an unbroken chain whose head is the last hash."""
+    await filled(store)
+    result = await verdict(store)
+    chain, head = await store.audit_chain()
+    assert result.ok and result.entries == 5 and head == (5, chain[-1].entry_hash)
+
+
+@pytest.mark.parametrize(("sql", "broken", "reason"), [
+    ("UPDATE audit SET purpose = 'benefit-review' WHERE seq = 3", 3, "altered"),
+    ("DELETE FROM audit WHERE seq = 2", 3, "deleted or reordered"),
+    ("UPDATE audit SET seq = seq + 100 WHERE seq = 2", 3, "deleted or reordered"),
+    ("DELETE FROM audit WHERE seq = 5", 5, "removed from its end"),
+])
+async def test_tampering_is_found_at_its_entry(store: Store, sql: str, broken: int, reason: str) -> None:
+    """An altered, deleted, moved or cut-off entry breaks the chain exactly there."""
+    await filled(store)
+    await tamper(store, sql)
+    result = await verdict(store)
+    assert not result.ok and result.broken_at == broken and reason in result.reason
+
+
+async def test_concurrent_appenders_keep_one_chain(make_store: StoreFactory) -> None:
+    """Four workers appending at once, each with its own connection, leave one unbroken chain."""
+    stores = [make_store() for _ in range(4)]
+    for s in stores:
+        await s.open()
+    await asyncio.gather(*(stores[i % 4].record(entry(i % 60), None) for i in range(40)))
+    result = await verdict(stores[0])
+    assert result.ok and result.entries == 40
+
+
+async def test_entries_about_one_subject_are_found_by_its_keyed_hash(store: Store) -> None:
+    """audit_by_subject returns exactly the entries about that subject, oldest first."""
+    await store.record(entry(1, "ref-a"), None)
+    await store.record(entry(2, "ref-b"), None)
+    await store.record(entry(3, "ref-a"), None)
+    found = await store.audit_by_subject("ref-a")
+    assert [e.at.second for e in found] == [1, 3]
