@@ -25,7 +25,7 @@ from gateway.signing.trust import TrustStore
 from gateway.store.sqlite import SQLiteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
-from exchange import signed_jws, signed_xml  # noqa: E402
+from exchange import signed_jws, signed_xml
 
 CA = pki.make_ca()
 CNAS = pki.issue(CA, "dz.cnas")

@@ -9,8 +9,13 @@ import datetime as dt
 import hmac
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from exchange import BusClient, request_fields, sign_xml, signed_jws, signed_xml, to_xml
 from lxml import etree
 
@@ -44,6 +49,13 @@ async def still_serving(bus: BusClient, cnas: Issued, found: str) -> None:
     rid, body = signed_xml(cnas, subject={"nin": found})
     reply = await bus.call(body, message_id=rid)
     assert reply.status == "issued"
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def gateway_keeps_serving(bus: BusClient, cnas: Issued, found: str) -> AsyncIterator[None]:
+    """After every hostile or broken input, a genuine request is still answered `issued`."""
+    yield
+    await still_serving(bus, cnas, found)
 
 
 # ------------------------------------------------------------------ check 1: size and form
@@ -264,3 +276,139 @@ async def test_two_signatures_are_signature_invalid(bus: BusClient, cnas: Issued
     assert signature is not None
     once.append(etree.fromstring(etree.tostring(signature)))
     await refused(bus, etree.tostring(once), fields["requestId"], "signature_invalid")
+
+
+# ------------------------------------------------------------------ XML signature wrapping and tricks
+DS = "{http://www.w3.org/2000/09/xmldsig#}"
+
+
+def _signed_root(cnas: Issued, found: str) -> tuple[str, etree._Element]:
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    return rid, etree.fromstring(body)
+
+
+async def test_element_added_after_signing_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """An element appended to the signed document after signing is refused, never read as data."""
+    rid, root = _signed_root(cnas, found)
+    extra = etree.SubElement(root, "{urn:dz:exchange:v1}CaseReference")
+    extra.text = "INJECTED"
+    await refused(bus, etree.tostring(root), rid, "signature_invalid")
+
+
+async def test_signature_moved_below_the_root_is_signature_invalid(bus: BusClient, cnas: Issued,
+                                                                  found: str) -> None:
+    """The signature moved inside Subject (not a child of the root) is refused."""
+    rid, root = _signed_root(cnas, found)
+    signature = root.find(f"{DS}Signature")
+    subject = root.find("{urn:dz:exchange:v1}Subject")
+    assert signature is not None and subject is not None
+    root.remove(signature)
+    subject.append(signature)
+    await refused(bus, etree.tostring(root), rid, "signature_invalid")
+
+
+async def test_signed_content_moved_under_an_id_is_signature_invalid(bus: BusClient, cnas: Issued,
+                                                                     found: str) -> None:
+    """Wrapping: the root says one thing while the signature covers another element by Id: refused."""
+    rid, honest = _signed_root(cnas, found)
+    signature = honest.find(f"{DS}Signature")
+    assert signature is not None
+    reference = signature.find(f"{DS}SignedInfo/{DS}Reference")
+    assert reference is not None
+    reference.set("URI", "#signed")  # (breaks the signature too; both must refuse, never accept)
+    fields = request_fields(subject={"nin": "199999999999999999"}, requestId=rid)
+    evil = to_xml(fields)
+    wrapper = etree.SubElement(evil, "{urn:dz:exchange:v1}Wrapper", Id="signed")
+    honest.remove(signature)
+    wrapper.append(honest)
+    evil.append(signature)
+    await refused(bus, etree.tostring(evil), rid, "signature_invalid")
+
+
+async def test_hmac_signature_method_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A request whose SignatureMethod is HMAC-SHA256, keyed by anything, is refused."""
+    rid, root = _signed_root(cnas, found)
+    method = root.find(f"{DS}Signature/{DS}SignedInfo/{DS}SignatureMethod")
+    assert method is not None
+    method.set("Algorithm", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256")
+    signed_info = root.find(f"{DS}Signature/{DS}SignedInfo")
+    value = root.find(f"{DS}Signature/{DS}SignatureValue")
+    assert signed_info is not None and value is not None
+    mac = hmac.new(pki.cert_pem(cnas.cert), etree.tostring(signed_info, method="c14n", exclusive=True),
+                   "sha256").digest()
+    value.text = base64.b64encode(mac).decode()
+    await refused(bus, etree.tostring(root), rid, "signature_invalid")
+
+
+# ------------------------------------------------------------------ JWS tricks
+def _jws_parts(token: bytes) -> tuple[dict[str, object], bytes, bytes]:
+    h64, p64, s64 = token.split(b".")
+    return json.loads(base64.urlsafe_b64decode(h64 + b"=" * (-len(h64) % 4))), p64, s64
+
+
+def _b64(value: object) -> bytes:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+
+async def test_jws_without_x5c_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A JWS whose header carries no x5c chain is refused."""
+    rid, token = signed_jws(cnas, subject={"nin": found})
+    header, p64, s64 = _jws_parts(token)
+    header.pop("x5c")
+    await refused(bus, _b64(header) + b"." + p64 + b"." + s64, rid, "signature_invalid",
+                  content_type="application/jose")
+
+
+async def test_jws_with_unknown_crit_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """A correctly signed JWS naming an unknown critical header extension is refused."""
+    payload = request_fields(subject={"nin": found})
+    header = {"alg": "ES256", "typ": "dz-exchange+json", "crit": ["dz-magic"], "dz-magic": True,
+              "x5c": [base64.b64encode(cnas.cert.public_bytes(pki.serialization.Encoding.DER)).decode()]}
+    signing_input = _b64(header) + b"." + _b64(payload)
+    assert isinstance(cnas.key, ec.EllipticCurvePrivateKey)
+    r, s = decode_dss_signature(cnas.key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    signature = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")
+    await refused(bus, signing_input + b"." + signature, payload["requestId"], "signature_invalid",
+                  content_type="application/jose")
+
+
+async def test_jws_with_tampered_header_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
+    """Changing a protected header field after signing breaks the signature."""
+    rid, token = signed_jws(cnas, subject={"nin": found})
+    header, p64, s64 = _jws_parts(token)
+    header["kid"] = "someone-else"
+    await refused(bus, _b64(header) + b"." + p64 + b"." + s64, rid, "signature_invalid",
+                  content_type="application/jose")
+
+
+async def test_jws_with_tampered_payload_is_signature_invalid(bus: BusClient, cnas: Issued, found: str,
+                                                              examples: dict[str, dict[str, list[str]]]) -> None:
+    """Changing the payload after signing (another subject) breaks the signature."""
+    rid, token = signed_jws(cnas, subject={"nin": found})
+    h64, p64, s64 = token.split(b".")
+    payload = json.loads(base64.urlsafe_b64decode(p64 + b"=" * (-len(p64) % 4)))
+    payload["subject"]["nin"] = examples[NIN]["found"][1]
+    await refused(bus, h64 + b"." + _b64(payload) + b"." + s64, rid, "signature_invalid",
+                  content_type="application/jose")
+
+
+# ------------------------------------------------------------------ more certificates
+async def test_not_yet_valid_certificate_is_expired(bus: BusClient, ca: Issued, found: str) -> None:
+    """A certificate whose validity starts tomorrow is certificate_expired."""
+    now = dt.datetime.now(dt.UTC)
+    early = pki.issue(ca, "dz.cnas", not_before=now + dt.timedelta(days=1), not_after=now + dt.timedelta(days=30))
+    rid, body = signed_xml(early, subject={"nin": found})
+    await refused(bus, body, rid, "certificate_expired")
+
+
+async def test_certificate_without_signing_usage_is_untrusted(bus: BusClient, ca: Issued, found: str) -> None:
+    """A certificate allowing neither digitalSignature nor nonRepudiation is certificate_untrusted."""
+    wrong = pki.issue(ca, "dz.cnas", digital_signature=False, non_repudiation=False)
+    rid, body = signed_xml(wrong, subject={"nin": found})
+    await refused(bus, body, rid, "certificate_untrusted")
+
+
+async def test_jws_from_an_untrusted_signer_is_untrusted(bus: BusClient, found: str) -> None:
+    """A well-signed JWS whose x5c chains to no exchange anchor is certificate_untrusted."""
+    rid, token = signed_jws(pki.issue(pki.make_ca("Rogue"), "dz.cnas"), subject={"nin": found})
+    await refused(bus, token, rid, "certificate_untrusted", content_type="application/jose")
