@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import structlog
@@ -156,6 +157,39 @@ def cmd_audit_subject(args: argparse.Namespace) -> int:
     return asyncio.run(_audit_subject(_home(args.home), args.identifier, args.json))
 
 
+async def _operator_add(home: Path, name: str, password: str) -> int:
+    from gateway.operators import NAME, hash_password
+    from gateway.runtime import open_store
+    from gateway.store import AuditEntry
+
+    if not NAME.match(name):
+        print("an operator name is 2 to 40 characters: lowercase letters, digits, '.', '_' or '-'", file=sys.stderr)
+        return 2
+    if len(password) < 12:
+        print("the password must have at least 12 characters", file=sys.stderr)
+        return 2
+    hashed = await asyncio.to_thread(hash_password, password)
+    store = open_store(config_module.load(), home)
+    await store.open()
+    try:
+        created = await store.put_operator(name, hashed)
+        await store.record(AuditEntry(dt.datetime.now(dt.UTC), str(uuid.uuid4()), "operator", name, None, None,
+                                      None, None, None, "operator_added" if created else "password_reset", None,
+                                      "", "", None), None)
+    finally:
+        await store.close()
+    print(f"operator {name}: {'created' if created else 'password reset'}")
+    return 0
+
+
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        print("pass the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    return asyncio.run(_operator_add(_home(args.home), args.name, password))
+
+
 def cmd_sandbox_examples(args: argparse.Namespace) -> int:
     examples = sandboxes.examples(_home(args.home))
     if args.json:
@@ -182,6 +216,13 @@ def parser() -> argparse.ArgumentParser:
     examples.add_argument("--home", default="var")
     examples.add_argument("--json", action="store_true")
     examples.set_defaults(func=cmd_sandbox_examples)
+    operator = sub.add_parser("operator", help="operator accounts of the dashboard")
+    operator_sub = operator.add_subparsers(dest="operator_command", required=True)
+    add = operator_sub.add_parser("add", help="create an operator account, or reset its password")
+    add.add_argument("name")
+    add.add_argument("--home", default="var")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=cmd_operator_add)
     audit_parser = sub.add_parser("audit", help="the audit journal")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain; names the first broken entry")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
 from pathlib import Path
 
 import aio_pika
@@ -20,6 +18,7 @@ from gateway.adapters.base import Adapter, AdapterContext
 from gateway.attestation import Attester
 from gateway.bus import BusIntake
 from gateway.config import Config
+from gateway.local_secrets import secret_key
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, worker_id
 from gateway.schemas import Schemas
@@ -45,18 +44,8 @@ def load_identity(folder: Path) -> tuple[PrivateKey, list[x509.Certificate]]:
 
 
 def log_key(home: Path) -> bytes:
-    """The key of the keyed hashes that stand for personal identifiers in logs."""
-    path = home / "secrets" / "log.key"
-    if not path.exists():  # written whole under a temporary name, then linked: workers starting together agree
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".log.key.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-        temporary.unlink()
-    return path.read_bytes()
+    """The key of the keyed hashes that stand for personal identifiers in logs and the audit journal."""
+    return secret_key(home, "log.key")
 
 
 def open_store(config: Config, home: Path) -> Store:

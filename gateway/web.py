@@ -11,8 +11,11 @@ import structlog
 from aiohttp import web
 from lxml import etree
 
+from gateway import dashboard
 from gateway.errors import GatewayError, InternalError, TooLarge
 from gateway.intake import JOSE, XML
+from gateway.local_secrets import secret_key
+from gateway.operators import Sessions
 from gateway.runtime import Gateway
 from gateway.schemas import schema_path
 from gateway.signing.seal import verify_seal
@@ -162,4 +165,5 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    dashboard.add_routes(app, gateway, Sessions(secret_key(gateway.home, "session.key")))
     return app

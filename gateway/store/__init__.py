@@ -148,6 +148,13 @@ class Store(Protocol):
         """The whole journal in order, with its hashes, and the head kept beside it."""
         ...
 
+    # ------------------------------------------------------------------ operators
+    async def put_operator(self, name: str, password_hash: str) -> bool:
+        """Creates the operator account or resets its password; True when it was created."""
+        ...
+
+    async def operator_hash(self, name: str) -> str | None: ...
+
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 

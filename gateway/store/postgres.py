@@ -85,6 +85,11 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject_ref);
+CREATE TABLE IF NOT EXISTS operators (
+    name          TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS audit_head (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     entries BIGINT NOT NULL,
@@ -238,6 +243,17 @@ class PostgresStore:
                  for r in rows]
         head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
         return chain, (int(head["entries"]), str(head["head"])) if head else None
+
+    # ------------------------------------------------------------------ operators
+    async def put_operator(self, name: str, password_hash: str) -> bool:
+        created = await self.pool.fetchval(
+            "INSERT INTO operators (name, password_hash) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET "
+            "password_hash = excluded.password_hash, updated_at = now() RETURNING (xmax = 0)", name, password_hash)
+        return bool(created)
+
+    async def operator_hash(self, name: str) -> str | None:
+        value = await self.pool.fetchval("SELECT password_hash FROM operators WHERE name = $1", name)
+        return str(value) if value is not None else None
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:

@@ -88,6 +88,11 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject_ref);
+CREATE TABLE IF NOT EXISTS operators (
+    name          TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit_head (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     entries INTEGER NOT NULL,
@@ -290,6 +295,23 @@ class SQLiteStore:
             return chain, (int(head[0]), str(head[1])) if head else None
 
         return await self._run(read)
+
+    # ------------------------------------------------------------------ operators
+    async def put_operator(self, name: str, password_hash: str) -> bool:
+        def put(db: sqlite3.Connection) -> bool:
+            with db:
+                existed = db.execute("SELECT 1 FROM operators WHERE name = ?", (name,)).fetchone() is not None
+                db.execute("INSERT INTO operators VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                           "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+                           (name, password_hash, _iso(_now())))
+            return not existed
+
+        return await self._run(put)
+
+    async def operator_hash(self, name: str) -> str | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT password_hash FROM operators WHERE name = ?", (name,)).fetchone())
+        return str(row[0]) if row else None
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
