@@ -50,6 +50,15 @@ class Verdict:
     reason: str = ""
 
 
+def access_report(entries: Iterable[AuditEntry]) -> list[dict[str, str | None]]:
+    """The citizen access report: the document requests about one subject, oldest first
+    (the journal's own entries about serving such reports are left out)."""
+    return [{"at": e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "requestId": e.request_id,
+             "requester": e.requester, "agency": e.agency, "documentType": e.document_type, "purpose": e.purpose,
+             "provider": e.provider, "status": e.status}
+            for e in entries if e.transport in ("amqp", "http")]
+
+
 def verify(chain: Iterable[ChainedEntry], head: tuple[int, str] | None) -> Verdict:
     """Walks the chain in order; the first entry that does not follow is named."""
     expected, count, last_seq = GENESIS, 0, 0

@@ -131,6 +131,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 async def _audit_subject(home: Path, identifier: str, as_json: bool) -> int:
+    from gateway.audit import access_report
     from gateway.logs import subject_ref
     from gateway.runtime import log_key, open_store
 
@@ -140,9 +141,7 @@ async def _audit_subject(home: Path, identifier: str, as_json: bool) -> int:
         entries = await store.audit_by_subject(subject_ref(log_key(home), identifier.strip()))
     finally:
         await store.close()
-    rows = [{"at": e.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "requester": e.requester,
-             "agency": e.agency, "documentType": e.document_type, "purpose": e.purpose, "provider": e.provider,
-             "status": e.status, "requestId": e.request_id} for e in entries]
+    rows = access_report(entries)
     if as_json:
         print(json.dumps(rows, indent=2))
     else:

@@ -49,6 +49,8 @@ class Settings:
     store_backend: str
     store_path: str
     store_dsn: str
+    seal_key: str = ""
+    seal_cert: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def load(folder: Path | None = None, env: Mapping[str, str] | None = None) -> Co
 
 
 def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
-    g, amqp, http, store = raw["gateway"], raw["amqp"], raw["http"], raw["store"]
+    g, amqp, http, store, keys = raw["gateway"], raw["amqp"], raw["http"], raw["store"], raw.get("keys", {})
     return Settings(
         participant=str(g["participant"]),
         freshness_seconds=int(g["freshness_seconds"]),
@@ -181,6 +183,8 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         store_backend=env.get("GATEWAY_STORE", str(store["backend"])),
         store_path=str(store["path"]),
         store_dsn=env.get("GATEWAY_STORE_DSN", str(store.get("dsn", ""))),
+        seal_key=env.get("GATEWAY_SEAL_KEY", str(keys.get("seal_key", ""))),
+        seal_cert=env.get("GATEWAY_SEAL_CERT", str(keys.get("seal_cert", ""))),
     )
 
 

@@ -32,10 +32,15 @@ from gateway.store.sqlite import SQLiteStore
 log = structlog.get_logger(__name__)
 
 
-def load_identity(folder: Path) -> tuple[PrivateKey, list[x509.Certificate]]:
-    """A participant's key and chain from `folder/key.pem` and `folder/cert.pem` (loaded once)."""
-    key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
-    chain = list(x509.load_pem_x509_certificates((folder / "cert.pem").read_bytes()))
+def load_identity(folder: Path, key_file: Path | None = None,
+                  cert_file: Path | None = None) -> tuple[PrivateKey, list[x509.Certificate]]:
+    """A participant's key and chain, loaded once: `folder/key.pem` and `folder/cert.pem`, or the
+    files given. A key file readable by group or others is refused."""
+    key_file, cert_file = key_file or folder / "key.pem", cert_file or folder / "cert.pem"
+    if key_file.stat().st_mode & 0o077:
+        raise ValueError(f"{key_file} is readable by others: chmod 600 it")
+    key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+    chain = list(x509.load_pem_x509_certificates(cert_file.read_bytes()))
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
@@ -66,7 +71,9 @@ class Gateway:
         self.pki = home / "pki"
         ensure_development_pki(self.pki, config.participants)
         self.trust = TrustStore.from_pem_file(self.pki / "ca.pem", self.pki / "crl")
-        key, chain = load_identity(self.pki / config.settings.participant)
+        s = config.settings
+        key, chain = load_identity(self.pki / s.participant, Path(s.seal_key) if s.seal_key else None,
+                                   Path(s.seal_cert) if s.seal_cert else None)
         self.sealer = Sealer(key, chain)
         self.jws_signer = JWSSigner(key, chain)
         self.metrics = Metrics(config.catalogue)

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from lxml import etree
 
-from gateway import dashboard
+from gateway import citizen, dashboard
 from gateway.errors import GatewayError, InternalError, TooLarge
 from gateway.intake import JOSE, XML
 from gateway.local_secrets import secret_key
@@ -165,5 +165,6 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/v1/citizen/access-report", citizen.access_report)
     dashboard.add_routes(app, gateway, Sessions(secret_key(gateway.home, "session.key")))
     return app

@@ -8,11 +8,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-from exchange import BusClient, signed_xml
+import aiohttp
+from exchange import BusClient, now_iso, signed_xml
 
+from gateway.runtime import Gateway
+from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
+from gateway.signing.seal import verify_jws_seal
 
 Examples = dict[str, dict[str, list[str]]]
 
@@ -64,3 +69,42 @@ async def test_verify_names_the_first_tampered_entry(bus: BusClient, cnas: Issue
     db.close()
     broken = gateway_cli("audit", "verify", "--home", str(copy))
     assert broken.returncode == 1 and f"BROKEN at entry {seq}:" in broken.stdout and "altered" in broken.stdout
+
+
+async def _report(http: str, token: bytes) -> tuple[int, bytes]:
+    async with aiohttp.ClientSession() as session, session.post(
+            http + "/v1/citizen/access-report", data=token, headers={"Content-Type": "application/jose"}) as r:
+        return r.status, await r.read()
+
+
+def _portal_request(who: Issued, nin: str, issued_at: str | None = None) -> bytes:
+    payload = {"requestId": str(uuid.uuid4()), "issuedAt": issued_at or now_iso(), "subject": {"nin": nin}}
+    return JWSSigner(who.key, [who.cert]).sign(json.dumps(payload).encode())
+
+
+async def test_citizen_portal_gets_a_sealed_report_about_one_person(
+        http: str, bus: BusClient, cnas: Issued, identity, examples: Examples, gateway: Gateway) -> None:  # type: ignore[no-untyped-def]
+    """The portal, signing with its own certificate, gets a sealed report of exactly that person's requests."""
+    person = examples["family-record"]["found"][2]
+    rid, body = signed_xml(cnas, document_type="family-record", subject={"nin": person})
+    await bus.call(body, message_id=rid)
+    status, sealed = await _report(http, _portal_request(identity("dz.portail-citoyen"), person))
+    assert status == 200
+    seal = verify_jws_seal(sealed, gateway.trust)
+    report = json.loads(seal.payload or b"")
+    assert seal.signer.participant == "dz.exchange.gateway"
+    assert [(e["documentType"], e["requester"], e["purpose"]) for e in report["entries"]] == [
+        ("family-record", "dz.cnas", "family-allowance")]
+    assert person.encode() not in sealed
+
+
+async def test_only_a_citizen_portal_may_ask_for_a_report(  # type: ignore[no-untyped-def]
+        http: str, cnas: Issued, identity, examples: Examples) -> None:
+    """CNAS itself is refused (access_denied); a stale or unsigned request is refused with its code."""
+    person = examples["family-record"]["found"][2]
+    status, answer = await _report(http, _portal_request(cnas, person))
+    assert status == 403 and json.loads(answer)["error"] == "access_denied"
+    status, answer = await _report(http, _portal_request(identity("dz.portail-citoyen"), person, now_iso(-900)))
+    assert status == 422 and json.loads(answer)["error"] == "stale_request"
+    status, answer = await _report(http, b"eyJhbGciOiJub25lIn0.e30.")
+    assert status == 401 and json.loads(answer)["error"] == "signature_invalid"

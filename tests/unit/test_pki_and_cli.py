@@ -48,3 +48,24 @@ def test_sandbox_examples_prints_found_and_missing_ids(tmp_path: Path) -> None:
     for ids in examples.values():
         assert len(ids["found"]) >= 3 and len(ids["missing"]) >= 3
         assert not set(ids["found"]) & set(ids["missing"])
+
+
+def test_seal_key_may_live_outside_home_but_not_world_readable(tmp_path: Path) -> None:
+    """load_identity takes key and certificate files from anywhere, and refuses a key others can read."""
+    from gateway.runtime import load_identity
+
+    ensure_development_pki(tmp_path / "pki")
+    outside = tmp_path / "vault"
+    outside.mkdir()
+    key = outside / "seal.key"
+    key.write_bytes((tmp_path / "pki" / "dz.exchange.gateway" / "key.pem").read_bytes())
+    key.chmod(0o600)
+    loaded, chain = load_identity(tmp_path / "nowhere", key, tmp_path / "pki" / "dz.exchange.gateway" / "cert.pem")
+    assert chain[0].subject.get_attributes_for_oid(ORGANIZATION_IDENTIFIER)[0].value == "dz.exchange.gateway"
+    key.chmod(0o644)
+    try:
+        load_identity(tmp_path / "nowhere", key, tmp_path / "pki" / "dz.exchange.gateway" / "cert.pem")
+    except ValueError as exc:
+        assert "chmod 600" in str(exc)
+    else:
+        raise AssertionError("a world-readable key was accepted")
