@@ -60,7 +60,7 @@ def test_seal_key_may_live_outside_home_but_not_world_readable(tmp_path: Path) -
     key = outside / "seal.key"
     key.write_bytes((tmp_path / "pki" / "dz.exchange.gateway" / "key.pem").read_bytes())
     key.chmod(0o600)
-    loaded, chain = load_identity(tmp_path / "nowhere", key, tmp_path / "pki" / "dz.exchange.gateway" / "cert.pem")
+    _, chain = load_identity(tmp_path / "nowhere", key, tmp_path / "pki" / "dz.exchange.gateway" / "cert.pem")
     assert chain[0].subject.get_attributes_for_oid(ORGANIZATION_IDENTIFIER)[0].value == "dz.exchange.gateway"
     key.chmod(0o644)
     try:
