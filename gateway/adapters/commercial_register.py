@@ -35,7 +35,7 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from gateway.adapters.base import AdapterContext, ProviderQuery
 
 # The HTTP edge shared with the other HTTP adapter (bounded reads, TLS peer identity).
-from gateway.adapters.http import PeerAwareResponse, peer_participant, read_bounded
+from gateway.adapters.http import client_session, peer_participant, read_bounded
 from gateway.config import ConfigError, Provider
 from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
@@ -102,11 +102,7 @@ class CommercialRegisterAdapter:
 
     async def start(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._tls if self._tls is not None else True, limit=100),
-                timeout=aiohttp.ClientTimeout(total=None),
-                response_class=PeerAwareResponse,
-            )
+            self._session = client_session(self._tls if self._tls is not None else True)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -67,3 +67,14 @@ async def read_bounded(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER
         if len(body) > limit:
             raise ProviderError(f"answer exceeds {limit} bytes")
     return bytes(body)
+
+
+def client_session(tls: ssl.SSLContext | bool, headers: dict[str, str] | None = None) -> aiohttp.ClientSession:
+    """The HTTP client of an adapter: its TLS, a bounded pool, time limits set per call, and
+    responses that remember the server's certificate."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=tls, limit=100),
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=None),
+        response_class=PeerAwareResponse,
+    )

@@ -30,7 +30,7 @@ import aiohttp
 import structlog
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
-from gateway.adapters.http import PeerAwareResponse, client_tls, peer_participant, read_bounded
+from gateway.adapters.http import client_session, client_tls, peer_participant, read_bounded
 from gateway.config import ConfigError, Provider
 from gateway.errors import ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
@@ -69,12 +69,7 @@ class TaxDirectorateAdapter:
 
     async def start(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=self._tls, limit=100),
-                headers={"Accept": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=None),
-                response_class=PeerAwareResponse,
-            )
+            self._session = client_session(self._tls, {"Accept": "application/json"})
 
     async def close(self) -> None:
         if self._session is not None:

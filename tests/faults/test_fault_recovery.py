@@ -55,22 +55,13 @@ async def until_answers(client: Collector, count: int, timeout: float = 60) -> N
         await asyncio.sleep(0.05)
 
 
-async def test_three_workers_answer_a_burst_exactly_once(cluster: Cluster, client: Collector) -> None:
-    """Three workers, 1,000 requests: each answered exactly once, and one provider query per request."""
-    await start(cluster, 3)
-    requests = cluster.requests_to_send(1000)
-    await client.send(cluster.requests, requests)
-    await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
-    assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
-    assert all(len(c) == 1 for c in client.copies.values()) and not client.dead
-    assert sum(cluster.provider_queries().values()) == 1000
-    assert set(statuses(client)) == {"issued"}
-
-
-async def test_three_workers_on_one_postgresql_answer_exactly_once(cluster: Cluster, client: Collector,
-                                                                  postgres_dsn: str) -> None:
-    """Three workers sharing one PostgreSQL store, 1,000 requests: each answered once, one query per request."""
-    cluster.store_env = {"GATEWAY_STORE": "postgresql", "GATEWAY_STORE_DSN": postgres_dsn}
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+async def test_three_workers_answer_a_burst_exactly_once(cluster: Cluster, client: Collector, postgres_dsn: str,
+                                                          store: str) -> None:
+    """Three workers (sharing one SQLite file, or one PostgreSQL), 1,000 requests: each answered
+    exactly once, and one provider query per request."""
+    if store == "postgresql":
+        cluster.store_env = {"GATEWAY_STORE": "postgresql", "GATEWAY_STORE_DSN": postgres_dsn}
     await start(cluster, 3)
     requests = cluster.requests_to_send(1000)
     await client.send(cluster.requests, requests)

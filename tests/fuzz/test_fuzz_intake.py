@@ -24,7 +24,7 @@ from gateway.signing.seal import Sealer, verify_seal
 from gateway.signing.trust import TrustStore
 from gateway.store.sqlite import SQLiteStore
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from exchange import signed_jws, signed_xml
 
 CA = pki.make_ca()

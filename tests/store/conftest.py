@@ -3,8 +3,6 @@ PostgreSQL on 127.0.0.1:5432 in a database created for this session and dropped 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,26 +14,6 @@ from store_kit import StoreFactory
 from gateway.store import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SQLiteStore
-
-ADMIN_DSN = os.environ.get("GATEWAY_TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@pytest_asyncio.fixture(scope="session")
-async def pg_dsn() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for this session."""
-    name = f"gateway_test_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield ADMIN_DSN.rsplit("/", 1)[0] + "/" + name
-    admin = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])
