@@ -1,13 +1,16 @@
-"""The benchmark: in one run, on one broker, a bare aio-pika echo and the gateway's full path.
+"""The benchmark: in one run, on one broker, two messaging baselines and the gateway's full path.
 
-    gateway bench [--requests N] [--in-flight C]
+    gateway bench [--requests N] [--in-flight C] [--rate R] [--seconds S]
 
 - echo: a client and an echo server (separate processes) exchanging persistent messages
   with publisher confirms; the messaging floor of one round trip.
+- relay: client -> relay -> partner echo -> relay -> client, three processes: the messaging
+  that every gateway request needs, and the ceiling for the gateway's shape of work.
 - full path: pre-signed XML requests (the four civil-registry types) sent to a gateway
   worker process, which verifies, validates, admits, queries the sandbox civil registry
   (its own process) over the bus, seals and replies. Every sealed response is verified
-  afterwards; lost and duplicated answers are counted.
+  afterwards; lost and duplicated answers are counted. Then the same path at R requests per
+  second offered, for S seconds, for the latency (p50, p99) and the gateway's memory.
 
 Each phase runs on queues named for this run, deleted at the end.
 """
@@ -27,7 +30,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import aio_pika
@@ -39,6 +41,7 @@ from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
 
+from gateway import bench_roles
 from gateway import config as config_module
 from gateway.signing.pki import cert_pem, ensure_development_pki
 from gateway.signing.seal import verify_xml_seal
@@ -73,8 +76,9 @@ class Result:
 
 
 async def _drive(url: str, queue: str, bodies: list[tuple[str, bytes]], in_flight: int, content_type: str,
-                 name: str, timeout: float = 120.0) -> tuple[Result, dict[str, bytes]]:
-    """Sends every body with at most `in_flight` outstanding; returns timings and the answers by id."""
+                 name: str, timeout: float = 120.0, rate: float | None = None) -> tuple[Result, dict[str, bytes]]:
+    """Sends every body with at most `in_flight` outstanding (or at `rate` per second, whatever is
+    outstanding); returns timings and the answers by id."""
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -100,8 +104,11 @@ async def _drive(url: str, queue: str, bodies: list[tuple[str, bytes]], in_fligh
 
         await reply.consume(on_reply, no_ack=True)
         t0 = time.perf_counter()
-        for rid, body in bodies:
-            await slots.acquire()
+        for i, (rid, body) in enumerate(bodies):
+            if rate:
+                await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
+            else:
+                await slots.acquire()
             started[rid] = time.perf_counter()
             await channel.default_exchange.publish(
                 aio_pika.Message(body, message_id=rid, correlation_id=rid, reply_to=reply.name,
@@ -134,49 +141,6 @@ async def _delete_queues(url: str, names: list[str]) -> None:
         for name in names:
             with contextlib.suppress(Exception):
                 await channel.queue_delete(name)
-
-
-# ------------------------------------------------------------------ roles run as separate processes
-async def echo_server(url: str, queue: str) -> None:
-    connection = await aio_pika.connect_robust(url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        await channel.set_qos(prefetch_count=200)
-        q = await channel.declare_queue(queue, durable=True)
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            await channel.default_exchange.publish(
-                aio_pika.Message(message.body, correlation_id=message.correlation_id,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=message.reply_to or "")
-            await message.ack()
-
-        await q.consume(on_message)
-        await asyncio.Future()
-
-
-async def gateway_worker(home: Path, run: str) -> None:
-    from gateway.runtime import Gateway
-
-    config = _bench_config(run)
-    gateway = Gateway(config, home)
-    await gateway.start()
-    try:
-        await asyncio.Future()
-    finally:
-        await gateway.stop()
-
-
-def _bench_config(run: str) -> config_module.Config:
-    base = config_module.load()
-    civil = base.providers["dz.interieur.etat-civil"]
-    providers = {civil.code: dataclasses.replace(
-        civil, options=MappingProxyType({**civil.options, "queue": f"bench.{run}.partner"}))}
-    quota = config_module.Quota(per_second=1e6, burst=1_000_000)
-    requesters = {c: dataclasses.replace(r, quota=quota) for c, r in base.requesters.items()}
-    config = dataclasses.replace(base, providers=MappingProxyType(providers), requesters=MappingProxyType(requesters))
-    return config.with_settings(request_queue=f"bench.{run}.requests", dead_queue=f"bench.{run}.dead",
-                                bulk_queue=f"bench.{run}.lane.bulk")
 
 
 # ------------------------------------------------------------------ the run
@@ -232,23 +196,38 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def run(requests: int, in_flight: int, url: str) -> dict[str, Any]:
+async def run(requests: int, in_flight: int, url: str, rate: float, seconds: float = 10.0) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
+    payload = b"x" * 2500  # about the size of a signed request
     echo_queue = f"bench.{run_id}.echo"
     echo = _spawn("-m", "gateway.bench", "echo-server", "--queue", echo_queue, "--amqp-url", url)
     try:
         await _wait_consumer(url, echo_queue)
-        payload = b"x" * 2500  # about the size of a signed request
         echo_result, _ = await _drive(url, echo_queue, [(str(uuid.uuid4()), payload) for _ in range(requests)],
                                       in_flight, "application/octet-stream", "echo")
     finally:
         _stop(echo)
         await _delete_queues(url, [echo_queue])
 
+    relay_in, relay_partner = f"bench.{run_id}.relay", f"bench.{run_id}.relay-partner"
+    partner_echo = _spawn("-m", "gateway.bench", "echo-server", "--queue", relay_partner, "--amqp-url", url)
+    relay = _spawn("-m", "gateway.bench", "relay-server", "--queue", relay_in, "--partner-queue", relay_partner,
+                   "--amqp-url", url)
+    try:
+        await _wait_consumer(url, relay_partner)
+        await _wait_consumer(url, relay_in)
+        relay_result, _ = await _drive(url, relay_in, [(str(uuid.uuid4()), payload) for _ in range(requests)],
+                                       in_flight, "application/octet-stream", "two-hop relay")
+    finally:
+        _stop(relay)
+        _stop(partner_echo)
+        await _delete_queues(url, [relay_in, relay_partner])
+
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         home = Path(tmp)
         ensure_development_pki(home / "pki", config_module.load().participants)
         bodies = signed_requests(home, requests)
+        paced = signed_requests(home, max(1, int(rate * seconds)))
         partner = _spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
                          "--queue", f"bench.{run_id}.partner")
         worker = _spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id)
@@ -259,6 +238,9 @@ async def run(requests: int, in_flight: int, url: str) -> dict[str, Any]:
             full_result, answers = await _drive(url, f"bench.{run_id}.requests", bodies, in_flight,
                                                 "application/xml", "full path")
             rss = _rss_mb(worker.pid)
+            paced_result, paced_answers = await _drive(url, f"bench.{run_id}.requests", paced, in_flight,
+                                                       "application/xml", f"full path at {rate:g}/s", rate=rate)
+            rss = max(rss, _rss_mb(worker.pid))
         finally:
             _stop(worker)
             _stop(partner)
@@ -266,7 +248,7 @@ async def run(requests: int, in_flight: int, url: str) -> dict[str, Any]:
         trust = TrustStore.from_pem_file(home / "pki" / "ca.pem")
         bad_seals = 0
         statuses: dict[str, int] = {}
-        for body in answers.values():
+        for body in [*answers.values(), *paced_answers.values()]:
             try:
                 seal = verify_xml_seal(etree.fromstring(body), trust)
                 status = seal.xml.findtext(f"{{{NS}}}Status") if seal.xml is not None else "?"
@@ -275,16 +257,23 @@ async def run(requests: int, in_flight: int, url: str) -> dict[str, Any]:
                 bad_seals += 1
     return {
         "echo": echo_result.summary(),
+        "relay": relay_result.summary(),
         "full_path": full_result.summary() | {"bad_seals": bad_seals, "statuses": statuses,
                                               "gateway_rss_mb": round(rss, 1)},
+        "full_path_paced": paced_result.summary() | {"offered_per_second": rate},
         "ratio_full_to_echo": round(full_result.rate / echo_result.rate, 3) if echo_result.rate else None,
+        "ratio_full_to_relay": round(full_result.rate / relay_result.rate, 3) if relay_result.rate else None,
         "requests": requests, "in_flight": in_flight, "cpus": os.cpu_count(),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway bench")
-    parser.add_argument("role", nargs="?", default="run", choices=["run", "echo-server", "gateway-worker"])
+    parser.add_argument("role", nargs="?", default="run",
+                        choices=["run", "echo-server", "relay-server", "gateway-worker"])
+    parser.add_argument("--partner-queue", default="")
+    parser.add_argument("--rate", type=float, default=100.0, help="offered load for the latency run (per second)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--amqp-url", default=config_module.load().settings.amqp_url)
@@ -293,22 +282,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", default="")
     args = parser.parse_args(argv)
     if args.role == "echo-server":
-        asyncio.run(echo_server(args.amqp_url, args.queue))
+        asyncio.run(bench_roles.echo_server(args.amqp_url, args.queue))
+        return 0
+    if args.role == "relay-server":
+        asyncio.run(bench_roles.relay_server(args.amqp_url, args.queue, args.partner_queue))
         return 0
     if args.role == "gateway-worker":
         from gateway import logs
 
         logs.configure("WARNING")
-        asyncio.run(gateway_worker(args.home, args.run))
+        asyncio.run(bench_roles.gateway_worker(args.home, args.run))
         return 0
-    report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url))
+    report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds))
     print(json.dumps(report, indent=2))
-    e, f = report["echo"], report["full_path"]
-    print(f"\necho      {e['per_second']:8.1f}/s  p99 {e['p99_ms']} ms", file=sys.stderr)
-    print(f"full path {f['per_second']:8.1f}/s  p99 {f['p99_ms']} ms  lost {f['lost']}  duplicates "
+    e, r, f, p = report["echo"], report["relay"], report["full_path"], report["full_path_paced"]
+    print(f"\necho       {e['per_second']:8.1f}/s  p99 {e['p99_ms']} ms", file=sys.stderr)
+    print(f"relay      {r['per_second']:8.1f}/s  p99 {r['p99_ms']} ms", file=sys.stderr)
+    print(f"full path  {f['per_second']:8.1f}/s  p99 {f['p99_ms']} ms  lost {f['lost']}  duplicates "
           f"{f['duplicates']}  bad seals {f['bad_seals']}  RSS {f['gateway_rss_mb']} MB", file=sys.stderr)
-    print(f"ratio full/echo {report['ratio_full_to_echo']}", file=sys.stderr)
-    return 0 if f["lost"] == 0 and f["bad_seals"] == 0 and f["duplicates"] == 0 else 1
+    print(f"at {args.rate:g}/s offered: p50 {p['p50_ms']} ms  p99 {p['p99_ms']} ms  lost {p['lost']}", file=sys.stderr)
+    print(f"ratio full/echo {report['ratio_full_to_echo']}  full/relay {report['ratio_full_to_relay']}",
+          file=sys.stderr)
+    lost = f["lost"] + p["lost"]
+    return 0 if lost == 0 and f["bad_seals"] == 0 and f["duplicates"] + p["duplicates"] == 0 else 1
 
 
 if __name__ == "__main__":
