@@ -121,17 +121,17 @@ async def _drive(url: str, queue: str, bodies: list[tuple[str, bytes]], in_fligh
         return Result(name, len(bodies), len(answers), duplicates, seconds, latencies), answers
 
 
-async def _wait_consumer(url: str, queue: str, timeout: float = 60.0) -> None:
+async def _wait_consumer(url: str, queue: str, timeout: float = 60.0, count: int = 1) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             declared = await channel.declare_queue(queue, durable=True)
-            if declared.declaration_result.consumer_count:
+            if (declared.declaration_result.consumer_count or 0) >= count:
                 return
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"no consumer on {queue} after {timeout} s")
+    raise RuntimeError(f"fewer than {count} consumers on {queue} after {timeout} s")
 
 
 async def _delete_queues(url: str, names: list[str]) -> None:
@@ -196,7 +196,8 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def run(requests: int, in_flight: int, url: str, rate: float, seconds: float = 10.0) -> dict[str, Any]:
+async def run(requests: int, in_flight: int, url: str, rate: float, seconds: float = 10.0,
+              workers: int = 1) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     payload = b"x" * 2500  # about the size of a signed request
     echo_queue = f"bench.{run_id}.echo"
@@ -230,19 +231,21 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
         paced = signed_requests(home, max(1, int(rate * seconds)))
         partner = _spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
                          "--queue", f"bench.{run_id}.partner")
-        worker = _spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id)
+        gateway_workers = [_spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id)
+                           for _ in range(workers)]
         queues = [f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner", "lane.bulk")]
         try:
             await _wait_consumer(url, f"bench.{run_id}.partner")
-            await _wait_consumer(url, f"bench.{run_id}.requests")
+            await _wait_consumer(url, f"bench.{run_id}.requests", count=workers)
             full_result, answers = await _drive(url, f"bench.{run_id}.requests", bodies, in_flight,
                                                 "application/xml", "full path")
-            rss = _rss_mb(worker.pid)
+            rss = max(_rss_mb(w.pid) for w in gateway_workers)
             paced_result, paced_answers = await _drive(url, f"bench.{run_id}.requests", paced, in_flight,
                                                        "application/xml", f"full path at {rate:g}/s", rate=rate)
-            rss = max(rss, _rss_mb(worker.pid))
+            rss = max(rss, *(_rss_mb(w.pid) for w in gateway_workers))
         finally:
-            _stop(worker)
+            for w in gateway_workers:
+                _stop(w)
             _stop(partner)
             await _delete_queues(url, queues)
         trust = TrustStore.from_pem_file(home / "pki" / "ca.pem")
@@ -263,7 +266,7 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
         "full_path_paced": paced_result.summary() | {"offered_per_second": rate},
         "ratio_full_to_echo": round(full_result.rate / echo_result.rate, 3) if echo_result.rate else None,
         "ratio_full_to_relay": round(full_result.rate / relay_result.rate, 3) if relay_result.rate else None,
-        "requests": requests, "in_flight": in_flight, "cpus": os.cpu_count(),
+        "requests": requests, "in_flight": in_flight, "cpus": os.cpu_count(), "gateway_workers": workers,
     }
 
 
@@ -274,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partner-queue", default="")
     parser.add_argument("--rate", type=float, default=100.0, help="offered load for the latency run (per second)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes for the full path")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--amqp-url", default=config_module.load().settings.amqp_url)
@@ -293,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         logs.configure("WARNING")
         asyncio.run(bench_roles.gateway_worker(args.home, args.run))
         return 0
-    report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds))
+    report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds, args.workers))
     print(json.dumps(report, indent=2))
     e, r, f, p = report["echo"], report["relay"], report["full_path"], report["full_path_paced"]
     print(f"\necho       {e['per_second']:8.1f}/s  p99 {e['p99_ms']} ms", file=sys.stderr)
