@@ -35,9 +35,9 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from gateway.adapters.base import AdapterContext, ProviderQuery
 
 # The HTTP edge shared with the other HTTP adapter (bounded reads, TLS peer identity).
-from gateway.adapters.http import client_session, peer_participant, read_bounded
+from gateway.adapters.http import client_session, peer_participant, provider_errors, read_bounded
 from gateway.config import ConfigError, Provider
-from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
+from gateway.errors import GatewayError, ProviderError, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
 from gateway.signing.xmldsig import (
     ALLOWED_C14N,
@@ -115,7 +115,7 @@ class CommercialRegisterAdapter:
         if query.subject_kind != "RC":
             raise ProviderError(f"{self.provider} does not serve {query.document_type} by {query.subject_kind}")
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{SOAP_ACTION}"'}
-        try:
+        with provider_errors(self.provider, timeout):
             async with asyncio.timeout(timeout), self._session.post(
                 self._url, data=build_request(query.subject_id, query.requester), headers=headers,
                 allow_redirects=False,
@@ -124,19 +124,6 @@ class CommercialRegisterAdapter:
                     raise ProviderError(f"the server at {self._url} is {peer!r}, not {self.provider!r}")
                 body = await read_bounded(resp, MAX_ANSWER_BYTES)
                 status = resp.status
-        except TimeoutError:
-            raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
-        except aiohttp.ClientSSLError as exc:
-            raise ProviderError(f"TLS with {self.provider} failed ({type(exc).__name__})") from None
-        except aiohttp.ClientConnectorError as exc:
-            reason = type(exc.os_error).__name__ if exc.os_error is not None else type(exc).__name__
-            raise ProviderUnavailable(f"{self.provider} cannot be reached: {reason}") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
-            raise TransientProviderError(f"{self.provider} cut the connection: {type(exc).__name__}") from None
-        except aiohttp.ClientError as exc:
-            raise ProviderError(f"{self.provider}: unreadable HTTP answer ({type(exc).__name__})") from None
-        except OSError as exc:  # a socket or TLS error that aiohttp did not wrap
-            raise TransientProviderError(f"{self.provider}: connection failed ({type(exc).__name__})") from None
         return self.answer(query, status, body)
 
     def answer(self, query: ProviderQuery, status: int, body: bytes) -> ProviderAnswer:

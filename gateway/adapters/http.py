@@ -3,14 +3,16 @@ certificate as a participant code, and bounded reads of answers."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import Iterator
 
 import aiohttp
 from cryptography import x509
 
 from gateway.adapters.base import AdapterContext
 from gateway.config import ConfigError
-from gateway.errors import GatewayError, ProviderError
+from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.signing.trust import TrustStore
 
 MAX_ANSWER_BYTES = 64 * 1024
@@ -78,3 +80,28 @@ def client_session(tls: ssl.SSLContext | bool, headers: dict[str, str] | None = 
         timeout=aiohttp.ClientTimeout(total=None),
         response_class=PeerAwareResponse,
     )
+
+
+def _cause(exc: aiohttp.ClientConnectorError) -> str:
+    return type(exc.os_error).__name__ if exc.os_error is not None else type(exc).__name__
+
+
+@contextlib.contextmanager
+def provider_errors(provider: str, timeout: float) -> Iterator[None]:
+    """Translates what aiohttp and the socket raise during one call into the gateway's codes:
+    a timeout is provider_timeout, a refused connection provider_unavailable, a cut one a
+    transient provider_error (worth a retry), a TLS failure or a garbled answer provider_error."""
+    try:
+        yield
+    except TimeoutError:
+        raise ProviderTimeout(f"{provider} did not answer within {timeout:.1f} s") from None
+    except aiohttp.ClientSSLError as exc:
+        raise ProviderError(f"TLS with {provider} failed: {_cause(exc)}") from None
+    except aiohttp.ClientConnectorError as exc:
+        raise ProviderUnavailable(f"{provider} cannot be reached: {_cause(exc)}") from None
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
+        raise TransientProviderError(f"{provider} cut the connection: {type(exc).__name__}") from None
+    except aiohttp.ClientError as exc:
+        raise ProviderError(f"{provider}: unreadable HTTP answer ({type(exc).__name__})") from None
+    except OSError as exc:  # a socket or TLS error that aiohttp did not wrap
+        raise TransientProviderError(f"{provider}: connection failed ({type(exc).__name__})") from None

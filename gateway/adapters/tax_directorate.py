@@ -30,9 +30,9 @@ import aiohttp
 import structlog
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
-from gateway.adapters.http import client_session, client_tls, peer_participant, read_bounded
+from gateway.adapters.http import client_session, client_tls, peer_participant, provider_errors, read_bounded
 from gateway.config import ConfigError, Provider
-from gateway.errors import ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
+from gateway.errors import ProviderError, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
 
 log = structlog.get_logger(__name__)
@@ -87,25 +87,13 @@ class TaxDirectorateAdapter:
         if self._session is None:
             raise ProviderUnavailable(f"{self.provider}: adapter not started")
         path = self.path(query)
-        try:
+        with provider_errors(self.provider, timeout):
             async with asyncio.timeout(timeout), self._session.get(self._base + path, allow_redirects=False) as resp:
                 peer = peer_participant(resp, self._trust)
                 if peer != self.provider:
                     raise ProviderError(f"the server at {self._base} is {peer!r}, not {self.provider!r}")
                 body = await read_bounded(resp)
                 status, content_type = resp.status, resp.content_type
-        except TimeoutError:
-            raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
-        except aiohttp.ClientSSLError as exc:
-            raise ProviderError(f"TLS with {self.provider} failed: {_reason(exc)}") from None
-        except aiohttp.ClientConnectorError as exc:
-            raise ProviderUnavailable(f"{self.provider} cannot be reached: {_reason(exc)}") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
-            raise TransientProviderError(f"{self.provider} cut the connection: {type(exc).__name__}") from None
-        except aiohttp.ClientError as exc:
-            raise ProviderError(f"{self.provider}: unreadable HTTP answer ({type(exc).__name__})") from None
-        except OSError as exc:  # a socket or TLS error that aiohttp did not wrap
-            raise TransientProviderError(f"{self.provider}: connection failed ({type(exc).__name__})") from None
         return self.answer(query, status, content_type, body)
 
     def answer(self, query: ProviderQuery, status: int, content_type: str, body: bytes) -> ProviderAnswer:
@@ -121,9 +109,6 @@ class TaxDirectorateAdapter:
         error = TransientProviderError if status in TRANSIENT_STATUSES else ProviderError
         raise error(f"{self.provider} answered HTTP {status} {code or '(no error code)'}")
 
-
-def _reason(exc: aiohttp.ClientConnectorError) -> str:
-    return type(exc.os_error).__name__ if exc.os_error is not None else type(exc).__name__
 
 
 def _json(body: bytes, content_type: str) -> dict[str, Any]:

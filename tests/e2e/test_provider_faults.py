@@ -22,6 +22,7 @@ from gateway_sandbox.commercial_register.records import RegisterRecords
 from gateway_sandbox.tax_directorate.records import TaxRecords
 
 Examples = dict[str, dict[str, list[str]]]
+pytestmark = pytest.mark.usefixtures("civil_registry")  # the side gateways ask the session's registry
 
 
 @asynccontextmanager
