@@ -1,7 +1,8 @@
 """The operators' pages: login, logout and the dashboard at `/` (PROTOCOL §7, §8).
 
-Sessions are signed cookies (HttpOnly, SameSite=Strict); every POST after login carries a
-CSRF token bound to the session; logins are throttled per account and per address; every
+Sessions are signed cookies (HttpOnly, SameSite=Strict); a POST from another site's page is
+refused (Origin/Referer), and every POST after login also carries a CSRF token bound to the
+session; logins are throttled per account and per address; every
 login, failed login and logout goes into the audit journal. This first dashboard shows
 readiness, queue depths, circuit breakers and the counts of answers by status and type;
 the KPI views are the subject of issue 6.
@@ -16,6 +17,7 @@ import uuid
 import aio_pika
 import structlog
 from aiohttp import web
+from yarl import URL
 
 from gateway.operators import Sessions, Throttle, check_password
 from gateway.runtime import Gateway
@@ -52,8 +54,19 @@ async def login_form(request: web.Request, message: str = "") -> web.Response:
 <p><button type="submit">Se connecter</button></p></form>""")
 
 
+def _same_origin(request: web.Request) -> bool:
+    """Browsers name the page a POST comes from (Origin, else Referer); a form posted from
+    another site is refused. A client that sends neither (a script) is not a browser victim."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return source is None
+    return URL(source).host == request.url.host and URL(source).port == request.url.port
+
+
 async def login(request: web.Request) -> web.Response:
     gateway: Gateway = request.app[GATEWAY_KEY]
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-site login refused\n")
     throttle = request.app[THROTTLE_KEY]
     form = await request.post()
     name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
@@ -85,7 +98,8 @@ async def logout(request: web.Request) -> web.Response:
     form = await request.post()
     cookie = request.cookies.get(COOKIE)
     operator = _operator(request)
-    if operator is None or not request.app[SESSIONS_KEY].csrf_ok(cookie, str(form.get("csrf", ""))):
+    if (operator is None or not _same_origin(request)
+            or not request.app[SESSIONS_KEY].csrf_ok(cookie, str(form.get("csrf", "")))):
         raise web.HTTPForbidden(text="missing or wrong CSRF token\n")
     await _journal(gateway, operator, "logout")
     response = web.HTTPSeeOther("/login")

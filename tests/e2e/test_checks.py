@@ -412,3 +412,18 @@ async def test_jws_from_an_untrusted_signer_is_untrusted(bus: BusClient, found: 
     """A well-signed JWS whose x5c chains to no exchange anchor is certificate_untrusted."""
     rid, token = signed_jws(pki.issue(pki.make_ca("Rogue"), "dz.cnas"), subject={"nin": found})
     await refused(bus, token, rid, "certificate_untrusted", content_type="application/jose")
+
+
+# ------------------------------------------------------------------ parser attacks over the bus
+@pytest.mark.parametrize(("name", "body"), [
+    ("billion laughs", b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+                       b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>'),
+    ("internal DTD", b'<!DOCTYPE DocumentRequest [<!ELEMENT DocumentRequest ANY>]><DocumentRequest/>'),
+    ("external DTD", b'<!DOCTYPE r SYSTEM "http://169.254.169.254/latest/meta-data/"><r/>'),
+    ("deep nesting", b"<a>" * 5000 + b"</a>" * 5000),
+    ("empty body", b""),
+    ("processing instruction only", b'<?xml-stylesheet href="x"?>'),
+])
+async def test_parser_attacks_are_malformed(bus: BusClient, name: str, body: bytes) -> None:
+    """Entity expansion, DTDs, deep nesting and empty bodies are refused as malformed, over the bus."""
+    await refused(bus, body, str(uuid.uuid4()), "malformed")

@@ -59,6 +59,15 @@ async def test_repeated_failed_logins_are_throttled(http: str, home: Path) -> No
             assert response.status == 429
 
 
+async def test_a_login_posted_from_another_site_is_refused(http: str, home: Path) -> None:
+    """A login form posted from another site's page (its Origin) is refused, whatever the password."""
+    assert add_operator(home, "samir", "encore une phrase longue").returncode == 0
+    async with aiohttp.ClientSession() as session, session.post(
+            http + "/login", data={"username": "samir", "password": "encore une phrase longue"},
+            headers={"Origin": "https://evil.example"}, allow_redirects=False) as response:
+        assert response.status == 403
+
+
 def test_operator_add_refuses_short_passwords_and_odd_names(home: Path) -> None:
     """Passwords under 12 characters and names outside the pattern are refused with exit code 2."""
     assert add_operator(home, "amina", "short").returncode == 2
