@@ -191,6 +191,9 @@ class Pipeline:
         lives or, once it is known stopped, when no answer comes before the deadline."""
         request, doc_type = admitted.request, admitted.document_type
         while dt.datetime.now(dt.UTC) < admitted.deadline:
+            stored = await self._store.find_response(request.request_id)
+            if stored is not None:  # the other worker finished after all
+                return self._replay(stored, request)
             body = await self._store.take_orphan_answer(request.request_id)
             if body is not None:
                 answer = self.router.read_orphaned_answer(doc_type.provider, body, request.request_id)
