@@ -14,7 +14,6 @@ import datetime as dt
 import html
 import uuid
 
-import aio_pika
 import structlog
 from aiohttp import web
 from yarl import URL
@@ -107,27 +106,6 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
-async def _queue_depths(gateway: Gateway) -> list[tuple[str, str, str]]:
-    s = gateway.config.settings
-    names = [s.request_queue, s.bulk_queue, s.dead_queue,
-             *(str(p.options["queue"]) for p in gateway.config.providers.values() if "queue" in p.options)]
-    out: list[tuple[str, str, str]] = []
-    if gateway.connection is None:
-        return [(n, "?", "?") for n in names]
-    for name in names:
-        channel = await gateway.connection.channel()
-        try:
-            queue = await channel.declare_queue(name, passive=True)
-            result = queue.declaration_result
-            out.append((name, str(result.message_count), str(result.consumer_count)))
-        except aio_pika.exceptions.ChannelClosed:
-            out.append((name, "absent", "0"))
-        finally:
-            if not channel.is_closed:
-                await channel.close()
-    return out
-
-
 async def dashboard(request: web.Request) -> web.Response:
     operator = _operator(request)
     if operator is None:
@@ -147,8 +125,8 @@ async def dashboard(request: web.Request) -> web.Response:
         f"<td>{int(counts.get((t, s), 0))}</td>" for s in statuses) + "</tr>" for t in types)
     breakers = "".join(f"<tr><td>{html.escape(p)}</td><td>{html.escape(state)}</td></tr>"
                        for p, state in (gateway.pipeline.router.breaker_states() if gateway.pipeline else {}).items())
-    queues = "".join(f"<tr><td>{html.escape(n)}</td><td>{m}</td><td>{c}</td></tr>"
-                     for n, m, c in await _queue_depths(gateway))
+    queues = "".join(f"<tr><td>{html.escape(n)}</td><td>{'absent' if m is None else m}</td><td>{c or 0}</td></tr>"
+                     for n, m, c in await gateway.queue_depths())
     checks = ", ".join(f'{k}: <span class="{"" if v else "bad"}">{"ok" if v else "KO"}</span>'
                        for k, v in ready.items())
     return _page("Tableau de bord", f"""<h1>Tableau de bord de la passerelle</h1>

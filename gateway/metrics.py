@@ -34,15 +34,27 @@ class Metrics:
         )
         self.ready = Gauge("gateway_ready", "1 when the broker, the store and the seal key are usable.",
                            registry=self.registry)
+        self.sla = Counter(
+            "gateway_sla_answers", "Answers (issued or not-found) by document type, within the type's SLA or not.",
+            ["document_type", "within_sla"], registry=self.registry,
+        )
+        self.breaker_open = Gauge("gateway_breaker_open", "1 while a provider's circuit breaker is open.",
+                                  ["provider"], registry=self.registry)
+        self.queue_messages = Gauge("gateway_queue_messages", "Messages waiting in a queue the gateway uses.",
+                                    ["queue"], registry=self.registry)
+        self.queue_consumers = Gauge("gateway_queue_consumers", "Consumers of a queue the gateway uses.",
+                                     ["queue"], registry=self.registry)
 
     def type_label(self, document_type: str | None) -> str:
         return document_type if document_type in self._types else "unknown"
 
     def observe(self, transport: str, document_type: str | None, status: str, problem: str | None,
-                seconds: float) -> None:
+                seconds: float, sla_seconds: float | None = None) -> None:
         label = self.type_label(document_type)
         self.requests.labels(transport, label, status, problem or "").inc()
         self.latency.labels(label).observe(seconds)
+        if sla_seconds is not None and status in ("issued", "not-found"):
+            self.sla.labels(label, "true" if seconds <= sla_seconds else "false").inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

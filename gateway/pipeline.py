@@ -105,7 +105,9 @@ class Pipeline:
             outcome = self._refuse(kind, request_id, InternalError("unexpected error in the gateway"), request)
         outcome = self._with_audit(outcome, body, request, transport)
         elapsed = time.perf_counter() - started
-        self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed)
+        doc_type = self.config.catalogue.get(outcome.document_type or "")
+        self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed,
+                              doc_type.sla_seconds if doc_type else None)
         log.info("request_answered", status=outcome.status, problem=outcome.problem,
                  document_type=outcome.document_type, replayed=outcome.replayed, ms=round(elapsed * 1000, 2))
         structlog.contextvars.unbind_contextvars("request_id", "transport")

@@ -107,6 +107,7 @@ class Gateway:
                                 queue_type=s.queue_type)
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
+        self._background.append(asyncio.create_task(self._watch()))
         log.info("gateway_started", home=str(self.home), providers=sorted(self.adapters))
 
     async def stop(self) -> None:
@@ -135,6 +136,43 @@ class Gateway:
         }
         self.metrics.ready.set(1 if all(checks.values()) else 0)
         return checks
+
+    async def queue_depths(self) -> list[tuple[str, int | None, int | None]]:
+        """(queue, messages, consumers) for the queues this gateway uses; None when a queue is absent."""
+        s = self.config.settings
+        names = [s.request_queue, s.bulk_queue, s.dead_queue,
+                 *(str(p.options["queue"]) for p in self.config.providers.values() if "queue" in p.options)]
+        out: list[tuple[str, int | None, int | None]] = []
+        if self.connection is None:
+            return [(name, None, None) for name in names]
+        for name in names:
+            channel = await self.connection.channel()
+            try:
+                declared = await channel.declare_queue(name, passive=True)
+                out.append((name, declared.declaration_result.message_count,
+                            declared.declaration_result.consumer_count))
+            except aio_pika.exceptions.ChannelClosed:
+                out.append((name, None, None))
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+        return out
+
+    async def _watch(self) -> None:
+        """Keeps the gauges of breakers and queues current for /metrics (every 5 s)."""
+        while True:
+            try:
+                if self.pipeline is not None:
+                    for provider, state in self.pipeline.router.breaker_states().items():
+                        self.metrics.breaker_open.labels(provider).set(1 if state == "open" else 0)
+                for name, messages, consumers in await self.queue_depths():
+                    if messages is not None:
+                        self.metrics.queue_messages.labels(name).set(messages)
+                        self.metrics.queue_consumers.labels(name).set(consumers or 0)
+                await self.readiness()
+            except Exception:
+                log.exception("watch_failed")
+            await asyncio.sleep(5)
 
     async def _reload_crls(self) -> None:
         while True:

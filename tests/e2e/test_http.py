@@ -129,3 +129,6 @@ async def test_health_readiness_and_metrics(http: str) -> None:
     assert 'gateway_requests_total{document_type="birth-certificate",problem="",status="issued",transport="http"}' \
         in text
     assert "gateway_request_duration_seconds_bucket" in text
+    assert 'gateway_sla_answers_total{document_type="birth-certificate",within_sla="true"}' in text
+    assert 'gateway_breaker_open{provider="dz.finances.dgi"} 0.0' in text
+    assert "gateway_queue_messages{queue=" in text and "gateway_ready 1.0" in text
