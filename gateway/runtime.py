@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from pathlib import Path
 
 import aio_pika
@@ -108,6 +109,7 @@ class Gateway:
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
         self._background.append(asyncio.create_task(self._watch()))
+        self._background.append(asyncio.create_task(self._forget_old()))
         log.info("gateway_started", home=str(self.home), providers=sorted(self.adapters))
 
     async def stop(self) -> None:
@@ -173,6 +175,18 @@ class Gateway:
             except Exception:
                 log.exception("watch_failed")
             await asyncio.sleep(5)
+
+    async def _forget_old(self) -> None:
+        """Once an hour, forgets remembered responses and deliveries older than `remember_days`
+        (PROTOCOL §4 check 8 asks for at least 7 days); attestations and the journal stay."""
+        while True:
+            await asyncio.sleep(3600)
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=self.config.settings.remember_days)
+            try:
+                removed = await self.store.purge(cutoff)
+                log.info("store_purged", removed=removed, older_than=cutoff.isoformat())
+            except Exception:
+                log.exception("store_purge_failed")
 
     async def _reload_crls(self) -> None:
         while True:
