@@ -113,6 +113,14 @@ class Pipeline:
         structlog.contextvars.unbind_contextvars("request_id", "transport")
         return outcome
 
+    def refuse_unread(self, content_type: str | None, error: GatewayError, transport: str,
+                      seen: bytes = b"") -> Outcome:
+        """A sealed refusal for a body the transport would not read in full (too large), with its
+        audit entry; `seen` is what was read before giving up."""
+        outcome = self._refuse(intake.reply_kind(content_type), "", error, None)
+        self._metrics.observe(transport, None, outcome.status, outcome.problem, 0.0)
+        return self._with_audit(outcome, seen, None, transport)
+
     def failure(self, outcome: Outcome, error: GatewayError) -> Outcome:
         """A sealed failure in place of `outcome`, for a transport that cannot deliver it as it is."""
         return self._refuse(outcome.kind, outcome.request_id, error, None)

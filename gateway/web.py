@@ -47,11 +47,12 @@ async def post_request(request: web.Request) -> web.Response:
     gateway = _gateway(request)
     assert gateway.pipeline is not None
     limit = gateway.config.settings.max_body_bytes
+    content_type = request.headers.get("Content-Type")
     try:
         body = await _read_limited(request, limit)
-    except TooLarge:
-        body = b"x" * (limit + 1)  # the pipeline seals the refusal like any other
-    outcome = await gateway.pipeline.handle(body, request.headers.get("Content-Type"), transport="http")
+        outcome = await gateway.pipeline.handle(body, content_type, transport="http")
+    except TooLarge as exc:
+        outcome = gateway.pipeline.refuse_unread(content_type, exc, "http")
     assert outcome.audit is not None
     try:
         await gateway.store.record(outcome.audit, None)
