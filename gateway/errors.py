@@ -168,10 +168,13 @@ def _all_subclasses(cls: type[GatewayError]) -> list[type[GatewayError]]:
     return out
 
 
-#: The one table: problem code -> error class (and so HTTP status and retryability).
-BY_CODE: dict[str, type[GatewayError]] = {
-    c.code: c for c in _all_subclasses(GatewayError) if c not in (Refused, Failed)
-}
+#: The one table: problem code -> error class (and so HTTP status and retryability). A
+#: refinement that keeps its parent's code (TransientProviderError, BrokerLinkDown) does not
+#: replace the parent here.
+BY_CODE: dict[str, type[GatewayError]] = {}
+for _cls in _all_subclasses(GatewayError):
+    if _cls not in (Refused, Failed):
+        BY_CODE.setdefault(_cls.code, _cls)
 
 #: Reasons for `x-dead-reason` when no response can be addressed (PROTOCOL §2).
 DEAD_NO_REPLY_TO = "reply_to_missing"
