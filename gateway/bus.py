@@ -173,7 +173,7 @@ class BusIntake:
                 assert outcome.audit is not None
                 await self._store.record(outcome.audit, Delivery(
                     key, outcome.request_id, outcome.response_id, outcome.body, outcome.kind, outcome.status,
-                    outcome.problem))
+                    outcome.problem), outcome.journey)
                 await self._reply_or_dead(message, outcome.body, outcome.kind, outcome.status, outcome.problem,
                                           outcome.response_id, outcome.retry_after)
             await self._ack(message)

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from gateway.kpi import within_sla
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -35,7 +37,8 @@ class Metrics:
         self.ready = Gauge("gateway_ready", "1 when the broker, the store and the seal key are usable.",
                            registry=self.registry)
         self.sla = Counter(
-            "gateway_sla_answers", "Answers (issued or not-found) by document type, within the type's SLA or not.",
+            "gateway_sla_answers", "SLA-bound answers by document type: issued or not-found within the type's "
+            "deadline (true), later or failed (false).",
             ["document_type", "within_sla"], registry=self.registry,
         )
         self.breaker_open = Gauge("gateway_breaker_open", "1 while a provider's circuit breaker is open.",
@@ -53,8 +56,9 @@ class Metrics:
         label = self.type_label(document_type)
         self.requests.labels(transport, label, status, problem or "").inc()
         self.latency.labels(label).observe(seconds)
-        if sla_seconds is not None and status in ("issued", "not-found"):
-            self.sla.labels(label, "true" if seconds <= sla_seconds else "false").inc()
+        verdict = within_sla(status, seconds * 1000, sla_seconds)
+        if verdict is not None:
+            self.sla.labels(label, "true" if verdict else "false").inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

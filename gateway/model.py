@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.intake import Kind
 from gateway.signing.trust import Signer
-from gateway.store import AuditEntry
+from gateway.store import AuditEntry, Journey
 
 #: Subject identifier kinds and their JSON keys.
 SUBJECT_KEYS = {"NIN": "nin", "NIF": "nif", "RC": "rc"}
@@ -72,6 +72,7 @@ class Outcome:
     retry_after: int | None = None
     replayed: bool = False
     audit: AuditEntry | None = None
+    journey: Journey | None = None
 
-    def with_audit(self, entry: AuditEntry) -> Outcome:
-        return replace(self, audit=entry)
+    def with_audit(self, entry: AuditEntry, journey: Journey | None = None) -> Outcome:
+        return replace(self, audit=entry, journey=journey)

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import socket
-import time
 import uuid
 from collections.abc import Mapping
 
@@ -34,6 +33,7 @@ from gateway.attestation import AttestationFacts, Attester
 from gateway.config import Config
 from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malformed, ProviderTimeout
 from gateway.intake import Envelope, Kind
+from gateway.kpi import within_sla
 from gateway.logs import subject_ref
 from gateway.metrics import Metrics
 from gateway.model import Outcome, ProviderAnswer, Request
@@ -41,7 +41,8 @@ from gateway.route import Router
 from gateway.schemas import Schemas
 from gateway.signing.requests import RequestVerifier
 from gateway.signing.trust import TrustStore
-from gateway.store import AuditEntry, Store, StoredResponse
+from gateway.stopwatch import Stopwatch
+from gateway.store import AuditEntry, Journey, Store, StoredResponse
 from gateway.validate import validate
 
 log = structlog.get_logger(__name__)
@@ -82,32 +83,40 @@ class Pipeline:
 
     async def handle(self, body: bytes, content_type: str | None, *, message_id: str | None = None,
                      transport: str = "amqp", redelivered: bool = False) -> Outcome:
-        started = time.perf_counter()
+        watch = Stopwatch()
         kind: Kind = intake.reply_kind(content_type)
         request_id = message_id or ""
         request: Request | None = None
         structlog.contextvars.bind_contextvars(request_id=request_id or None, transport=transport)
         try:
+            watch.enter("intake")
             envelope = intake.accept(body, content_type, self.config.settings.max_body_bytes)
             request_id = request_id or _claimed_id(envelope)
+            watch.enter("verify")
             signed = self._verifier.verify(envelope)
+            watch.enter("validate")
             request = validate(signed, self._schemas)
             request_id = request.request_id
             structlog.contextvars.bind_contextvars(request_id=request_id)
             if message_id is not None and message_id.lower() != request.request_id:
                 raise Malformed(f"message_id {message_id!r} differs from RequestId {request.request_id!r}")
+            watch.enter("admit")
             admitted = self._admission.admit(request)
-            outcome = await self._answer_once(admitted, redelivered)
+            outcome = await self._answer_once(admitted, redelivered, watch)
         except GatewayError as error:
+            watch.enter("seal")
             outcome = self._refuse(kind, request_id, error, request)
         except Exception:  # a bug must still produce a sealed answer
             log.exception("pipeline_crashed")
+            watch.enter("seal")
             outcome = self._refuse(kind, request_id, InternalError("unexpected error in the gateway"), request)
-        outcome = self._with_audit(outcome, body, request, transport)
-        elapsed = time.perf_counter() - started
+        stages = watch.stop()
+        elapsed = watch.elapsed
         doc_type = self.config.catalogue.get(outcome.document_type or "")
-        self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed,
-                              doc_type.sla_seconds if doc_type else None)
+        sla_seconds = doc_type.sla_seconds if doc_type else None
+        outcome = self._with_audit(outcome, body, request, transport, Journey(
+            stages, round(elapsed * 1000, 3), within_sla(outcome.status, elapsed * 1000, sla_seconds)))
+        self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed, sla_seconds)
         log.info("request_answered", status=outcome.status, problem=outcome.problem,
                  document_type=outcome.document_type, replayed=outcome.replayed, ms=round(elapsed * 1000, 2))
         structlog.contextvars.unbind_contextvars("request_id", "transport")
@@ -117,9 +126,12 @@ class Pipeline:
                       seen: bytes = b"") -> Outcome:
         """A sealed refusal for a body the transport would not read in full (too large), with its
         audit entry; `seen` is what was read before giving up."""
+        watch = Stopwatch()
+        watch.enter("seal")
         outcome = self._refuse(intake.reply_kind(content_type), "", error, None)
-        self._metrics.observe(transport, None, outcome.status, outcome.problem, 0.0)
-        return self._with_audit(outcome, seen, None, transport)
+        stages = watch.stop()
+        self._metrics.observe(transport, None, outcome.status, outcome.problem, watch.elapsed)
+        return self._with_audit(outcome, seen, None, transport, Journey(stages, watch.elapsed * 1000, None))
 
     def failure(self, outcome: Outcome, error: GatewayError) -> Outcome:
         """A sealed failure in place of `outcome`, for a transport that cannot deliver it as it is."""
@@ -130,7 +142,8 @@ class Pipeline:
         return Outcome(sealed.body, kind, error.status, error.code, request_id, sealed.response_id,
                        error.http_status, request.document_type if request else None, error.retry_after)
 
-    def _with_audit(self, outcome: Outcome, body: bytes, request: Request | None, transport: str) -> Outcome:
+    def _with_audit(self, outcome: Outcome, body: bytes, request: Request | None, transport: str,
+                    journey: Journey) -> Outcome:
         doc_type = self.config.catalogue.get(request.document_type) if request else None
         entry = AuditEntry(
             at=dt.datetime.now(dt.UTC),
@@ -148,20 +161,21 @@ class Pipeline:
             response_sha256=hashlib.sha256(outcome.body).hexdigest(),
             subject_ref=subject_ref(self._log_key, request.subject_id) if request else None,
         )
-        return outcome.with_audit(entry)
+        return outcome.with_audit(entry, journey)
 
-    async def _answer_once(self, admitted: Admitted, redelivered: bool) -> Outcome:
+    async def _answer_once(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
         """Check 8, then at most one provider query per request id, across workers."""
         request = admitted.request
+        watch.enter("duplicates")
         lock = self._locks.setdefault(request.request_id, asyncio.Lock())
         try:
             async with lock:
-                return await self._under_lease(admitted, redelivered)
+                return await self._under_lease(admitted, redelivered, watch)
         finally:
             if not lock.locked() and self._locks.get(request.request_id) is lock:
                 del self._locks[request.request_id]
 
-    async def _under_lease(self, admitted: Admitted, redelivered: bool) -> Outcome:
+    async def _under_lease(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
         request = admitted.request
         rid = request.request_id
         stored = await self._store.find_response(rid)
@@ -183,6 +197,7 @@ class Pipeline:
             lease = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
         try:
             if lease.state == "taken_over" and redelivered and lease.holder:
+                watch.enter("recover")
                 recovered = await self._recover(admitted, lease.holder)
                 if recovered is not None:
                     return recovered
@@ -191,7 +206,7 @@ class Pipeline:
                                           "worker that asked it, which has stopped")
                 raise InternalError("a gateway worker stopped while asking the provider, which may have been "
                                     "asked; send the request again to ask anew")
-            return await self._fetch_and_attest(admitted)
+            return await self._fetch_and_attest(admitted, watch)
         except BaseException:
             await asyncio.shield(self._store.release_lease(rid, self.owner))
             raise
@@ -228,12 +243,14 @@ class Pipeline:
         return Outcome(stored.body, request.kind, stored.status, stored.problem, request.request_id,
                        stored.response_id, stored.http_status, stored.document_type, replayed=True)
 
-    async def _fetch_and_attest(self, admitted: Admitted) -> Outcome:
+    async def _fetch_and_attest(self, admitted: Admitted, watch: Stopwatch) -> Outcome:
         request, doc_type = admitted.request, admitted.document_type
+        watch.enter("route")
         log.info("provider_query", provider=doc_type.provider, document_type=doc_type.name,
                  subject=subject_ref(self._log_key, request.subject_id), purpose=request.purpose)
         answer, seconds = await self.router.fetch(admitted)
         self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
+        watch.enter("attest")
         try:
             return await self._attest(admitted, answer)
         finally:

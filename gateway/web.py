@@ -55,7 +55,7 @@ async def post_request(request: web.Request) -> web.Response:
         outcome = gateway.pipeline.refuse_unread(content_type, exc, "http")
     assert outcome.audit is not None
     try:
-        await gateway.store.record(outcome.audit, None)
+        await gateway.store.record(outcome.audit, None, outcome.journey)
     except Exception:  # no answer leaves without its audit entry
         log.exception("audit_failed", request_id=outcome.request_id)
         outcome = gateway.pipeline.failure(outcome, InternalError("the audit journal cannot be written"))

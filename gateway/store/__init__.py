@@ -95,6 +95,48 @@ class AuditEntry:
     subject_ref: str | None  # keyed hash of the NIN, NIF or RC
 
 
+@dataclass(frozen=True)
+class Journey:
+    """How long one answered request spent in each pipeline stage, in milliseconds, and
+    whether it was answered within its type's deadline (None when no deadline applies)."""
+
+    stages: tuple[tuple[str, float], ...]
+    total_ms: float
+    within_sla: bool | None
+
+
+@dataclass(frozen=True)
+class JourneyRecord:
+    """A journey as the request lookup shows it: the audit facts without personal data."""
+
+    at: dt.datetime
+    request_id: str
+    transport: str
+    agency: str | None
+    document_type: str | None
+    provider: str | None
+    status: str
+    problem: str | None
+    stages: tuple[tuple[str, float], ...]
+    total_ms: float
+
+
+@dataclass(frozen=True)
+class KpiCount:
+    """Requests answered in a period with the same key, status, problem, SLA verdict and latency bucket."""
+
+    key: str | None  # the provider, type, agency or wilaya asked for; a time slot for trends
+    status: str
+    problem: str | None
+    within_sla: bool | None
+    bucket: int
+    count: int
+
+
+#: The columns a KPI breakdown may group by.
+KPI_DIMENSIONS = ("provider", "document_type", "agency", "wilaya")
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -119,8 +161,9 @@ class Store(Protocol):
         ...
 
     # ------------------------------------------------------------------ deliveries and audit
-    async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
-        """Writes the audit entry and, for a bus delivery, what it was answered, in one transaction."""
+    async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
+        """Writes the audit entry and, for a bus delivery, what it was answered, and the request's
+        journey and KPI counts, in one transaction."""
         ...
 
     async def find_delivery(self, key: str) -> Delivery | None: ...
@@ -146,6 +189,16 @@ class Store(Protocol):
 
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         """The whole journal in order, with its hashes, and the head kept beside it."""
+        ...
+
+    # ------------------------------------------------------------------ KPIs and journeys
+    async def journeys(self, request_id: str) -> list[JourneyRecord]:
+        """Every answer given to a request id (a replay is one more), oldest first."""
+        ...
+
+    async def kpi_counts(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[KpiCount]:
+        """Counts of requests answered in [since, until), grouped by `dimension` (one of
+        KPI_DIMENSIONS, or `minute` / `hour` for trends: the key is then the UTC time slot)."""
         ...
 
     # ------------------------------------------------------------------ operators

@@ -11,7 +11,18 @@ import datetime as dt
 import asyncpg
 
 from gateway.audit import GENESIS, ChainedEntry, chain_hash
-from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
+from gateway.kpi import minute_of
+from gateway.store import (
+    AttestationRecord,
+    AuditEntry,
+    Delivery,
+    Journey,
+    JourneyRecord,
+    KpiCount,
+    Lease,
+    StoredResponse,
+)
+from gateway.store.kpi_rows import JOURNEY_COLUMNS, KPI_KEY, journey_record, journey_row, kpi_column, kpi_count, kpi_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -94,6 +105,33 @@ CREATE TABLE IF NOT EXISTS audit_head (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     entries BIGINT NOT NULL,
     head    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journeys (
+    request_id    TEXT NOT NULL,
+    at            TIMESTAMPTZ NOT NULL,
+    transport     TEXT NOT NULL,
+    agency        TEXT,
+    document_type TEXT,
+    provider      TEXT,
+    status        TEXT NOT NULL,
+    problem       TEXT,
+    stages        TEXT NOT NULL,
+    total_ms      DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journeys_request ON journeys (request_id);
+CREATE INDEX IF NOT EXISTS journeys_at ON journeys (at);
+CREATE TABLE IF NOT EXISTS kpi (
+    minute        TEXT NOT NULL,
+    provider      TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    agency        TEXT NOT NULL,
+    wilaya        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    problem       TEXT NOT NULL,
+    within_sla    INTEGER NOT NULL,
+    bucket        INTEGER NOT NULL,
+    n             BIGINT NOT NULL,
+    PRIMARY KEY (minute, provider, document_type, agency, wilaya, status, problem, within_sla, bucket)
 );
 """
 _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
@@ -182,7 +220,7 @@ class PostgresStore:
             await connection.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", r.request_id, owner)
 
     # ------------------------------------------------------------------ deliveries and audit
-    async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
+    async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
         a = audit
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock(72202)")  # one appender at a time
@@ -206,6 +244,24 @@ class PostgresStore:
                     "request_id = excluded.request_id, response_id = excluded.response_id, body = excluded.body, "
                     "kind = excluded.kind, status = excluded.status, problem = excluded.problem, created_at = now()",
                     d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
+            if journey is not None:
+                await connection.execute("INSERT INTO journeys VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                         *journey_row(a, journey, a.at))
+                await connection.execute(
+                    "INSERT INTO kpi AS k VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1) "
+                    f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = k.n + 1",
+                    *kpi_row(a, journey))
+
+    async def journeys(self, request_id: str) -> list[JourneyRecord]:
+        rows = await self.pool.fetch(
+            f"SELECT {JOURNEY_COLUMNS} FROM journeys WHERE request_id = $1 ORDER BY at", request_id)
+        return [journey_record(r, r[0]) for r in rows]
+
+    async def kpi_counts(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[KpiCount]:
+        rows = await self.pool.fetch(
+            f"SELECT {kpi_column(dimension)}, status, problem, within_sla, bucket, SUM(n) FROM kpi "
+            "WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2, 3, 4, 5", minute_of(since), minute_of(until))
+        return [kpi_count(r) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
         row = await self.pool.fetchrow(
@@ -269,5 +325,7 @@ class PostgresStore:
                 status = await connection.execute(f"DELETE FROM {table} WHERE created_at < $1", older_than)
                 removed += int(status.split()[-1])
             status = await connection.execute("DELETE FROM leases WHERE expires_at < $1", older_than)
+            removed += int(status.split()[-1])
+            status = await connection.execute("DELETE FROM journeys WHERE at < $1", older_than)
             removed += int(status.split()[-1])
         return removed

@@ -12,7 +12,19 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.audit import GENESIS, ChainedEntry, chain_hash
-from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, LeaseState, StoredResponse
+from gateway.kpi import minute_of
+from gateway.store import (
+    AttestationRecord,
+    AuditEntry,
+    Delivery,
+    Journey,
+    JourneyRecord,
+    KpiCount,
+    Lease,
+    LeaseState,
+    StoredResponse,
+)
+from gateway.store.kpi_rows import JOURNEY_COLUMNS, KPI_KEY, journey_record, journey_row, kpi_column, kpi_count, kpi_row
 
 T = TypeVar("T")
 
@@ -97,6 +109,33 @@ CREATE TABLE IF NOT EXISTS audit_head (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     entries INTEGER NOT NULL,
     head    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journeys (
+    request_id    TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    transport     TEXT NOT NULL,
+    agency        TEXT,
+    document_type TEXT,
+    provider      TEXT,
+    status        TEXT NOT NULL,
+    problem       TEXT,
+    stages        TEXT NOT NULL,
+    total_ms      REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journeys_request ON journeys (request_id);
+CREATE INDEX IF NOT EXISTS journeys_at ON journeys (at);
+CREATE TABLE IF NOT EXISTS kpi (
+    minute        TEXT NOT NULL,
+    provider      TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    agency        TEXT NOT NULL,
+    wilaya        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    problem       TEXT NOT NULL,
+    within_sla    INTEGER NOT NULL,
+    bucket        INTEGER NOT NULL,
+    n             INTEGER NOT NULL,
+    PRIMARY KEY (minute, provider, document_type, agency, wilaya, status, problem, within_sla, bucket)
 );
 """
 _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
@@ -214,7 +253,7 @@ class SQLiteStore:
         await self._run(save)
 
     # ------------------------------------------------------------------ deliveries and audit
-    async def record(self, audit: AuditEntry, delivery: Delivery | None) -> None:
+    async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
         def save(db: sqlite3.Connection) -> None:
             a = audit
             with db:
@@ -240,8 +279,25 @@ class SQLiteStore:
                         "problem = excluded.problem, created_at = excluded.created_at",
                         (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem, _iso(_now())),
                     )
+                if journey is not None:
+                    db.execute("INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               journey_row(a, journey, _iso(a.at)))
+                    db.execute("INSERT INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                               f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = n + 1", kpi_row(a, journey))
 
         await self._run(save)
+
+    async def journeys(self, request_id: str) -> list[JourneyRecord]:
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {JOURNEY_COLUMNS} FROM journeys WHERE request_id = ? ORDER BY at", (request_id,)).fetchall())
+        return [journey_record(r, dt.datetime.fromisoformat(r[0])) for r in rows]
+
+    async def kpi_counts(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[KpiCount]:
+        column = kpi_column(dimension)
+        rows = await self._run(lambda db: db.execute(
+            f"SELECT {column}, status, problem, within_sla, bucket, SUM(n) FROM kpi WHERE minute >= ? AND minute < ? "
+            "GROUP BY 1, 2, 3, 4, 5", (minute_of(since), minute_of(until))).fetchall())
+        return [kpi_count(r) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
         row = await self._run(lambda db: db.execute(
@@ -332,6 +388,7 @@ class SQLiteStore:
                 removed += db.execute("DELETE FROM deliveries WHERE created_at < ?", (cutoff,)).rowcount
                 removed += db.execute("DELETE FROM attempts WHERE created_at < ?", (cutoff,)).rowcount
                 removed += db.execute("DELETE FROM orphan_answers WHERE created_at < ?", (cutoff,)).rowcount
+                removed += db.execute("DELETE FROM journeys WHERE at < ?", (cutoff,)).rowcount
                 removed += db.execute("DELETE FROM leases WHERE expires_at < ?", (older_than.timestamp(),)).rowcount
             return removed
 

@@ -24,7 +24,7 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str
         dsn = pg_dsn
         admin = await asyncpg.connect(dsn)
         await admin.execute("DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit, "
-                            "audit_head, orphan_answers, operators")
+                            "audit_head, orphan_answers, operators, journeys, kpi")
         await admin.close()
 
         def factory() -> Store:
