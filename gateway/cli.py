@@ -1,4 +1,4 @@
-"""The `gateway` command (PROTOCOL §8): `up`, `sandbox examples`."""
+"""The `gateway` command (PROTOCOL §8): `up`, `sandbox examples`, `report`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 from aiohttp import web
 
 from gateway import config as config_module
-from gateway import logs, sandboxes
+from gateway import logs, report, sandboxes
 from gateway.signing.pki import ensure_development_pki
 
 log = structlog.get_logger("gateway.cli")
@@ -189,6 +190,44 @@ def cmd_operator_add(args: argparse.Namespace) -> int:
     return asyncio.run(_operator_add(_home(args.home), args.name, password))
 
 
+async def _report(home: Path, period: report.Period, out: Path) -> int:
+    from gateway.runtime import open_store
+
+    store = open_store(config_module.load(), home)
+    await store.open()
+    try:
+        built = await report.build(store, period)
+    finally:
+        await store.close()
+    for path in report.write(built, out):
+        print(path)
+    overall = built.total()
+    sla = f"{report.percent(overall)} % answered within SLA" if overall.sla_bound else "no SLA-bound request"
+    print(f"report {period.label}: {overall.volume} requests, {sla}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    for kind in ("month", "week", "day"):
+        if getattr(args, kind) is not None and kind != args.period:
+            args.parser.error(f"argument --{kind}: needs --period {kind}")  # exits 2, as argparse does
+    period = getattr(args, args.period) or report.last_complete(args.period, dt.datetime.now(dt.UTC))
+    home = _home(args.home)
+    out = _home(args.out) if args.out else home / "reports" / period.label
+    return asyncio.run(_report(home, period, out))
+
+
+def _period_value(parse: Callable[[str], report.Period]) -> Callable[[str], report.Period]:
+    """An argparse type for --month, --week or --day: a bad value is a usage error (exit 2)."""
+    def check(value: str) -> report.Period:
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return check
+
+
 def cmd_sandbox_examples(args: argparse.Namespace) -> int:
     examples = sandboxes.examples(_home(args.home))
     if args.json:
@@ -232,6 +271,15 @@ def parser() -> argparse.ArgumentParser:
     subject.add_argument("--home", default="var")
     subject.add_argument("--json", action="store_true")
     subject.set_defaults(func=cmd_audit_subject)
+    periodic = sub.add_parser("report", help="periodic report per agency, wilaya and provider (CSV and HTML)")
+    periodic.add_argument("--home", default="var")
+    periodic.add_argument("--period", choices=report.PERIODS, default="month",
+                          help="a UTC calendar month (default), ISO week or day; by default the last complete one")
+    periodic.add_argument("--month", type=_period_value(report.month), metavar="YYYY-MM")
+    periodic.add_argument("--week", type=_period_value(report.week), metavar="YYYY-Www")
+    periodic.add_argument("--day", type=_period_value(report.day), metavar="YYYY-MM-DD")
+    periodic.add_argument("--out", help="output folder (default HOME/reports/<period>/)")
+    periodic.set_defaults(func=cmd_report, parser=periodic)
     bench = sub.add_parser("bench", help="benchmark: bare aio-pika echo against the full gateway path",
                            add_help=False)
     bench.set_defaults(func=None)
