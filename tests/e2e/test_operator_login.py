@@ -3,18 +3,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
+from operator_kit import add_operator
 
 from gateway.runtime import Gateway
-
-
-def add_operator(home: Path, name: str, password: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", "operator", "add", name, "--home", str(home),
-                           "--password-stdin"], input=password + "\n", capture_output=True, text=True, timeout=60)
 
 
 async def test_operator_logs_in_sees_the_dashboard_and_logs_out(http: str, home: Path, gateway: Gateway) -> None:

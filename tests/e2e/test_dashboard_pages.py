@@ -1,0 +1,99 @@
+"""The operators' pages over HTTP: KPIs that follow real traffic per agency and wilaya, the
+request lookup with the time of each stage, French and Arabic, and the login they all need."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import aiohttp
+from exchange import signed_xml
+from lxml import etree
+from operator_kit import logged_in
+
+from gateway.runtime import Gateway
+from gateway.signing.pki import Issued
+
+NS = "{urn:dz:exchange:v1}"
+Examples = dict[str, dict[str, list[str]]]
+
+
+async def ask(http: str, cnas: Issued, nin: str, agency: str) -> tuple[str, bytes]:
+    rid, body = signed_xml(cnas, subject={"nin": nin}, agency=agency)
+    async with aiohttp.ClientSession() as session, session.post(
+            http + "/v1/requests", data=body, headers={"Content-Type": "application/xml"}) as response:
+        return rid, await response.read()
+
+
+def row(page: str, first_cell: str) -> list[str]:
+    """The cells of the table row that starts with `first_cell`, tags removed."""
+    match = re.search(rf"<tr><td>{re.escape(first_cell)}</td>(.*?)</tr>", page)
+    assert match, f"no row for {first_cell}"
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1))]
+
+
+async def test_the_dashboard_counts_traffic_per_agency_and_wilaya(http: str, home: Path, cnas: Issued,
+                                                                  examples: Examples) -> None:
+    """Two issued and one not-found answer for agency CNAS-47-009 appear in its row and in wilaya 47's."""
+    session = await logged_in(http, home, "nadia")
+    async with session:
+        async with session.get(http + "/?window=1h") as response:
+            before = await response.text()
+        assert "CNAS-47-009" not in before
+        found, missing = examples["birth-certificate"]["found"], examples["birth-certificate"]["missing"]
+        for nin in (found[0], found[1], missing[0]):
+            await ask(http, cnas, nin, "CNAS-47-009")
+        async with session.get(http + "/?window=1h") as response:
+            page = await response.text()
+            assert response.status == 200 and 'http-equiv="refresh"' in page
+    # volume, issued, not-found, refused, failed, p50, p95, p99, SLA, main cause
+    assert row(page, "CNAS-47-009")[:4] == ["3", "2", "1", "0"]
+    assert row(page, "CNAS-47-009")[8] == "100.0 %"
+    assert row(page, "47 — Ghardaïa")[:4] == ["3", "2", "1", "0"]
+    assert "<svg" in page and "gateway.dead" not in page.split("<h2>")[0]
+
+
+async def test_a_request_is_found_by_its_id_or_its_attestation_id(http: str, home: Path, cnas: Issued,
+                                                                 examples: Examples, gateway: Gateway) -> None:
+    """The lookup shows each stage's time for a request id, and the same journey for its attestation id."""
+    rid, answer = await ask(http, cnas, examples["birth-certificate"]["found"][2], "CNAS-16-004")
+    attestation_id = etree.fromstring(answer).findtext(f"{NS}Attestation/{NS}AttestationId")
+    assert attestation_id
+    session = await logged_in(http, home, "yacine")
+    async with session:
+        for wanted in (rid, attestation_id.upper()):
+            async with session.get(http + "/requests", params={"id": wanted}) as response:
+                page = await response.text()
+                assert response.status == 200 and rid in page
+            for stage in ("signature", "schéma", "admission", "administration", "scellement"):
+                assert f"<td>{stage}</td>" in page
+        async with session.get(http + "/requests", params={"id": "not-a-uuid"}) as response:
+            assert response.status == 400
+        async with session.get(http + "/requests", params={"id": "00000000-0000-4000-8000-000000000000"}) as response:
+            assert response.status == 404
+    assert ("yacine", "request_lookup", "found") in [
+        (e.requester, e.status, e.problem) for e in await gateway.store.audit_entries(rid)]
+
+
+async def test_arabic_pages_read_right_to_left_and_the_choice_is_kept(http: str, home: Path) -> None:
+    """?lang=ar serves Arabic, right to left, and the next page stays Arabic; ?lang=fr switches back."""
+    session = await logged_in(http, home, "lina")
+    async with session:
+        async with session.get(http + "/?lang=ar") as response:
+            page = await response.text()
+            assert '<html lang="ar" dir="rtl">' in page and "لوحة القيادة" in page
+        async with session.get(http + "/requests") as response:
+            assert '<html lang="ar" dir="rtl">' in await response.text()
+        async with session.get(http + "/requests?lang=fr") as response:
+            assert '<html lang="fr" dir="ltr">' in await response.text()
+
+
+async def test_every_operator_page_needs_a_login(http: str) -> None:
+    """A visitor without a session is sent to the login page from every page."""
+    async with aiohttp.ClientSession() as session:
+        for path in ("/", "/requests?id=x", "/dead-letters"):
+            async with session.get(http + path, allow_redirects=False) as response:
+                assert response.status == 303 and response.headers["Location"] == "/login"
+        async with session.post(http + "/dead-letters/purge", data={"expected": "0"},
+                                allow_redirects=False) as response:
+            assert response.status == 403
