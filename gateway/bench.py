@@ -6,11 +6,13 @@
   with publisher confirms; the messaging floor of one round trip.
 - relay: client -> relay -> partner echo -> relay -> client, three processes: the messaging
   that every gateway request needs, and the ceiling for the gateway's shape of work.
-- full path: pre-signed XML requests (the four civil-registry types) sent to a gateway
-  worker process, which verifies, validates, admits, queries the sandbox civil registry
-  (its own process) over the bus, seals and replies. Every sealed response is verified
-  afterwards; lost and duplicated answers are counted. Then the same path at R requests per
-  second offered, for S seconds, for the latency (p50, p99) and the gateway's memory.
+- full path: pre-signed XML requests, spread over the seven document types and several
+  agencies, sent to gateway worker processes, which verify, validate, admit, query the
+  sandbox administrations (each its own process: the civil registry over the bus, the tax
+  directorate over REST with mutual TLS, the commercial register over SOAP), seal and reply.
+  Every sealed response is verified afterwards; lost and duplicated answers are counted.
+  Then the same path at R requests per second offered, for S seconds, for the latency
+  (p50, p99) and the gateway's memory.
 
 Each phase runs on queues named for this run, deleted at the end.
 """
@@ -23,6 +25,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -41,7 +44,7 @@ from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
 
-from gateway import bench_roles
+from gateway import bench_roles, sandboxes
 from gateway import config as config_module
 from gateway.signing.pki import cert_pem, ensure_development_pki
 from gateway.signing.seal import verify_xml_seal
@@ -49,7 +52,12 @@ from gateway.signing.trust import TrustStore
 
 NS = "urn:dz:exchange:v1"
 PURPOSES = {"birth-certificate": "family-allowance", "family-record": "family-allowance",
-            "death-record": "survivor-benefit", "residence-certificate": "insured-registration"}
+            "death-record": "survivor-benefit", "residence-certificate": "insured-registration",
+            "tax-status-certificate": "contribution-recovery", "tax-registration": "employer-registration",
+            "commercial-register-extract": "employer-registration"}
+SUBJECT = {"tax-status-certificate": "NIF", "tax-registration": "NIF", "commercial-register-extract": "RC"}
+AGENCIES = ("CNAS-16-001", "CNAS-16-002", "CNAS-31-001", "CNAS-25-001", "CNAS-09-003", "CNAS-19-001",
+            "CNAS-23-002", "CNAS-30-001")
 
 
 @dataclasses.dataclass
@@ -144,15 +152,26 @@ async def _delete_queues(url: str, names: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ the run
-def signed_requests(home: Path, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
-    from gateway_sandbox.civil_registry.records import Registry, build
+def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
+    """Subject ids the sandboxes hold, per document type (their databases are built if missing)."""
+    from gateway_sandbox.civil_registry.records import Registry
+    from gateway_sandbox.commercial_register.records import RegisterRecords
+    from gateway_sandbox.tax_directorate.records import TaxRecords
 
-    db = home / "sandbox" / "civil-registry.sqlite3"
-    if not db.exists():
-        db.parent.mkdir(parents=True, exist_ok=True)
-        build(db)
-    with Registry(db) as registry:
-        subjects = {t: registry.examples(t, 50)["found"] for t in PURPOSES}
+    sandboxes.examples(home)  # builds the three databases
+    folder = home / "sandbox"
+    with Registry(folder / sandboxes.CIVIL_DB) as registry:
+        out = {t: registry.examples(t, n)["found"] for t in PURPOSES if t not in SUBJECT}
+    with TaxRecords(folder / sandboxes.TAX_DB) as taxpayers:
+        out |= {t: taxpayers.examples(t, n)["found"] for t in ("tax-status-certificate", "tax-registration")}
+    with RegisterRecords(folder / sandboxes.REGISTER_DB) as register:
+        out["commercial-register-extract"] = register.examples(n)["found"]
+    return out
+
+
+def signed_requests(home: Path, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
+    """`n` requests signed by dz.cnas, the seven types and several agencies in turn."""
+    found = subjects(home)
     folder = home / "pki" / "dz.cnas"
     key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
@@ -165,15 +184,36 @@ def signed_requests(home: Path, n: int, priority: str | None = None) -> list[tup
     for i in range(n):
         doc_type = types[i % len(types)]
         rid = str(uuid.uuid4())
-        nin = subjects[doc_type][i % len(subjects[doc_type])]
+        subject = found[doc_type][(i // len(types)) % len(found[doc_type])]
+        kind = SUBJECT.get(doc_type, "NIN")
         root = etree.fromstring(
             f'<DocumentRequest xmlns="{NS}"><RequestId>{rid}</RequestId><Requester>dz.cnas</Requester>'
-            f"<Agency>CNAS-16-001</Agency><DocumentType>{doc_type}</DocumentType>"
+            f"<Agency>{AGENCIES[i % len(AGENCIES)]}</Agency><DocumentType>{doc_type}</DocumentType>"
             f"<Purpose>{PURPOSES[doc_type]}</Purpose>{f'<Priority>{priority}</Priority>' if priority else ''}"
             f"<IssuedAt>{issued}</IssuedAt>"
-            f"<Subject><NIN>{nin}</NIN></Subject></DocumentRequest>".encode())
+            f"<Subject><{kind}>{subject}</{kind}></Subject></DocumentRequest>".encode())
         out.append((rid, etree.tostring(signer.sign(root, key=key, cert=[cert], always_add_key_value=False))))
     return out
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _wait_ports(ports: tuple[int, ...], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no sandbox listening on port {port} after {timeout} s") from None
+                await asyncio.sleep(0.2)
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -186,6 +226,44 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (0 when it is gone or not readable)."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def _broker_pids() -> list[int]:
+    """The RabbitMQ server's process on this machine, when there is one (its CPU is part of every path)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "beam.smp":
+                    pids.append(int(entry.name))
+    return pids
+
+
+class CpuMeter:
+    """CPU milliseconds per answered request, by role, over one phase of the benchmark."""
+
+    def __init__(self, roles: dict[str, list[int]]) -> None:
+        self._roles = {**roles, "broker": _broker_pids()}
+        self._start = self._read()
+        self._client = time.process_time()
+
+    def _read(self) -> dict[str, float]:
+        return {role: sum(_cpu_seconds(pid) for pid in pids) for role, pids in self._roles.items()}
+
+    def per_request(self, answered: int) -> dict[str, float]:
+        end, n = self._read(), max(answered, 1)
+        out = {role: round(1000 * (end[role] - self._start[role]) / n, 3) for role in end}
+        out["client"] = round(1000 * (time.process_time() - self._client) / n, 3)
+        out["total"] = round(sum(out.values()), 3)
+        return out
 
 
 def _rss_mb(pid: int) -> float:
@@ -204,8 +282,10 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
     echo = _spawn("-m", "gateway.bench", "echo-server", "--queue", echo_queue, "--amqp-url", url)
     try:
         await _wait_consumer(url, echo_queue)
+        meter = CpuMeter({"echo": [echo.pid]})
         echo_result, _ = await _drive(url, echo_queue, [(str(uuid.uuid4()), payload) for _ in range(requests)],
                                       in_flight, "application/octet-stream", "echo")
+        echo_cpu = meter.per_request(echo_result.answered)
     finally:
         _stop(echo)
         await _delete_queues(url, [echo_queue])
@@ -217,8 +297,10 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
     try:
         await _wait_consumer(url, relay_partner)
         await _wait_consumer(url, relay_in)
+        meter = CpuMeter({"relay": [relay.pid], "partner echo": [partner_echo.pid]})
         relay_result, _ = await _drive(url, relay_in, [(str(uuid.uuid4()), payload) for _ in range(requests)],
                                        in_flight, "application/octet-stream", "two-hop relay")
+        relay_cpu = meter.per_request(relay_result.answered)
     finally:
         _stop(relay)
         _stop(partner_echo)
@@ -229,16 +311,22 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
         ensure_development_pki(home / "pki", config_module.load().participants)
         bodies = signed_requests(home, requests)
         paced = signed_requests(home, max(1, int(rate * seconds)))
-        partner = _spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
-                         "--queue", f"bench.{run_id}.partner")
-        gateway_workers = [_spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id)
-                           for _ in range(workers)]
+        ports = (_free_port(), _free_port())
+        partners = [_spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
+                           "--queue", f"bench.{run_id}.partner")]
+        partners += [_spawn(*command[1:]) for command in sandboxes.commands(home, bench_roles.bench_config(
+            run_id, ports)) if "gateway_sandbox.civil_registry" not in command]
+        gateway_workers = [_spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id,
+                                  "--ports", f"{ports[0]},{ports[1]}") for _ in range(workers)]
         queues = [f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner", "lane.bulk")]
         try:
             await _wait_consumer(url, f"bench.{run_id}.partner")
+            await _wait_ports(ports)
             await _wait_consumer(url, f"bench.{run_id}.requests", count=workers)
+            meter = CpuMeter({"gateway": [w.pid for w in gateway_workers], "sandboxes": [p.pid for p in partners]})
             full_result, answers = await _drive(url, f"bench.{run_id}.requests", bodies, in_flight,
                                                 "application/xml", "full path")
+            full_cpu = meter.per_request(full_result.answered)
             rss = max(_rss_mb(w.pid) for w in gateway_workers)
             paced_result, paced_answers = await _drive(url, f"bench.{run_id}.requests", paced, in_flight,
                                                        "application/xml", f"full path at {rate:g}/s", rate=rate)
@@ -246,7 +334,8 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
         finally:
             for w in gateway_workers:
                 _stop(w)
-            _stop(partner)
+            for p in partners:
+                _stop(p)
             await _delete_queues(url, queues)
         trust = TrustStore.from_pem_file(home / "pki" / "ca.pem")
         bad_seals = 0
@@ -259,10 +348,10 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
             except Exception:
                 bad_seals += 1
     return {
-        "echo": echo_result.summary(),
-        "relay": relay_result.summary(),
+        "echo": echo_result.summary() | {"cpu_ms_per_request": echo_cpu},
+        "relay": relay_result.summary() | {"cpu_ms_per_request": relay_cpu},
         "full_path": full_result.summary() | {"bad_seals": bad_seals, "statuses": statuses,
-                                              "gateway_rss_mb": round(rss, 1)},
+                                              "gateway_rss_mb": round(rss, 1), "cpu_ms_per_request": full_cpu},
         "full_path_paced": paced_result.summary() | {"offered_per_second": rate},
         "ratio_full_to_echo": round(full_result.rate / echo_result.rate, 3) if echo_result.rate else None,
         "ratio_full_to_relay": round(full_result.rate / relay_result.rate, 3) if relay_result.rate else None,
@@ -284,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", default="")
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--run", default="")
+    parser.add_argument("--ports", default="0,0", help="(gateway-worker) the dgi and cnrc sandbox ports")
     args = parser.parse_args(argv)
     if args.role == "echo-server":
         asyncio.run(bench_roles.echo_server(args.amqp_url, args.queue))
@@ -295,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
         from gateway import logs
 
         logs.configure("WARNING")
-        asyncio.run(bench_roles.gateway_worker(args.home, args.run))
+        dgi, cnrc = (int(p) for p in args.ports.split(","))
+        asyncio.run(bench_roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
         return 0
     report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds, args.workers))
     print(json.dumps(report, indent=2))
@@ -305,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"full path  {f['per_second']:8.1f}/s  p99 {f['p99_ms']} ms  lost {f['lost']}  duplicates "
           f"{f['duplicates']}  bad seals {f['bad_seals']}  RSS {f['gateway_rss_mb']} MB", file=sys.stderr)
     print(f"at {args.rate:g}/s offered: p50 {p['p50_ms']} ms  p99 {p['p99_ms']} ms  lost {p['lost']}", file=sys.stderr)
+    for name, phase in (("echo", e), ("relay", r), ("full path", f)):
+        cpu = "  ".join(f"{role} {ms:.2f}" for role, ms in phase["cpu_ms_per_request"].items())
+        print(f"CPU ms per request, {name}: {cpu}", file=sys.stderr)
     print(f"ratio full/echo {report['ratio_full_to_echo']}  full/relay {report['ratio_full_to_relay']}",
           file=sys.stderr)
     lost = f["lost"] + p["lost"]

@@ -33,10 +33,10 @@ async def echo_server(url: str, queue: str) -> None:
         await asyncio.Future()
 
 
-async def gateway_worker(home: Path, run: str) -> None:
+async def gateway_worker(home: Path, run: str, ports: tuple[int, int]) -> None:
     from gateway.runtime import Gateway
 
-    config = _bench_config(run)
+    config = bench_config(run, ports)
     gateway = Gateway(config, home)
     await gateway.start()
     try:
@@ -45,11 +45,19 @@ async def gateway_worker(home: Path, run: str) -> None:
         await gateway.stop()
 
 
-def _bench_config(run: str) -> config_module.Config:
+def bench_config(run: str, ports: tuple[int, int]) -> config_module.Config:
+    """The gateway's configuration on this run's queues, with the tax directorate and the
+    commercial register sandboxes on the ports (dgi, cnrc) given, and no quota in the way."""
     base = config_module.load()
-    civil = base.providers["dz.interieur.etat-civil"]
-    providers = {civil.code: dataclasses.replace(
-        civil, options=MappingProxyType({**civil.options, "queue": f"bench.{run}.partner"}))}
+    civil, dgi, cnrc = (base.providers[c] for c in ("dz.interieur.etat-civil", "dz.finances.dgi", "dz.commerce.cnrc"))
+    providers = {
+        civil.code: dataclasses.replace(civil, options=MappingProxyType({**civil.options,
+                                                                         "queue": f"bench.{run}.partner"})),
+        dgi.code: dataclasses.replace(dgi, options=MappingProxyType({**dgi.options,
+                                                                     "url": f"https://127.0.0.1:{ports[0]}"})),
+        cnrc.code: dataclasses.replace(cnrc, options=MappingProxyType({**cnrc.options,
+                                                                       "url": f"http://127.0.0.1:{ports[1]}/soap"})),
+    }
     quota = config_module.Quota(per_second=1e6, burst=1_000_000)
     requesters = {c: dataclasses.replace(r, quota=quota) for c, r in base.requesters.items()}
     config = dataclasses.replace(base, providers=MappingProxyType(providers), requesters=MappingProxyType(requesters))

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 
 @pytest.mark.slow
 def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> None:
-    """`gateway bench` on 60 requests: echo, relay, full path and paced run, 0 lost, 0 bad seals."""
+    """`gateway bench` on 60 requests: echo, relay, full path and paced run, 0 lost, 0 bad seals, CPU per request."""
     result = subprocess.run([sys.executable, "-m", "gateway", "bench", "--requests", "60", "--in-flight", "20",
                              "--rate", "20", "--seconds", "2"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -21,3 +22,20 @@ def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> Non
         assert report[part]["lost"] == 0 and report[part]["per_second"] > 0
     assert report["full_path"]["bad_seals"] == 0 and report["full_path"]["statuses"] == {"issued": 100}  # both runs
     assert report["full_path_paced"]["answered"] == 40
+    for part in ("echo", "relay", "full_path"):
+        assert report[part]["cpu_ms_per_request"]["total"] > 0
+
+
+def test_the_full_path_mix_spreads_over_the_seven_types_and_several_agencies(tmp_path: Path) -> None:
+    """The benchmark's requests name each of the seven document types, from more than one wilaya."""
+    from lxml import etree
+
+    from gateway import config as config_module
+    from gateway.bench import NS, signed_requests
+    from gateway.signing.pki import ensure_development_pki
+
+    ensure_development_pki(tmp_path / "pki", config_module.load().participants)
+    roots = [etree.fromstring(body) for _, body in signed_requests(tmp_path, 28)]
+    types = {root.findtext(f"{{{NS}}}DocumentType") for root in roots}
+    assert types == set(config_module.load().catalogue)
+    assert len({root.findtext(f"{{{NS}}}Agency")[5:7] for root in roots}) > 3
