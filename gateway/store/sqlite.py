@@ -1,13 +1,12 @@
-"""The SQLite store: one file, WAL, one connection on one worker thread per process, so
-the event loop never blocks. Several processes of one host may share the file."""
+"""The SQLite store: one file, WAL, one connection on one thread per process, so the event
+loop never blocks, with group commit (sqlite_batch): the writes queued when the thread wakes
+share one transaction. Several processes of one host may share the file."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +24,7 @@ from gateway.store import (
     StoredResponse,
 )
 from gateway.store.kpi_rows import JOURNEY_COLUMNS, KPI_KEY, journey_record, journey_row, kpi_column, kpi_count, kpi_row
+from gateway.store.sqlite_batch import Batcher
 
 T = TypeVar("T")
 
@@ -155,19 +155,24 @@ def _time(value: str | None) -> dt.datetime | None:
 
 
 class SQLiteStore:
-    """The embedded store. All calls of one process run on one dedicated thread, in order."""
+    """The embedded store. All calls of one process run on one dedicated thread; writes are
+    each atomic, and the ones waiting together are committed together."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._db: sqlite3.Connection | None = None
+        self._batcher: Batcher | None = None
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
-            assert self._db is not None, "store is not open"
-            return fn(self._db)
+        """A read, outside any transaction (a WAL snapshot)."""
+        if self._batcher is None:
+            raise RuntimeError("store is not open")
+        return await self._batcher.run(fn, write=False)
 
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write, atomic, in the transaction of its batch; committed before this returns."""
+        if self._batcher is None:
+            raise RuntimeError("store is not open")
+        return await self._batcher.run(fn, write=True)
 
     async def open(self) -> None:
         def connect() -> sqlite3.Connection:
@@ -179,16 +184,17 @@ class SQLiteStore:
             db.executescript(SCHEMA)
             return db
 
-        self._db = await asyncio.get_running_loop().run_in_executor(self._pool, connect)
+        batcher = Batcher(connect)
+        await batcher.start()
+        self._batcher = batcher
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._run(lambda db: db.close())
-            self._db = None
-        self._pool.shutdown(wait=True)
+        if self._batcher is not None:
+            batcher, self._batcher = self._batcher, None
+            await batcher.stop()
 
     async def ping(self) -> bool:
-        if self._db is None:
+        if self._batcher is None:
             return False
         return await self._run(lambda db: db.execute("SELECT 1").fetchone() == (1,))
 
@@ -202,24 +208,17 @@ class SQLiteStore:
     async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
         def acquire(db: sqlite3.Connection) -> Lease:
             now = _now().timestamp()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute("SELECT owner, expires_at FROM leases WHERE request_id = ?",
-                                 (request_id,)).fetchone()
-                if row is not None and row[0] != owner and row[1] > now:
-                    state: LeaseState = "held"
-                else:
-                    state = "taken_over" if row is not None and row[0] != owner else "acquired"
-                    db.execute("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
-                               "SET owner = excluded.owner, expires_at = excluded.expires_at",
-                               (request_id, owner, now + seconds))
-                db.execute("COMMIT")
-                return Lease(state, row[0] if row is not None and row[0] != owner else None)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            row = db.execute("SELECT owner, expires_at FROM leases WHERE request_id = ?", (request_id,)).fetchone()
+            if row is not None and row[0] != owner and row[1] > now:
+                state: LeaseState = "held"
+            else:
+                state = "taken_over" if row is not None and row[0] != owner else "acquired"
+                db.execute("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
+                           "SET owner = excluded.owner, expires_at = excluded.expires_at",
+                           (request_id, owner, now + seconds))
+            return Lease(state, row[0] if row is not None and row[0] != owner else None)
 
-        return await self._run(acquire)
+        return await self._write(acquire)
 
     async def lease_holder(self, request_id: str) -> str | None:
         row = await self._run(lambda db: db.execute(
@@ -227,65 +226,61 @@ class SQLiteStore:
         return str(row[0]) if row else None
 
     async def release_lease(self, request_id: str, owner: str) -> None:
-        await self._run(lambda db: db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?",
-                                              (request_id, owner)))
+        await self._write(lambda db: db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?",
+                                                (request_id, owner)))
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
         def save(db: sqlite3.Connection) -> None:
             r = response
-            with db:
-                db.execute("BEGIN")
+            db.execute(
+                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.request_id, r.response_id, r.digest, r.body, r.kind, r.status, r.problem, r.http_status,
+                 r.document_type, _iso(_now())),
+            )
+            if attestation is not None:
+                a = attestation
                 db.execute(
-                    "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (r.request_id, r.response_id, r.digest, r.body, r.kind, r.status, r.problem, r.http_status,
-                     r.document_type, _iso(_now())),
+                    "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (a.attestation_id, a.request_id, a.document_type, a.provider, a.status,
+                     _iso(a.issued_at), _iso(a.valid_until), a.sha256,
+                     _iso(a.revoked_at) if a.revoked_at else None),
                 )
-                if attestation is not None:
-                    a = attestation
-                    db.execute(
-                        "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (a.attestation_id, a.request_id, a.document_type, a.provider, a.status,
-                         _iso(a.issued_at), _iso(a.valid_until), a.sha256,
-                         _iso(a.revoked_at) if a.revoked_at else None),
-                    )
-                db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, owner))
+            db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, owner))
 
-        await self._run(save)
+        await self._write(save)
 
     # ------------------------------------------------------------------ deliveries and audit
     async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
         def save(db: sqlite3.Connection) -> None:
             a = audit
-            with db:
-                db.execute("BEGIN IMMEDIATE")  # one appender at a time, across the processes of this host
-                head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
-                entries, previous = head if head else (0, GENESIS)
-                entry_hash = chain_hash(previous, a)
+            head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
+            entries, previous = head if head else (0, GENESIS)
+            entry_hash = chain_hash(previous, a)
+            db.execute(
+                f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_iso(a.at), a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type,
+                 a.purpose, a.provider, a.status, a.problem, a.request_sha256, a.response_sha256,
+                 a.subject_ref, previous, entry_hash),
+            )
+            db.execute("INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
+                       "SET entries = excluded.entries, head = excluded.head", (entries + 1, entry_hash))
+            if delivery is not None:
+                d = delivery
                 db.execute(
-                    f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (_iso(a.at), a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type,
-                     a.purpose, a.provider, a.status, a.problem, a.request_sha256, a.response_sha256,
-                     a.subject_ref, previous, entry_hash),
+                    "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                    "request_id = excluded.request_id, response_id = excluded.response_id, "
+                    "body = excluded.body, kind = excluded.kind, status = excluded.status, "
+                    "problem = excluded.problem, created_at = excluded.created_at",
+                    (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem, _iso(_now())),
                 )
-                db.execute("INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
-                           "SET entries = excluded.entries, head = excluded.head", (entries + 1, entry_hash))
-                if delivery is not None:
-                    d = delivery
-                    db.execute(
-                        "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-                        "request_id = excluded.request_id, response_id = excluded.response_id, "
-                        "body = excluded.body, kind = excluded.kind, status = excluded.status, "
-                        "problem = excluded.problem, created_at = excluded.created_at",
-                        (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem, _iso(_now())),
-                    )
-                if journey is not None:
-                    db.execute("INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               journey_row(a, journey, _iso(a.at)))
-                    db.execute("INSERT INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
-                               f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = n + 1", kpi_row(a, journey))
+            if journey is not None:
+                db.execute("INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           journey_row(a, journey, _iso(a.at)))
+                db.execute("INSERT INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                           f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = n + 1", kpi_row(a, journey))
 
-        await self._run(save)
+        await self._write(save)
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:
         rows = await self._run(lambda db: db.execute(
@@ -307,30 +302,27 @@ class SQLiteStore:
 
     async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
         def keep(db: sqlite3.Connection) -> None:
-            with db:
-                db.executemany("INSERT OR IGNORE INTO orphan_answers VALUES (?, ?, ?)",
-                               [(rid, answer, _iso(_now())) for rid, answer in answers])
+            db.executemany("INSERT OR IGNORE INTO orphan_answers VALUES (?, ?, ?)",
+                           [(rid, answer, _iso(_now())) for rid, answer in answers])
 
-        await self._run(keep)
+        await self._write(keep)
 
     async def take_orphan_answer(self, request_id: str) -> bytes | None:
         def take(db: sqlite3.Connection) -> bytes | None:
-            with db:
-                row = db.execute("DELETE FROM orphan_answers WHERE request_id = ? RETURNING answer",
-                                 (request_id,)).fetchone()
+            row = db.execute("DELETE FROM orphan_answers WHERE request_id = ? RETURNING answer",
+                             (request_id,)).fetchone()
             return bytes(row[0]) if row else None
 
-        return await self._run(take)
+        return await self._write(take)
 
     async def count_attempt(self, key: str) -> int:
         def count(db: sqlite3.Connection) -> int:
-            with db:
-                row = db.execute(
-                    "INSERT INTO attempts VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET count = count + 1 "
-                    "RETURNING count", (key, _iso(_now()))).fetchone()
+            row = db.execute(
+                "INSERT INTO attempts VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET count = count + 1 "
+                "RETURNING count", (key, _iso(_now()))).fetchone()
             return int(row[0])
 
-        return await self._run(count)
+        return await self._write(count)
 
     async def audit_entries(self, request_id: str) -> list[AuditEntry]:
         rows = await self._run(lambda db: db.execute(
@@ -355,14 +347,13 @@ class SQLiteStore:
     # ------------------------------------------------------------------ operators
     async def put_operator(self, name: str, password_hash: str) -> bool:
         def put(db: sqlite3.Connection) -> bool:
-            with db:
-                existed = db.execute("SELECT 1 FROM operators WHERE name = ?", (name,)).fetchone() is not None
-                db.execute("INSERT INTO operators VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-                           "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-                           (name, password_hash, _iso(_now())))
+            existed = db.execute("SELECT 1 FROM operators WHERE name = ?", (name,)).fetchone() is not None
+            db.execute("INSERT INTO operators VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                       "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+                       (name, password_hash, _iso(_now())))
             return not existed
 
-        return await self._run(put)
+        return await self._write(put)
 
     async def operator_hash(self, name: str) -> str | None:
         row = await self._run(lambda db: db.execute(
@@ -383,13 +374,12 @@ class SQLiteStore:
     async def purge(self, older_than: dt.datetime) -> int:
         def purge(db: sqlite3.Connection) -> int:
             cutoff = _iso(older_than)
-            with db:
-                removed = db.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,)).rowcount
-                removed += db.execute("DELETE FROM deliveries WHERE created_at < ?", (cutoff,)).rowcount
-                removed += db.execute("DELETE FROM attempts WHERE created_at < ?", (cutoff,)).rowcount
-                removed += db.execute("DELETE FROM orphan_answers WHERE created_at < ?", (cutoff,)).rowcount
-                removed += db.execute("DELETE FROM journeys WHERE at < ?", (cutoff,)).rowcount
-                removed += db.execute("DELETE FROM leases WHERE expires_at < ?", (older_than.timestamp(),)).rowcount
+            removed = db.execute("DELETE FROM responses WHERE created_at < ?", (cutoff,)).rowcount
+            removed += db.execute("DELETE FROM deliveries WHERE created_at < ?", (cutoff,)).rowcount
+            removed += db.execute("DELETE FROM attempts WHERE created_at < ?", (cutoff,)).rowcount
+            removed += db.execute("DELETE FROM orphan_answers WHERE created_at < ?", (cutoff,)).rowcount
+            removed += db.execute("DELETE FROM journeys WHERE at < ?", (cutoff,)).rowcount
+            removed += db.execute("DELETE FROM leases WHERE expires_at < ?", (older_than.timestamp(),)).rowcount
             return removed
 
-        return await self._run(purge)
+        return await self._write(purge)

@@ -1,0 +1,144 @@
+"""Group commit for the SQLite store: one thread owns the connection and runs every call of
+its process; the writes waiting when it wakes share one transaction.
+
+Under load, a request's four store calls would each cost a trip to a worker thread and
+back, and a transaction. Here the thread takes every call queued so far, runs the writes
+inside one `BEGIN IMMEDIATE … COMMIT` (each in a savepoint, so that one failing call is
+rolled back alone and raises to its own caller), runs the reads outside it, and hands all
+the results back to the event loop in one wake-up. A call's effects are committed before
+its caller resumes, so durability and ordering are those of one transaction per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 256
+
+Call = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", bool]
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class Batcher:
+    """Runs calls on one connection, on one thread, writes grouped into one transaction."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-store") -> None:
+        self._connect = connect
+        self._queue: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._name = name
+        self.batches = 0
+        self.calls = 0
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[Any] = self._loop.create_future()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), name=self._name, daemon=True)
+        self._thread.start()
+        await ready
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """The result of `fn(connection)`, run on the store's thread (in the shared transaction when `write`)."""
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("store is not open")
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put((fn, future, write))
+        return await future
+
+    async def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+            self._thread = None
+
+    # ------------------------------------------------------------------ the store's thread
+    def _serve(self, ready: asyncio.Future[Any]) -> None:
+        assert self._loop is not None
+        try:
+            db = self._connect()
+        except BaseException as exc:
+            failed: list[Outcome] = [(ready, None, exc)]
+            self._loop.call_soon_threadsafe(_settle, failed)
+            return
+        opened: list[Outcome] = [(ready, None, None)]
+        self._loop.call_soon_threadsafe(_settle, opened)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch, stop = [first], False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                outcomes = self._writes(db, [c for c in batch if c[2]]) + [_call(db, c) for c in batch if not c[2]]
+                self.batches += 1
+                self.calls += len(batch)
+                self._loop.call_soon_threadsafe(_settle, outcomes)
+                if stop:
+                    return
+        finally:
+            db.close()
+
+    @staticmethod
+    def _writes(db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
+        if not calls:
+            return []
+        try:
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time across the processes of this host
+        except sqlite3.Error as exc:
+            return [(future, None, exc) for _, future, _ in calls]
+        outcomes: list[Outcome] = []
+        for fn, future, _ in calls:
+            db.execute("SAVEPOINT call")
+            try:
+                result = fn(db)
+            except BaseException as exc:
+                db.execute("ROLLBACK TO call")
+                outcomes.append((future, None, exc))
+            else:
+                outcomes.append((future, result, None))
+            db.execute("RELEASE call")
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("store_commit_failed", calls=len(calls), error=str(exc))
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            return [(future, None, exc) for _, future, _ in calls]
+        return outcomes
+
+
+def _call(db: sqlite3.Connection, call: Call) -> Outcome:
+    fn, future, _ = call
+    try:
+        return future, fn(db), None
+    except BaseException as exc:
+        return future, None, exc
+
+
+def _settle(outcomes: list[Outcome]) -> None:
+    """On the event loop: every caller of the batch gets its result or its exception."""
+    for future, result, error in outcomes:
+        if future.done():  # its caller was cancelled
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
