@@ -44,7 +44,7 @@ from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
 
-from gateway import bench_roles, sandboxes
+from gateway import bench_roles, event_loop, sandboxes
 from gateway import config as config_module
 from gateway.signing.pki import cert_pem, ensure_development_pki
 from gateway.signing.seal import verify_xml_seal
@@ -161,7 +161,7 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
     sandboxes.examples(home)  # builds the three databases
     folder = home / "sandbox"
     with Registry(folder / sandboxes.CIVIL_DB) as registry:
-        out = {t: registry.examples(t, n)["found"] for t in PURPOSES if t not in SUBJECT}
+        out = {t: registry.examples(t, n)["found"] for t in CIVIL_TYPES}
     with TaxRecords(folder / sandboxes.TAX_DB) as taxpayers:
         out |= {t: taxpayers.examples(t, n)["found"] for t in ("tax-status-certificate", "tax-registration")}
     with RegisterRecords(folder / sandboxes.REGISTER_DB) as register:
@@ -169,8 +169,12 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
     return out
 
 
-def signed_requests(home: Path, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
-    """`n` requests signed by dz.cnas, the seven types and several agencies in turn."""
+CIVIL_TYPES = tuple(t for t in PURPOSES if t not in SUBJECT)
+
+
+def signed_requests(home: Path, n: int, priority: str | None = None,
+                    types: tuple[str, ...] = tuple(PURPOSES)) -> list[tuple[str, bytes]]:
+    """`n` requests signed by dz.cnas, the `types` (by default all seven) and several agencies in turn."""
     found = subjects(home)
     folder = home / "pki" / "dz.cnas"
     key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
@@ -179,7 +183,7 @@ def signed_requests(home: Path, n: int, priority: str | None = None) -> list[tup
     signer = XMLSigner(method=methods.enveloped, signature_algorithm="ecdsa-sha256", digest_algorithm="sha256",
                        c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
     issued = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    types = sorted(PURPOSES)
+    types = tuple(sorted(types))
     out = []
     for i in range(n):
         doc_type = types[i % len(types)]
@@ -386,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logs.configure("WARNING")
         dgi, cnrc = (int(p) for p in args.ports.split(","))
-        asyncio.run(bench_roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
+        event_loop.run(bench_roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
         return 0
     report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds, args.workers))
     print(json.dumps(report, indent=2))

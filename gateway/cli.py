@@ -19,7 +19,7 @@ import structlog
 from aiohttp import web
 
 from gateway import config as config_module
-from gateway import logs, report, sandboxes
+from gateway import event_loop, logs, report, sandboxes
 from gateway.signing.pki import ensure_development_pki
 
 log = structlog.get_logger("gateway.cli")
@@ -105,7 +105,7 @@ async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bo
 
 def cmd_up(args: argparse.Namespace) -> int:
     logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"))
-    return asyncio.run(_run_up(_home(args.home), not args.no_sandboxes, args.workers, args.reuse_port))
+    return event_loop.run(_run_up(_home(args.home), not args.no_sandboxes, args.workers, args.reuse_port))
 
 
 async def _audit_verify(home: Path) -> int:
