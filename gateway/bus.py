@@ -248,6 +248,7 @@ class BusIntake:
         assert self._channel is not None
         headers = dict(message.headers or {})
         headers["x-dead-reason"] = reason
+        headers["x-dead-at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         await self._confirmed(self._channel.default_exchange.publish(
             aio_pika.Message(
                 message.body,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.dashboard_html import esc, respond, table
+from gateway.dashboard_html import esc, ltr, respond, table
 from gateway.dashboard_session import checked_post, gateway_of, journal, logged_in
 from gateway.dashboard_text import lang_of, t
 from gateway.dead_letters import DeadLetterError, DeadLetters, PurgeMismatch
@@ -72,7 +72,7 @@ async def page(request: web.Request, notice: str = "", status: int = 200) -> web
     shown = t(lang, "dead_count", shown=len(letters), total=count)
     parts.append(f'<p id="dead-count" data-count="{count}">{shown}</p>')
     rows = [[esc(d.message_id or "—"), esc(d.reason or "—"), esc(d.reply_to or "—"),
-             esc(f"{d.dead_at:%Y-%m-%d %H:%M:%S}" if d.dead_at else "—"), str(d.size),
+             ltr(f"{d.dead_at:%Y-%m-%d %H:%M:%S} UTC" if d.dead_at else "—"), str(d.size),
              f"<code>{esc(d.fingerprint)}</code>",
              f'<form method="post" action="/dead-letters/replay" class="inline">{hidden}'
              f'<input type="hidden" name="key" value="{esc(d.key)}">'

@@ -88,3 +88,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric_from
 
 def esc(value: object) -> str:
     return html.escape(str(value))
+
+
+def ltr(value: object) -> str:
+    """Escaped text kept left to right inside an Arabic page (dates, percentages, units)."""
+    return f'<bdi dir="ltr">{html.escape(str(value))}</bdi>'

@@ -10,7 +10,7 @@ import datetime as dt
 from aiohttp import web
 
 from gateway import charts
-from gateway.dashboard_html import esc, respond, table
+from gateway.dashboard_html import esc, ltr, respond, table
 from gateway.dashboard_session import gateway_of, logged_in
 from gateway.dashboard_text import lang_of, t
 from gateway.kpi import STATUSES, Summary, summarise, total
@@ -30,7 +30,7 @@ def _percent(summary: Summary) -> str:
     value = summary.sla_percent
     if value is None:
         return "—"
-    return f'<span class="{"bad" if value < 95 else "ok"}">{value:.1f} %</span>'
+    return f'<span class="{"bad" if value < 95 else "ok"}">{ltr(f"{value:.1f} %")}</span>'
 
 
 def _kpi_table(lang: str, first: str, summaries: dict[str, Summary], names: dict[str, str] | None = None,
@@ -100,7 +100,7 @@ async def page(request: web.Request) -> web.Response:
                     for p, s in breakers.items()]
     body = f"""<h1>{t(lang, "dashboard")}</h1>
 <p>{t(lang, "readiness")} : {checks}</p>
-<p>{t(lang, "window")} : {windows} <small>({now:%Y-%m-%d %H:%M} UTC)</small></p>
+<p>{t(lang, "window")} : {windows} <small>({ltr(f"{now:%Y-%m-%d %H:%M} UTC")})</small></p>
 {_overview(lang, total(data["provider"].values()))}
 <div class="grid"><section><h2>{t(lang, "trend_hour")}</h2>{hour}</section>
 <section><h2>{t(lang, "trend_day")}</h2>{day}</section></div>{charts.legend(labels, t(lang, "sla"))}

@@ -8,7 +8,7 @@ import re
 
 from aiohttp import web
 
-from gateway.dashboard_html import esc, respond, table
+from gateway.dashboard_html import esc, ltr, respond, table
 from gateway.dashboard_session import gateway_of, journal, logged_in
 from gateway.dashboard_text import lang_of, t
 from gateway.store import JourneyRecord
@@ -20,7 +20,7 @@ BAR_PX = 320
 def _journey(lang: str, record: JourneyRecord) -> str:
     facts = table([t(lang, "at"), t(lang, "transport"), t(lang, "document_type"), t(lang, "provider"),
                    t(lang, "agency"), t(lang, "status"), t(lang, "problem"), "total (ms)"],
-                  [[esc(f"{record.at:%Y-%m-%d %H:%M:%S} UTC"), esc(record.transport), esc(record.document_type or "—"),
+                  [[ltr(f"{record.at:%Y-%m-%d %H:%M:%S} UTC"), esc(record.transport), esc(record.document_type or "—"),
                     esc(record.provider or "—"), esc(record.agency or "—"), esc(t(lang, record.status)),
                     esc(record.problem or "—"), f"{record.total_ms:.1f}"]], numeric_from=7)
     longest = max([ms for _, ms in record.stages] + [0.001])
@@ -62,7 +62,7 @@ async def page(request: web.Request) -> web.Response:
     sections += [_journey(lang, record) for record in journeys]
     sections.append(f"<h2>{t(lang, 'journal')}</h2>" + table(
         [t(lang, "at"), t(lang, "transport"), t(lang, "status"), t(lang, "problem")],
-        [[esc(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"), esc(e.transport if e.transport != "operator" else
+        [[ltr(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"), esc(e.transport if e.transport != "operator" else
                                                     f"{e.transport} {e.requester}"), esc(e.status),
           esc(e.problem or "—")] for e in entries], numeric_from=9))
     return respond(request, t(lang, "lookup"), form + "".join(sections), operator=operator, csrf=csrf)

@@ -39,6 +39,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 REASON_HEADER = "x-dead-reason"
+DEAD_AT_HEADER = "x-dead-at"  # when the gateway dead-lettered it (ISO 8601, UTC)
 REPLAYED_HEADER = "x-replayed-from-dead"
 #: Set by a quorum queue on each delivery; a replay is a new message, not a redelivery.
 _BROKER_COUNTERS = ("x-delivery-count", "x-acquired-count")
@@ -73,7 +74,7 @@ class DeadLetter:
     reply_to: str | None
     content_type: str | None
     reason: str | None  # the `x-dead-reason` header
-    dead_at: dt.datetime | None  # the message's timestamp, when it has one
+    dead_at: dt.datetime | None  # when it was dead-lettered (x-dead-at), else the message's timestamp
     size: int  # body bytes
     fingerprint: str  # first 12 hex digits of the body's sha256
 
@@ -82,7 +83,7 @@ class DeadLetter:
         return cls(
             position=position, key=delivery_key(message), message_id=message.message_id,
             correlation_id=message.correlation_id, reply_to=message.reply_to, content_type=message.content_type,
-            reason=_reason(message), dead_at=message.timestamp, size=len(message.body),
+            reason=_reason(message), dead_at=_dead_at(message), size=len(message.body),
             fingerprint=hashlib.sha256(message.body).hexdigest()[:12],
         )
 
@@ -92,6 +93,18 @@ def _reason(message: aio_pika.abc.AbstractIncomingMessage) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return None if value is None else str(value)
+
+
+def _dead_at(message: aio_pika.abc.AbstractIncomingMessage) -> dt.datetime | None:
+    value = (message.headers or {}).get(DEAD_AT_HEADER)
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return message.timestamp
 
 
 async def _bounded(operation: Awaitable[T]) -> T:
@@ -200,7 +213,7 @@ class DeadLetters:
         was not confirmed (the caller hands the message back to the dead queue)."""
         headers = dict(message.headers or {})
         reason = _reason(message)
-        for name in (REASON_HEADER, *_BROKER_COUNTERS):
+        for name in (REASON_HEADER, DEAD_AT_HEADER, *_BROKER_COUNTERS):
             headers.pop(name, None)
         headers[REPLAYED_HEADER] = reason or "unknown"
         try:

@@ -86,7 +86,8 @@ async def test_an_operator_logs_in_watches_traffic_and_replays_a_dead_letter(
         if await replay_button.count():
             break
         await asyncio.sleep(0.25)
-    assert "reply_to_unroutable" in await page.locator("tr", has_text=rid).inner_text()
+    row = await page.locator("tr", has_text=rid).inner_text()
+    assert "reply_to_unroutable" in row and late_queue in row and "UTC" in row
 
     connection = await aio_pika.connect(AMQP_URL)
     async with connection:

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 from exchange import signed_xml
 from lxml import etree
-from operator_kit import logged_in
+from operator_kit import csrf_of, logged_in
 
 from gateway.runtime import Gateway
 from gateway.signing.pki import Issued
@@ -97,3 +97,21 @@ async def test_every_operator_page_needs_a_login(http: str) -> None:
         async with session.post(http + "/dead-letters/purge", data={"expected": "0"},
                                 allow_redirects=False) as response:
             assert response.status == 403
+
+
+async def test_a_purge_confirmed_for_another_count_removes_nothing(http: str, home: Path, gateway: Gateway) -> None:
+    """A purge whose confirmed count is not the queue's is refused, journaled, and said so on the page."""
+    session = await logged_in(http, home, "omar")
+    async with session:
+        async with session.get(http + "/dead-letters") as response:
+            page = await response.text()
+            before = int(page.split('data-count="')[1].split('"')[0])
+        async with session.post(http + "/dead-letters/purge", data={"csrf": csrf_of(page), "expected": str(before + 7)},
+                                headers={"Origin": http}) as response:
+            after = await response.text()
+            assert str(response.url).endswith("done=purge_mismatch")
+        assert "rien n&#x27;a été purgé" in after
+        assert int(after.split('data-count="')[1].split('"')[0]) == before
+    chain, _ = await gateway.store.audit_chain()
+    assert ("omar", "dead_letter_purge", f"refused: expected {before + 7}") in [
+        (c.entry.requester, c.entry.status, c.entry.problem) for c in chain]
