@@ -5,7 +5,8 @@
 Starts `gateway up` (with the sandboxes) in a temporary home, sends signed requests of the
 seven types from several agencies over the bus at a varying rate, a few malformed ones and
 one whose reply queue does not exist (a dead letter), then logs in with Playwright in
-Debian's Chromium and saves a full-page screenshot. Ports 8080, 8443 and 8444 must be free.
+Debian's Chromium and saves a full-page screenshot. The dead letter is then replayed to a
+reply queue made for it, which is deleted: nothing is left on the broker. Ports 8080, 8443 and 8444 must be free.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ import aio_pika
 from playwright.async_api import async_playwright
 
 from gateway.bench import signed_requests
+from gateway.dead_letters import DeadLetters
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-async def traffic(home: Path, minutes: float) -> None:
+async def traffic(home: Path, minutes: float, gone: str) -> None:
     bodies = signed_requests(home, int(minutes * 60 * 30))
     connection = await aio_pika.connect(AMQP_URL)
     async with connection:
@@ -47,10 +49,28 @@ async def traffic(home: Path, minutes: float) -> None:
                 body = body.replace(b"<Purpose>", b"<Purpose>x")  # breaks the signature: refused
             await channel.default_exchange.publish(
                 aio_pika.Message(body, message_id=rid, correlation_id=rid, content_type="application/xml",
-                                 reply_to=replies.name if sent != 42 else f"gone.{uuid.uuid4().hex[:6]}"),
+                                 reply_to=replies.name if sent != 42 else gone),
                 routing_key="gateway.requests")
             sent += 1
             await asyncio.sleep(1 / rate)
+
+
+async def clean_up(gone: str) -> None:
+    """Gives the dead letter its reply queue, replays it from gateway.dead, then deletes that queue."""
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(gone)
+        dead = DeadLetters(connection, "gateway.dead", "gateway.requests")
+        letters, _ = await dead.browse(1000)
+        for letter in letters:
+            if letter.reply_to == gone:
+                await dead.replay(letter.key)
+        for _ in range(50):
+            if await queue.get(no_ack=True, fail=False) is not None:
+                break
+            await asyncio.sleep(0.2)
+        await channel.queue_delete(gone)
 
 
 async def screenshot(out: Path, home: Path) -> None:
@@ -82,9 +102,11 @@ async def main() -> None:
                 if subprocess.run(["curl", "-sf", "http://127.0.0.1:8080/readyz"], capture_output=True).returncode == 0:
                     break
                 time.sleep(1)
-            await traffic(home, args.minutes)
+            gone = f"gone.{uuid.uuid4().hex[:6]}"
+            await traffic(home, args.minutes, gone)
             await asyncio.sleep(3)
             await screenshot(args.out, home)
+            await clean_up(gone)
         finally:
             gateway.send_signal(signal.SIGTERM)
             gateway.wait(60)
