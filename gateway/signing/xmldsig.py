@@ -3,8 +3,9 @@
 signxml verifies the cryptography, given the certificate found in KeyInfo explicitly
 (never a default CA bundle), with the location pinned to a child of the root and one
 reference. Before that, the shape is checked here: exactly one `ds:Signature`, a child of
-the root, one `Reference URI=""` (the whole document), an allowed canonicalization. The
-chain of that certificate is then judged by `TrustStore`. Only `signed_xml` is read on.
+the root, one `Reference URI=""` (the whole document), allowed transforms, canonicalization,
+signature and digest methods. The chain of that certificate is then judged by
+`TrustStore`. Only `signed_xml` (what the signature covers, parsed again) is read on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from cryptography import x509
@@ -38,6 +40,9 @@ SIGNATURE_METHODS = frozenset({
     SignatureMethod.SHA256_RSA_MGF1, SignatureMethod.SHA384_RSA_MGF1, SignatureMethod.SHA512_RSA_MGF1,
 })
 DIGESTS = frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
+_METHOD_URIS = frozenset(m.value for m in SIGNATURE_METHODS)
+_DIGEST_URIS = frozenset(d.value for d in DIGESTS)
+CERTIFICATE_CACHE_SIZE = 256
 _CONFIG = SignatureConfiguration(
     require_x509=True,
     location="./",
@@ -55,15 +60,30 @@ class VerifiedXML:
     signer: Signer
 
 
+_CERTIFICATES: OrderedDict[tuple[str, ...], tuple[x509.Certificate, list[x509.Certificate]]] = OrderedDict()
+
+
 def signature_certificates(signature: etree._Element) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    """The signing certificate in KeyInfo/X509Data and the other certificates given with it."""
-    texts = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
+    """The signing certificate in KeyInfo/X509Data and the other certificates given with it
+    (read once per distinct KeyInfo: the same few participants sign most requests)."""
+    texts = tuple("".join((t.text or "").split())
+                  for t in signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS))
     if not texts:
         raise SignatureInvalid("the signature's KeyInfo carries no X509Certificate")
+    found = _CERTIFICATES.get(texts)
+    if found is None:
+        found = _read_certificates(texts)
+        _CERTIFICATES[texts] = found
+        if len(_CERTIFICATES) > CERTIFICATE_CACHE_SIZE:
+            _CERTIFICATES.popitem(last=False)
+    return found
+
+
+def _read_certificates(texts: tuple[str, ...]) -> tuple[x509.Certificate, list[x509.Certificate]]:
     certs: list[x509.Certificate] = []
     for t in texts:
         try:
-            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((t.text or "").split()))))
+            certs.append(x509.load_der_x509_certificate(base64.b64decode(t)))
         except (binascii.Error, ValueError) as exc:
             raise SignatureInvalid(f"KeyInfo holds an unreadable certificate: {exc}") from None
     leaves = [c for c in certs if not _is_ca(c)]
@@ -98,6 +118,14 @@ def check_shape(root: etree._Element) -> etree._Element:
     for transform in references[0].findall("ds:Transforms/ds:Transform", _NS):
         if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
             raise SignatureInvalid(f"transform {transform.get('Algorithm')!r} is not allowed")
+    method = signature.find("ds:SignedInfo/ds:SignatureMethod", _NS)
+    if method is None or method.get("Algorithm") not in _METHOD_URIS:
+        raise SignatureInvalid(f"signature method {None if method is None else method.get('Algorithm')!r} "
+                               "is not allowed")
+    digest = references[0].find("ds:DigestMethod", _NS)
+    if digest is None or digest.get("Algorithm") not in _DIGEST_URIS:
+        raise SignatureInvalid(f"digest method {None if digest is None else digest.get('Algorithm')!r} "
+                               "is not allowed")
     return signature
 
 
