@@ -15,6 +15,39 @@ KPI_KEY = "minute, provider, document_type, agency, wilaya, status, problem, wit
 _SLOTS = {"minute": "minute", "hour": "substr(minute, 1, 13)", "day": "substr(minute, 1, 10)"}
 
 
+def kpi_tables(*, time: str, real: str, count: str) -> str:
+    """The `journeys` and `kpi` tables, in the column types of a back end."""
+    return f"""
+CREATE TABLE IF NOT EXISTS journeys (
+    request_id    TEXT NOT NULL,
+    at            {time} NOT NULL,
+    transport     TEXT NOT NULL,
+    agency        TEXT,
+    document_type TEXT,
+    provider      TEXT,
+    status        TEXT NOT NULL,
+    problem       TEXT,
+    stages        TEXT NOT NULL,
+    total_ms      {real} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journeys_request ON journeys (request_id);
+CREATE INDEX IF NOT EXISTS journeys_at ON journeys (at);
+CREATE TABLE IF NOT EXISTS kpi (
+    minute        TEXT NOT NULL,
+    provider      TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    agency        TEXT NOT NULL,
+    wilaya        TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    problem       TEXT NOT NULL,
+    within_sla    INTEGER NOT NULL,
+    bucket        INTEGER NOT NULL,
+    n             {count} NOT NULL,
+    PRIMARY KEY ({KPI_KEY})
+);
+"""
+
+
 def journey_row(audit: AuditEntry, journey: Journey, at: Any) -> tuple[Any, ...]:
     """The `journeys` columns, in order, for one answered request."""
     return (audit.request_id, at, audit.transport, audit.agency, audit.document_type, audit.provider, audit.status,

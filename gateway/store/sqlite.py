@@ -23,7 +23,16 @@ from gateway.store import (
     LeaseState,
     StoredResponse,
 )
-from gateway.store.kpi_rows import JOURNEY_COLUMNS, KPI_KEY, journey_record, journey_row, kpi_column, kpi_count, kpi_row
+from gateway.store.kpi_rows import (
+    JOURNEY_COLUMNS,
+    KPI_KEY,
+    journey_record,
+    journey_row,
+    kpi_column,
+    kpi_count,
+    kpi_row,
+    kpi_tables,
+)
 from gateway.store.sqlite_batch import Batcher
 
 T = TypeVar("T")
@@ -110,34 +119,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
     entries INTEGER NOT NULL,
     head    TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS journeys (
-    request_id    TEXT NOT NULL,
-    at            TEXT NOT NULL,
-    transport     TEXT NOT NULL,
-    agency        TEXT,
-    document_type TEXT,
-    provider      TEXT,
-    status        TEXT NOT NULL,
-    problem       TEXT,
-    stages        TEXT NOT NULL,
-    total_ms      REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS journeys_request ON journeys (request_id);
-CREATE INDEX IF NOT EXISTS journeys_at ON journeys (at);
-CREATE TABLE IF NOT EXISTS kpi (
-    minute        TEXT NOT NULL,
-    provider      TEXT NOT NULL,
-    document_type TEXT NOT NULL,
-    agency        TEXT NOT NULL,
-    wilaya        TEXT NOT NULL,
-    status        TEXT NOT NULL,
-    problem       TEXT NOT NULL,
-    within_sla    INTEGER NOT NULL,
-    bucket        INTEGER NOT NULL,
-    n             INTEGER NOT NULL,
-    PRIMARY KEY (minute, provider, document_type, agency, wilaya, status, problem, within_sla, bucket)
-);
-"""
+""" + kpi_tables(time="TEXT", real="REAL", count="INTEGER")
 _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
                   "problem, request_sha256, response_sha256, subject_ref")
 
