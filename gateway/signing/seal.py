@@ -20,7 +20,7 @@ from signxml.xades.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESV
 from gateway.errors import SignatureInvalid
 from gateway.intake import parse_xml
 from gateway.signing import jws
-from gateway.signing.pki import PrivateKey, cert_pem
+from gateway.signing.pki import PrivateKey
 from gateway.signing.trust import Signer, TrustStore
 from gateway.signing.xmldsig import DS, signature_certificates
 
@@ -33,7 +33,7 @@ class Sealer:
 
     def __init__(self, key: PrivateKey, chain: Sequence[x509.Certificate]) -> None:
         self._key = key
-        self._chain_pem = [cert_pem(c).decode("ascii") for c in chain]
+        self._chain = list(chain)  # certificate objects: signxml would parse PEM strings at every seal
         self._alg = "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
         self._xades = self._new_xades()
         self._jws = jws.JWSSigner(key, chain)
@@ -46,7 +46,7 @@ class Sealer:
         """The XAdES-BES-sealed document, serialised with its XML declaration."""
         if len(self._xades._tokens_used) > 5000:  # signxml remembers every Id it minted
             self._xades = self._new_xades()
-        signed = self._xades.sign(root, key=self._key, cert=self._chain_pem)
+        signed = self._xades.sign(root, key=self._key, cert=self._chain)
         return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
 
     def seal_json(self, payload: bytes) -> bytes:
