@@ -11,8 +11,9 @@
   sandbox administrations (each its own process: the civil registry over the bus, the tax
   directorate over REST with mutual TLS, the commercial register over SOAP), seal and reply.
   Every sealed response is verified afterwards; lost and duplicated answers are counted.
-  Then the same path at R requests per second offered, for S seconds, for the latency
-  (p50, p99) and the gateway's memory.
+  Then, after a pause of a few seconds (the store's checkpoint of the burst), the same path
+  at R requests per second offered, for S seconds, for the latency (p50, p99) and the
+  gateway's memory.
 
 Each phase runs on queues named for this run, deleted at the end.
 """
@@ -169,6 +170,7 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
     return out
 
 
+SETTLE_SECONDS = 3.0
 CIVIL_TYPES = tuple(t for t in PURPOSES if t not in SUBJECT)
 
 
@@ -332,6 +334,7 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
                                                 "application/xml", "full path")
             full_cpu = meter.per_request(full_result.answered)
             rss = max(_rss_mb(w.pid) for w in gateway_workers)
+            await asyncio.sleep(SETTLE_SECONDS)  # the latency is a steady-state measure, not the burst's tail
             paced_result, paced_answers = await _drive(url, f"bench.{run_id}.requests", paced, in_flight,
                                                        "application/xml", f"full path at {rate:g}/s", rate=rate)
             rss = max(rss, *(_rss_mb(w.pid) for w in gateway_workers))
