@@ -4,7 +4,6 @@ share one transaction. Several processes of one host may share the file."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
@@ -35,7 +34,6 @@ from gateway.store.kpi_rows import (
     kpi_tables,
 )
 from gateway.store.sqlite_batch import Batcher
-from gateway.store.sqlite_checkpoint import SAFETY_NET_PAGES, Checkpointer
 
 T = TypeVar("T")
 
@@ -145,7 +143,6 @@ class SQLiteStore:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._batcher: Batcher | None = None
-        self._checkpointer: Checkpointer | None = None
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """A read, outside any transaction (a WAL snapshot)."""
@@ -166,20 +163,14 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
-            db.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
             db.executescript(SCHEMA)
             return db
 
         batcher = Batcher(connect)
         await batcher.start()
         self._batcher = batcher
-        self._checkpointer = Checkpointer(self._path)
-        self._checkpointer.start()
 
     async def close(self) -> None:
-        if self._checkpointer is not None:
-            checkpointer, self._checkpointer = self._checkpointer, None
-            await asyncio.get_running_loop().run_in_executor(None, checkpointer.stop)
         if self._batcher is not None:
             batcher, self._batcher = self._batcher, None
             await batcher.stop()
