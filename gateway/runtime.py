@@ -4,9 +4,9 @@ the adapters and the pipeline, started and stopped in order."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
 import datetime as dt
+import gc
 from pathlib import Path
 
 import aio_pika

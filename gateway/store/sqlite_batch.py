@@ -12,6 +12,7 @@ its caller resumes, so durability and ordering are those of one transaction per 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -87,7 +88,14 @@ class Batcher:
                         stop = True
                         break
                     batch.append(item)
-                outcomes = self._writes(db, [c for c in batch if c[2]]) + [_call(db, c) for c in batch if not c[2]]
+                try:
+                    outcomes = self._writes(db, [c for c in batch if c[2]]) + [_call(db, c) for c in batch if not c[2]]
+                except Exception as exc:  # the connection itself failed: every caller hears it, the thread goes on
+                    log.error("store_batch_failed", calls=len(batch), error=str(exc))
+                    if db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                    outcomes = [(future, None, exc) for _, future, _ in batch]
                 self.batches += 1
                 self.calls += len(batch)
                 self._loop.call_soon_threadsafe(_settle, outcomes)

@@ -1,0 +1,63 @@
+"""Group commit in the SQLite store: calls that wait together share a transaction, yet each
+succeeds or fails alone, and a failure of the connection reaches its callers without
+stopping the store."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.store.sqlite_batch import Batcher
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY)")
+    return db
+
+
+async def test_a_failing_call_is_rolled_back_alone(tmp_path: Path) -> None:
+    """Of 50 writes queued together, the one that raises leaves no row and raises to its caller only."""
+    batcher = Batcher(lambda: connect(tmp_path / "s.db"))
+    await batcher.start()
+
+    def insert(key: str, fail: bool = False) -> Callable[[sqlite3.Connection], str]:
+        def run(db: sqlite3.Connection) -> str:
+            db.execute("INSERT INTO t VALUES (?)", (key,))
+            if fail:
+                raise ValueError("refused after writing")
+            return key
+        return run
+
+    results = await asyncio.gather(*(batcher.run(insert(f"k{i}", fail=i == 7), write=True) for i in range(50)),
+                                   return_exceptions=True)
+    rows = await batcher.run(lambda db: {r[0] for r in db.execute("SELECT k FROM t")}, write=False)
+    await batcher.stop()
+    assert isinstance(results[7], ValueError)
+    assert rows == {f"k{i}" for i in range(50) if i != 7}
+    assert batcher.calls == 51 and batcher.batches < 51  # the writes shared transactions
+
+
+async def test_a_broken_connection_reaches_every_caller_and_the_store_goes_on(tmp_path: Path) -> None:
+    """When the transaction cannot even start, each caller gets the error; later calls are served."""
+    batcher = Batcher(lambda: connect(tmp_path / "s.db"))
+    await batcher.start()
+    blocker = sqlite3.connect(tmp_path / "s.db", isolation_level=None, timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+    def slow_insert(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO t VALUES ('x')")
+
+    await batcher.run(lambda db: db.execute("PRAGMA busy_timeout=50"), write=False)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await batcher.run(slow_insert, write=True)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    await batcher.run(slow_insert, write=True)
+    assert await batcher.run(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0], write=False) == 1
+    await batcher.stop()
