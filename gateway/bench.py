@@ -52,11 +52,10 @@ from gateway.signing.seal import verify_xml_seal
 from gateway.signing.trust import TrustStore
 
 NS = "urn:dz:exchange:v1"
-PURPOSES = {"birth-certificate": "family-allowance", "family-record": "family-allowance",
-            "death-record": "survivor-benefit", "residence-certificate": "insured-registration",
-            "tax-status-certificate": "contribution-recovery", "tax-registration": "employer-registration",
-            "commercial-register-extract": "employer-registration"}
-SUBJECT = {"tax-status-certificate": "NIF", "tax-registration": "NIF", "commercial-register-extract": "RC"}
+_CATALOGUE = config_module.load().catalogue
+#: Each document type with a purpose that allows it, and the kind of its subject (NIN, NIF, RC).
+PURPOSES = {t.name: next(iter(t.purposes)) for t in _CATALOGUE.values()}
+SUBJECT = {t.name: t.subject for t in _CATALOGUE.values()}
 AGENCIES = ("CNAS-16-001", "CNAS-16-002", "CNAS-31-001", "CNAS-25-001", "CNAS-09-003", "CNAS-19-001",
             "CNAS-23-002", "CNAS-30-001")
 
@@ -171,7 +170,7 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
 
 
 SETTLE_SECONDS = 3.0
-CIVIL_TYPES = tuple(t for t in PURPOSES if t not in SUBJECT)
+CIVIL_TYPES = tuple(t.name for t in _CATALOGUE.values() if t.provider == "dz.interieur.etat-civil")
 
 
 def signed_requests(home: Path, n: int, priority: str | None = None,
@@ -191,7 +190,7 @@ def signed_requests(home: Path, n: int, priority: str | None = None,
         doc_type = types[i % len(types)]
         rid = str(uuid.uuid4())
         subject = found[doc_type][(i // len(types)) % len(found[doc_type])]
-        kind = SUBJECT.get(doc_type, "NIN")
+        kind = SUBJECT[doc_type]
         root = etree.fromstring(
             f'<DocumentRequest xmlns="{NS}"><RequestId>{rid}</RequestId><Requester>dz.cnas</Requester>'
             f"<Agency>{AGENCIES[i % len(AGENCIES)]}</Agency><DocumentType>{doc_type}</DocumentType>"
