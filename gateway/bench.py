@@ -241,13 +241,13 @@ def _cpu_seconds(pid: int) -> float:
     return 0.0
 
 
-def _broker_pids() -> list[int]:
-    """The RabbitMQ server's process on this machine, when there is one (its CPU is part of every path)."""
+def _pids_named(command: str) -> list[int]:
+    """The processes of this machine running `command` (the broker's `beam.smp`, `postgres`)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "beam.smp":
+                if (entry / "comm").read_text().strip() == command:
                     pids.append(int(entry.name))
     return pids
 
@@ -256,7 +256,9 @@ class CpuMeter:
     """CPU milliseconds per answered request, by role, over one phase of the benchmark."""
 
     def __init__(self, roles: dict[str, list[int]]) -> None:
-        self._roles = {**roles, "broker": _broker_pids()}
+        self._roles = {**roles, "broker": _pids_named("beam.smp")}
+        if config_module.load().settings.store_backend == "postgresql":  # the workers' store: its CPU counts
+            self._roles["database"] = _pids_named("postgres")
         self._start = self._read()
         self._client = time.process_time()
 
