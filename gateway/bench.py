@@ -409,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CPU ms per request, {name}: {cpu}", file=sys.stderr)
     print(f"ratio full/echo {report['ratio_full_to_echo']}  full/relay {report['ratio_full_to_relay']}",
           file=sys.stderr)
+    print("bars (issue 7): " + "; ".join(
+        f"{name} {value} ({bar}: {'met' if ok else 'NOT met'})" for name, value, bar, ok in (
+            ("full/relay", report["ratio_full_to_relay"], ">= 0.50", (report["ratio_full_to_relay"] or 0) >= 0.5),
+            (f"p99 at {args.rate:g}/s", f"{p['p99_ms']} ms", "<= 50 ms", p["p99_ms"] <= 50),
+            ("gateway RSS", f"{f['gateway_rss_mb']} MB", "<= 200 MB", f["gateway_rss_mb"] <= 200))), file=sys.stderr)
     lost = f["lost"] + p["lost"]
     return 0 if lost == 0 and f["bad_seals"] == 0 and f["duplicates"] + p["duplicates"] == 0 else 1
 
