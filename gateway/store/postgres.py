@@ -22,6 +22,7 @@ from gateway.store import (
     Lease,
     StoredResponse,
 )
+from gateway.store.deliveries import FIND_DELIVERY, POSTGRES_DELIVERY_BODY, delivery_of
 from gateway.store.kpi_rows import (
     JOURNEY_COLUMNS,
     KPI_KEY,
@@ -222,7 +223,7 @@ class PostgresStore:
                 d = delivery
                 await connection.execute(
                     "INSERT INTO deliveries (key, request_id, response_id, body, kind, status, problem) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET "
+                    f"VALUES ($1, $2, $3, {POSTGRES_DELIVERY_BODY}, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET "
                     "request_id = excluded.request_id, response_id = excluded.response_id, body = excluded.body, "
                     "kind = excluded.kind, status = excluded.status, problem = excluded.problem, created_at = now()",
                     d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
@@ -246,9 +247,7 @@ class PostgresStore:
         return [kpi_count(r) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
-        row = await self.pool.fetchrow(
-            "SELECT key, request_id, response_id, body, kind, status, problem FROM deliveries WHERE key = $1", key)
-        return Delivery(*row) if row else None
+        return delivery_of(await self.pool.fetchrow(FIND_DELIVERY, key))
 
     async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
         await self.pool.executemany(

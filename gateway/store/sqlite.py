@@ -23,6 +23,7 @@ from gateway.store import (
     LeaseState,
     StoredResponse,
 )
+from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
 from gateway.store.kpi_rows import (
     JOURNEY_COLUMNS,
     KPI_KEY,
@@ -250,11 +251,12 @@ class SQLiteStore:
             if delivery is not None:
                 d = delivery
                 db.execute(
-                    "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-                    "request_id = excluded.request_id, response_id = excluded.response_id, "
+                    f"INSERT INTO deliveries VALUES (?, ?, ?, {SQLITE_DELIVERY_BODY}, ?, ?, ?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET request_id = excluded.request_id, response_id = excluded.response_id, "
                     "body = excluded.body, kind = excluded.kind, status = excluded.status, "
                     "problem = excluded.problem, created_at = excluded.created_at",
-                    (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem, _iso(_now())),
+                    (d.key, d.request_id, d.response_id, d.request_id, d.response_id, d.body, d.kind, d.status,
+                     d.problem, _iso(_now())),
                 )
             if journey is not None:
                 db.execute("INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -277,10 +279,8 @@ class SQLiteStore:
         return [kpi_count(r) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
-        row = await self._run(lambda db: db.execute(
-            "SELECT key, request_id, response_id, body, kind, status, problem FROM deliveries WHERE key = ?",
-            (key,)).fetchone())
-        return Delivery(*row) if row else None
+        row = await self._run(lambda db: db.execute(FIND_DELIVERY.replace("$1", "?"), (key,)).fetchone())
+        return delivery_of(row)
 
     async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
         def keep(db: sqlite3.Connection) -> None:
