@@ -80,7 +80,7 @@ async def page(request: web.Request, notice: str = "", status: int = 200) -> web
              f'<button type="submit" data-message-id="{esc(d.message_id or "")}">{t(lang, "replay")}</button></form>']
             for d in letters]
     parts.append(table([t(lang, "message_id"), t(lang, "reason"), t(lang, "reply_to"), t(lang, "dead_at"),
-                        t(lang, "size"), t(lang, "fingerprint"), ""], rows, numeric_from=4))
+                        t(lang, "size"), t(lang, "fingerprint"), ""], rows, numeric={4}))
     parts.append(f"""<p><form method="post" action="/dead-letters/replay" class="inline">{hidden}
 <input type="hidden" name="key" value=""><button type="submit" id="replay-all">{t(lang, "replay_all")}</button></form>
 <details><summary>{t(lang, "purge")}</summary><form method="post" action="/dead-letters/purge">{hidden}

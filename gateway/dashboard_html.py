@@ -7,7 +7,7 @@ none, charts are inline SVG, and the dashboard refreshes itself with a meta refr
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 from aiohttp import web
 
@@ -74,16 +74,16 @@ def _nav(request: web.Request, lang: str, operator: str, csrf: str | None) -> st
 <button type="submit">{html.escape(t(lang, "logout"))}</button></form>"""
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric_from: int = 1,
-          row_class: Sequence[str] | None = None) -> str:
-    """A table of already-escaped cells; columns from `numeric_from` on are aligned as numbers."""
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Container[int] | None = None) -> str:
+    """A table of already-escaped cells; the `numeric` columns (by default all but the first)
+    are aligned as numbers."""
+    def cell(index: int, value: str) -> str:
+        is_number = index > 0 if numeric is None else index in numeric
+        return f'<td class="n">{value}</td>' if is_number else f"<td>{value}</td>"
+
     head = "".join(f"<th>{h}</th>" for h in headers)
-    body = []
-    for index, row in enumerate(rows):
-        cls = f' class="{row_class[index]}"' if row_class and row_class[index] else ""
-        cells = "".join(f'<td class="n">{c}</td>' if i >= numeric_from else f"<td>{c}</td>" for i, c in enumerate(row))
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    body = "".join("<tr>" + "".join(cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def esc(value: object) -> str:

@@ -22,12 +22,12 @@ def _journey(lang: str, record: JourneyRecord) -> str:
                    t(lang, "agency"), t(lang, "status"), t(lang, "problem"), "total (ms)"],
                   [[ltr(f"{record.at:%Y-%m-%d %H:%M:%S} UTC"), esc(record.transport), esc(record.document_type or "—"),
                     esc(record.provider or "—"), esc(record.agency or "—"), esc(t(lang, record.status)),
-                    esc(record.problem or "—"), f"{record.total_ms:.1f}"]], numeric_from=7)
+                    esc(record.problem or "—"), f"{record.total_ms:.1f}"]], numeric={7})
     longest = max([ms for _, ms in record.stages] + [0.001])
     rows = [[esc(t(lang, f"stage_{name}")), f"{ms:.2f}",
              f'<span style="display:inline-block;background:#0b5d3b;height:.7rem;'
              f'width:{max(1, round(BAR_PX * ms / longest))}px"></span>'] for name, ms in record.stages]
-    return facts + table([t(lang, "stage"), t(lang, "duration"), ""], rows, numeric_from=1)
+    return facts + table([t(lang, "stage"), t(lang, "duration"), ""], rows, numeric={1})
 
 
 async def page(request: web.Request) -> web.Response:
@@ -51,7 +51,7 @@ async def page(request: web.Request) -> web.Response:
         sections.append(f"<h2>{t(lang, 'attestation')}</h2>" + table(
             ["id", t(lang, "status"), t(lang, "document_type"), "sha256"],
             [[esc(attestation.attestation_id), esc(attestation.status), esc(attestation.document_type),
-              f"<code>{esc(attestation.sha256[:16])}…</code>"]], numeric_from=9))
+              f"<code>{esc(attestation.sha256[:16])}…</code>"]], numeric=()))
     journeys = await store.journeys(request_id)
     entries = await store.audit_entries(request_id)
     await journal(gateway, operator, "request_lookup", "found" if journeys or entries else "unknown", request_id)
@@ -64,5 +64,5 @@ async def page(request: web.Request) -> web.Response:
         [t(lang, "at"), t(lang, "transport"), t(lang, "status"), t(lang, "problem")],
         [[ltr(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"), esc(e.transport if e.transport != "operator" else
                                                     f"{e.transport} {e.requester}"), esc(e.status),
-          esc(e.problem or "—")] for e in entries], numeric_from=9))
+          esc(e.problem or "—")] for e in entries], numeric=()))
     return respond(request, t(lang, "lookup"), form + "".join(sections), operator=operator, csrf=csrf)
