@@ -1,8 +1,9 @@
 """The gateway's seal on every response (PROTOCOL §5), and checking a seal again.
 
 XML responses carry an enveloped XAdES-BES signature (signed SigningTime and
-SigningCertificateV2) made by signxml with C14N 1.1, which signxml and xmlsec1 both
-accept. JSON responses are compact JWS with `x5c`. The key is loaded once.
+SigningCertificateV2) built from a fixed template (`xades.py`), which signxml and xmlsec1
+both accept; seals are checked again with signxml's XAdESVerifier. JSON responses are
+compact JWS with `x5c`. The key is loaded once.
 """
 
 from __future__ import annotations
@@ -12,19 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
-from signxml.xades.xades import XAdESSignatureConfiguration, XAdESSigner, XAdESVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from gateway.errors import SignatureInvalid
 from gateway.intake import parse_xml
 from gateway.signing import jws
 from gateway.signing.pki import PrivateKey
 from gateway.signing.trust import Signer, TrustStore
+from gateway.signing.xades import XADES, XAdESSealer
 from gateway.signing.xmldsig import DS, signature_certificates
 
-XADES = "http://uri.etsi.org/01903/v1.3.2#"
 _VERIFY_CONFIG = XAdESSignatureConfiguration(location="./")
 
 
@@ -32,22 +32,13 @@ class Sealer:
     """Seals response documents with the gateway's key and certificate chain."""
 
     def __init__(self, key: PrivateKey, chain: Sequence[x509.Certificate]) -> None:
-        self._key = key
-        self._chain = list(chain)  # certificate objects: signxml would parse PEM strings at every seal
-        self._alg = "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
-        self._xades = self._new_xades()
+        self._xades = XAdESSealer(key, chain)
         self._jws = jws.JWSSigner(key, chain)
         self.certificate = chain[0]
 
-    def _new_xades(self) -> XAdESSigner:
-        return XAdESSigner(signature_algorithm=self._alg, digest_algorithm="sha256")
-
     def seal_xml(self, root: etree._Element) -> bytes:
         """The XAdES-BES-sealed document, serialised with its XML declaration."""
-        if len(self._xades._tokens_used) > 5000:  # signxml remembers every Id it minted
-            self._xades = self._new_xades()
-        signed = self._xades.sign(root, key=self._key, cert=self._chain)
-        return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+        return self._xades.seal(root)
 
     def seal_json(self, payload: bytes) -> bytes:
         return self._jws.sign(payload)
