@@ -3,7 +3,12 @@ only the allowed algorithms pass."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
@@ -75,3 +80,83 @@ def test_each_allowed_signature_method_verifies(ca: pki.Issued, verifier: XMLReq
     """ECDSA, RSA PKCS#1 v1.5 and RSA-PSS (MGF1) signatures of an exchange participant verify."""
     key = pki.new_key("ec" if algorithm.startswith("ecdsa") else "rsa")
     assert code(verifier, signed(pki.issue(ca, "dz.cnas", key=key), algorithm=algorithm)) == "dz.cnas"
+
+
+def _signxml_accepts(body: bytes, who: pki.Issued) -> bool:
+    """signxml's general verifier, the reference the gateway's own verification must agree with."""
+    from signxml import XMLVerifier
+    from signxml.exceptions import SignXMLException
+    from signxml.verifier import SignatureConfiguration
+    try:
+        XMLVerifier().verify(etree.fromstring(body), x509_cert=who.cert,
+                             expect_config=SignatureConfiguration(location="./", expect_references=1))
+    except (SignXMLException, ValueError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("c14n", [EXC, EXC + "WithComments", "http://www.w3.org/2006/12/xml-c14n11"])
+@pytest.mark.parametrize("old, new, holds", [
+    (b"", b"", True),  # unchanged
+    (b"109870123456789012", b"109870123456789013", False),  # the content
+    (b"<Requester>", b"<Requester> ", False),  # whitespace in the content
+    (b"<ds:SignatureMethod", b" <ds:SignatureMethod", False),  # whitespace inside SignedInfo
+    (b"</ds:SignedInfo>", b"</ds:SignedInfo> ", True),  # whitespace outside SignedInfo, inside the signature
+    (b"<ds:SignatureValue>", b"<ds:SignatureValue>AAAA", False),  # the signature value itself
+    (b"<Subject>", b"<!-- note --><Subject>", None),  # a comment: covered only WithComments
+])
+def test_the_gateway_and_signxml_agree_on_every_variant(ca: pki.Issued, verifier: XMLRequestVerifier, c14n: str,
+                                                        old: bytes, new: bytes, holds: bool | None) -> None:
+    """For each canonicalization and each change made after signing, the gateway accepts exactly when signxml does."""
+    who = pki.issue(ca, "dz.cnas")
+    root = etree.fromstring(f'<DocumentRequest xmlns="{NS}"><Requester>dz.cnas</Requester>'
+                            f"<Subject><NIN>109870123456789012</NIN></Subject></DocumentRequest>".encode())
+    signer = XMLSigner(method=methods.enveloped, signature_algorithm="ecdsa-sha256", digest_algorithm="sha256",
+                       c14n_algorithm=c14n)
+    body = etree.tostring(signer.sign(root, key=who.key, cert=[pki.cert_pem(who.cert).decode()],
+                                      always_add_key_value=False))
+    assert old in body
+    body = body.replace(old, new, 1)
+    expected = holds if holds is not None else not c14n.endswith("WithComments")
+    assert (code(verifier, body) == "dz.cnas") is expected
+    assert _signxml_accepts(body, who) is expected
+
+
+@pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="xmlsec1 is not installed")
+def test_a_pretty_printed_request_signed_by_xmlsec1_verifies(ca: pki.Issued, verifier: XMLRequestVerifier,
+                                                             tmp_path: Path) -> None:
+    """Text around the signature (here indentation) stays in the digest, as the enveloped transform says."""
+    who = pki.issue(ca, "dz.cnas")
+    (tmp_path / "key.pem").write_bytes(who.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "cert.pem").write_bytes(pki.cert_pem(who.cert))
+    (tmp_path / "template.xml").write_text(
+        f'<DocumentRequest xmlns="{NS}">\n  <Requester>dz.cnas</Requester>\n'
+        "  <Subject><NIN>109870123456789012</NIN></Subject>\n"
+        '  <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>'
+        f'<ds:CanonicalizationMethod Algorithm="{EXC}"/>'
+        '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>'
+        '<ds:Reference URI=""><ds:Transforms>'
+        '<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+        f'<ds:Transform Algorithm="{EXC}"/></ds:Transforms>'
+        '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference>'
+        "</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>\n"
+        "</DocumentRequest>\n")
+    subprocess.run(["xmlsec1", "--sign", "--privkey-pem", f"{tmp_path / 'key.pem'},{tmp_path / 'cert.pem'}",
+                    "--output", str(tmp_path / "signed.xml"), str(tmp_path / "template.xml")],
+                   check=True, capture_output=True)
+    body = (tmp_path / "signed.xml").read_bytes()
+    assert b"</ds:Signature>\n</DocumentRequest>" in body
+    assert code(verifier, body) == "dz.cnas" and _signxml_accepts(body, who)
+    assert code(verifier, body.replace(b"</ds:Signature>\n", b"</ds:Signature>\n\n", 1)) == "signature_invalid"
+
+
+def test_transforms_out_of_order_are_refused_by_name(ca: pki.Issued, verifier: XMLRequestVerifier) -> None:
+    """A canonicalization before the enveloped-signature transform is refused before any cryptography."""
+    body = signed(pki.issue(ca, "dz.cnas"))
+    enveloped = b'<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+    exc = f'<ds:Transform Algorithm="{EXC}"/>'.encode()
+    assert enveloped + exc in body
+    with pytest.raises(GatewayError, match="transforms must be enveloped-signature") as refused:
+        verifier.verify(etree.fromstring(body.replace(enveloped + exc, exc + enveloped)))
+    assert refused.value.code == "signature_invalid"
