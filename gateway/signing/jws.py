@@ -1,9 +1,12 @@
 """Compact JWS (RFC 7515) with an `x5c` chain: verifying requests and partner answers,
 and sealing JSON responses.
 
-jwcrypto checks the signature and refuses `none`, HMAC-with-a-public-key and unknown
-`crit` headers; it does not validate `x5c`, so the chain goes through `TrustStore`.
-The algorithm allow-list is explicit: ES256, PS256, RS256 (PROTOCOL §4).
+The three algorithms of PROTOCOL §4 (ES256, PS256, RS256) are checked with
+`cryptography` directly, after an explicit allow-list that refuses `none`, every `HS*`
+and unknown `crit` headers by name, and a key-type check (an RSA certificate never
+verifies an ES256 token, nor an EC one an RS256 token). The `x5c` chain goes through
+`TrustStore`. jwcrypto, which did this before at three times the cost, is the reference
+that tests/unit/test_jws.py holds this module to, both ways.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwcrypto import jwk, jws
-from jwcrypto.common import JWException
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from gateway.errors import Malformed, SignatureInvalid
 from gateway.signing.pki import PrivateKey
@@ -27,6 +31,7 @@ from gateway.signing.trust import Signer, TrustStore
 
 ALLOWED_ALGS = ("ES256", "PS256", "RS256")
 TYP = "dz-exchange+json"
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -66,22 +71,64 @@ def parse(body: bytes) -> CompactJWS:
     return CompactJWS(token, header, payload)
 
 
+_CERTIFICATES: OrderedDict[tuple[str, ...], list[x509.Certificate]] = OrderedDict()
+CERTIFICATE_CACHE_SIZE = 256
+
+
 def _certificates(header: Mapping[str, Any]) -> list[x509.Certificate]:
+    """The x5c chain as certificates (read once per distinct chain: few participants sign most tokens)."""
     x5c = header.get("x5c")
     if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
         raise SignatureInvalid("the JWS header carries no x5c certificate chain")
+    found = _CERTIFICATES.get(tuple(x5c))
+    if found is None:
+        try:
+            found = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in x5c]
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureInvalid(f"x5c holds an unreadable certificate: {exc}") from None
+        _CERTIFICATES[tuple(x5c)] = found
+        if len(_CERTIFICATES) > CERTIFICATE_CACHE_SIZE:
+            _CERTIFICATES.popitem(last=False)
+    return found
+
+
+def _strict_b64url(part: str) -> bytes:
+    """A base64url segment without padding, as RFC 7515 writes them; anything else is no signature."""
+    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
+        raise SignatureInvalid("the JWS signature is not base64url")
+    return b64url_decode(part)
+
+
+def check_signature(alg: str, public: Any, signing_input: bytes, signature: bytes) -> None:
+    """RFC 7518 §3.3–3.5: `signature` over `signing_input` under `public`, for `alg` (all three hash with
+    SHA-256); else signature_invalid."""
     try:
-        return [x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in x5c]
-    except (binascii.Error, ValueError) as exc:
-        raise SignatureInvalid(f"x5c holds an unreadable certificate: {exc}") from None
+        if alg == "ES256":
+            if not isinstance(public, ec.EllipticCurvePublicKey) or not isinstance(public.curve, ec.SECP256R1):
+                raise SignatureInvalid("ES256 needs an ECDSA P-256 certificate")
+            if len(signature) != 64:
+                raise SignatureInvalid(f"an ES256 signature is 64 bytes, not {len(signature)}")
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            public.verify(utils.encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+        else:
+            if not isinstance(public, rsa.RSAPublicKey):
+                raise SignatureInvalid(f"{alg} needs an RSA certificate")
+            public.verify(signature, signing_input, _padding(alg), hashes.SHA256())
+    except InvalidSignature:
+        raise SignatureInvalid("JWS signature does not verify") from None
+
+
+def _padding(alg: str) -> padding.AsymmetricPadding:
+    if alg == "PS256":
+        return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)  # RFC 7518 §3.5: salt = hash size
+    return padding.PKCS1v15()
 
 
 class JWSVerifier:
-    """Verifies compact JWS against the exchange anchors; public keys are cached per certificate."""
+    """Verifies compact JWS against the exchange anchors."""
 
     def __init__(self, trust: TrustStore) -> None:
         self._trust = trust
-        self._keys: dict[bytes, jwk.JWK] = {}
 
     def verify(self, message: CompactJWS) -> Signer:
         """The signer, once the signature, the algorithm, `typ` and the chain all hold."""
@@ -94,42 +141,27 @@ class JWSVerifier:
         if "crit" in header:
             raise SignatureInvalid(f"JWS crit {header['crit']!r} names extensions this gateway does not understand")
         certs = _certificates(header)
-        leaf = certs[0]
-        token = jws.JWS()
-        token.allowed_algs = [str(alg)]
-        try:
-            token.deserialize(message.token)
-            token.verify(self._key(leaf))
-        except (JWException, ValueError, TypeError) as exc:
-            raise SignatureInvalid(f"JWS signature does not verify: {type(exc).__name__}") from None
-        return self._trust.verify(leaf, certs[1:])
-
-    def _key(self, cert: x509.Certificate) -> jwk.JWK:
-        fp = cert.fingerprint(hashes.SHA256())
-        key = self._keys.get(fp)
-        if key is None:
-            public = cert.public_key()
-            if not isinstance(public, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
-                raise SignatureInvalid("x5c leaf key is neither ECDSA nor RSA")
-            key = jwk.JWK.from_pyca(public)
-            if len(self._keys) > 10_000:
-                self._keys.clear()
-            self._keys[fp] = key
-        return key
+        protected, payload, signature = message.token.split(".")
+        check_signature(str(alg), certs[0].public_key(), f"{protected}.{payload}".encode("ascii"),
+                        _strict_b64url(signature))
+        return self._trust.verify(certs[0], certs[1:])
 
 
 class JWSSigner:
-    """Signs payloads as compact JWS with `x5c`; the key is loaded once."""
+    """Signs payloads as compact JWS with `x5c`; the key is loaded and the header encoded once."""
 
     def __init__(self, key: PrivateKey, chain: Sequence[x509.Certificate]) -> None:
-        self._key = jwk.JWK.from_pyca(key)
-        self._alg = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "PS256"
-        self._x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in chain]
+        self._key = key
+        alg = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "PS256"
+        x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in chain]
+        self._protected = b64url(json.dumps({"alg": alg, "typ": TYP, "x5c": x5c}, separators=(",", ":")).encode())
 
     def sign(self, payload: bytes) -> bytes:
-        token = jws.JWS(payload)
-        token.add_signature(
-            self._key, None, json.dumps({"alg": self._alg, "typ": TYP, "x5c": self._x5c}, separators=(",", ":"))
-        )
-        compact: str = token.serialize(compact=True)
-        return compact.encode("ascii")
+        signing_input = f"{self._protected}.{b64url(payload)}".encode("ascii")
+        key = self._key
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            r, s = utils.decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")  # RFC 7518 §3.4: R || S, not DER
+        else:
+            signature = key.sign(signing_input, _padding("PS256"), hashes.SHA256())
+        return signing_input + b"." + b64url(signature).encode("ascii")

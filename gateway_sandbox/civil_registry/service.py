@@ -22,11 +22,10 @@ from typing import Any
 import aio_pika
 import aio_pika.abc
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwcrypto import jwk, jws
-from jwcrypto.common import JWException
 
+from gateway_sandbox import compact_jws
 from gateway_sandbox.civil_registry.records import Registry, build
 
 PARTICIPANT = "dz.interieur.etat-civil"
@@ -42,18 +41,19 @@ def _log(event: str, **fields: Any) -> None:
 
 @dataclass(frozen=True)
 class Identity:
-    key: jwk.JWK
-    x5c: list[str]
-    alg: str
+    key: compact_jws.PrivateKey
+    protected: str  # the encoded JWS header of every answer: alg, typ, x5c
 
 
 def load_identity(pki: Path) -> Identity:
     folder = pki / PARTICIPANT
     key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
+    if not isinstance(key, compact_jws.PrivateKey):
+        raise ValueError("the registry's key is neither ECDSA nor RSA")
     chain = x509.load_pem_x509_certificates((folder / "cert.pem").read_bytes())
     x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in chain]
-    alg = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "PS256"
-    return Identity(jwk.JWK.from_pyca(key), x5c, alg)
+    header = {"alg": compact_jws.algorithm_for(key), "typ": TYP, "x5c": x5c}
+    return Identity(key, compact_jws.b64url(json.dumps(header).encode()))
 
 
 class QueryChecker:
@@ -62,12 +62,10 @@ class QueryChecker:
     def __init__(self, ca: x509.Certificate, allowed: frozenset[str]) -> None:
         self._ca = ca
         self._allowed = allowed
-        self._known: dict[str, jwk.JWK] = {}
+        self._known: dict[str, Any] = {}
 
     def payload(self, token: bytes) -> dict[str, Any]:
-        text = token.decode("ascii")
-        header = json.loads(base64.urlsafe_b64decode(text.split(".")[0] + "=="))
-        leaf_b64 = header["x5c"][0]
+        leaf_b64 = compact_jws.header(token)["x5c"][0]
         key = self._known.get(leaf_b64)
         if key is None:
             leaf = x509.load_der_x509_certificate(base64.b64decode(leaf_b64))
@@ -78,12 +76,8 @@ class QueryChecker:
             codes = [a.value for a in leaf.subject.get_attributes_for_oid(ORG_ID)]
             if codes != [c for c in codes if c in self._allowed] or not codes:
                 raise ValueError(f"querier {codes} is not allowed")
-            key = self._known[leaf_b64] = jwk.JWK.from_pyca(leaf.public_key())
-        token_obj = jws.JWS()
-        token_obj.allowed_algs = ["ES256", "PS256", "RS256"]
-        token_obj.deserialize(text)
-        token_obj.verify(key)
-        payload: dict[str, Any] = json.loads(token_obj.payload)
+            key = self._known[leaf_b64] = leaf.public_key()
+        payload: dict[str, Any] = json.loads(compact_jws.verify(token, key))
         return payload
 
 
@@ -112,18 +106,15 @@ class CivilRegistryService:
             await self._connection.close()
 
     def _sign(self, payload: dict[str, Any]) -> bytes:
-        token = jws.JWS(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
-        header = {"alg": self._identity.alg, "typ": TYP, "x5c": self._identity.x5c}
-        token.add_signature(self._identity.key, None, json.dumps(header))
-        compact: str = token.serialize(compact=True)
-        return compact.encode()
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_jws.sign(self._identity.key, self._identity.protected, body)
 
     def answer(self, body: bytes) -> dict[str, Any]:
         """The answer payload to one query body (the registry's whole business logic)."""
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
             query = self._checker.payload(body)
-        except (ValueError, KeyError, IndexError, TypeError, JWException) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, InvalidSignature) as exc:
             return {"queryId": None, "status": "error", "error": f"query refused: {type(exc).__name__}",
                     "obtainedAt": now}
         nin = str(query.get("subject", {}).get("nin", ""))
