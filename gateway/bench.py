@@ -357,9 +357,13 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
                 bad_seals += 1
     return {
         "echo": echo_result.summary() | {"cpu_ms_per_request": echo_cpu},
-        "relay": relay_result.summary() | {"cpu_ms_per_request": relay_cpu},
+        "relay": relay_result.summary() | {"cpu_ms_per_request": relay_cpu, "request_bytes": len(payload),
+                                           "answer_bytes": len(payload)},
         "full_path": full_result.summary() | {"bad_seals": bad_seals, "statuses": statuses,
-                                              "gateway_rss_mb": round(rss, 1), "cpu_ms_per_request": full_cpu},
+                                              "gateway_rss_mb": round(rss, 1), "cpu_ms_per_request": full_cpu,
+                                              "request_bytes": round(statistics.mean(len(b) for _, b in bodies)),
+                                              "answer_bytes": round(statistics.mean(len(b) for b in answers.values()))
+                                              if answers else 0},
         "full_path_paced": paced_result.summary() | {"offered_per_second": rate},
         "ratio_full_to_echo": round(full_result.rate / echo_result.rate, 3) if echo_result.rate else None,
         "ratio_full_to_relay": round(full_result.rate / relay_result.rate, 3) if relay_result.rate else None,
@@ -403,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"relay      {r['per_second']:8.1f}/s  p99 {r['p99_ms']} ms", file=sys.stderr)
     print(f"full path  {f['per_second']:8.1f}/s  p99 {f['p99_ms']} ms  lost {f['lost']}  duplicates "
           f"{f['duplicates']}  bad seals {f['bad_seals']}  RSS {f['gateway_rss_mb']} MB", file=sys.stderr)
+    print(f"message bytes (request/answer): relay {r['request_bytes']}/{r['answer_bytes']}  full path "
+          f"{f['request_bytes']}/{f['answer_bytes']}", file=sys.stderr)
     print(f"at {args.rate:g}/s offered: p50 {p['p50_ms']} ms  p99 {p['p99_ms']} ms  lost {p['lost']}", file=sys.stderr)
     for name, phase in (("echo", e), ("relay", r), ("full path", f)):
         cpu = "  ".join(f"{role} {ms:.2f}" for role, ms in phase["cpu_ms_per_request"].items())

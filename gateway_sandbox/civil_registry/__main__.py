@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from pathlib import Path
 
+from gateway_sandbox import event_loop
 from gateway_sandbox.civil_registry.service import QUEUE, serve
 
 
@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None, help="default: HOME/sandbox/civil-registry.sqlite3")
     parser.add_argument("--queue", default=QUEUE, help=f"the queue to answer on (default {QUEUE})")
     args = parser.parse_args()
-    asyncio.run(serve(args.home, args.amqp_url, args.db, args.queue))
+    event_loop.run(serve(args.home, args.amqp_url, args.db, args.queue))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from gateway_sandbox import companies
+from gateway_sandbox import companies, event_loop
 from gateway_sandbox.commercial_register import records, server
 
 _PEM_END = b"-----END CERTIFICATE-----"
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     server.log.addHandler(handler)
     server.log.setLevel(logging.INFO)
     server.log.propagate = False
-    asyncio.run(_serve(args))
+    event_loop.run(_serve(args))
     return 0
 
 

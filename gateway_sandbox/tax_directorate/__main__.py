@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway_sandbox import companies
+from gateway_sandbox import companies, event_loop
 from gateway_sandbox.tax_directorate import records, server
 
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     server.log.addHandler(handler)
     server.log.setLevel(logging.INFO)
     server.log.propagate = False
-    asyncio.run(_serve(args))
+    event_loop.run(_serve(args))
     return 0
 
 
