@@ -178,23 +178,21 @@ class Pipeline:
     async def _under_lease(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
         request = admitted.request
         rid = request.request_id
-        stored = await self._store.find_response(rid)
-        if stored is not None:
-            return self._replay(stored, request)
         seconds = max(0.0, (admitted.deadline - dt.datetime.now(dt.UTC)).total_seconds())
-        lease = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
+        claimed = await self._store.claim(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
         pause = 0.02
-        while lease.state == "held":  # another worker is asking the provider: wait for its answer
-            if redelivered and lease.holder:
-                recovered = await self._recover(admitted, lease.holder)
+        while not isinstance(claimed, StoredResponse) and claimed.state == "held":
+            # another worker is asking the provider: wait for its answer
+            if redelivered and claimed.holder:
+                recovered = await self._recover(admitted, claimed.holder)
                 if recovered is not None:
                     return recovered
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
-            stored = await self._store.find_response(rid)
-            if stored is not None:
-                return self._replay(stored, request)
-            lease = await self._store.acquire_lease(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
+            claimed = await self._store.claim(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
+        if isinstance(claimed, StoredResponse):
+            return self._replay(claimed, request)
+        lease = claimed
         try:
             if lease.state == "taken_over" and redelivered and lease.holder:
                 watch.enter("recover")

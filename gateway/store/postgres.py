@@ -179,6 +179,9 @@ class PostgresStore:
             return Lease("taken_over", previous)
         return Lease("acquired")
 
+    async def claim(self, request_id: str, owner: str, seconds: float) -> StoredResponse | Lease:
+        return await self.find_response(request_id) or await self.acquire_lease(request_id, owner, seconds)
+
     async def lease_holder(self, request_id: str) -> str | None:
         value = await self.pool.fetchval("SELECT owner FROM leases WHERE request_id = $1", request_id)
         return str(value) if value is not None else None

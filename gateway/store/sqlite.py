@@ -183,25 +183,13 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ check 8 and leases
     async def find_response(self, request_id: str) -> StoredResponse | None:
-        row = await self._run(lambda db: db.execute(
-            "SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type "
-            "FROM responses WHERE request_id = ?", (request_id,)).fetchone())
-        return StoredResponse(*row) if row else None
+        return await self._run(lambda db: _response(db, request_id))
 
     async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
-        def acquire(db: sqlite3.Connection) -> Lease:
-            now = _now().timestamp()
-            row = db.execute("SELECT owner, expires_at FROM leases WHERE request_id = ?", (request_id,)).fetchone()
-            if row is not None and row[0] != owner and row[1] > now:
-                state: LeaseState = "held"
-            else:
-                state = "taken_over" if row is not None and row[0] != owner else "acquired"
-                db.execute("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
-                           "SET owner = excluded.owner, expires_at = excluded.expires_at",
-                           (request_id, owner, now + seconds))
-            return Lease(state, row[0] if row is not None and row[0] != owner else None)
+        return await self._write(lambda db: _acquire(db, request_id, owner, seconds))
 
-        return await self._write(acquire)
+    async def claim(self, request_id: str, owner: str, seconds: float) -> StoredResponse | Lease:
+        return await self._write(lambda db: _response(db, request_id) or _acquire(db, request_id, owner, seconds))
 
     async def lease_holder(self, request_id: str) -> str | None:
         row = await self._run(lambda db: db.execute(
@@ -365,3 +353,21 @@ class SQLiteStore:
             return removed
 
         return await self._write(purge)
+
+
+def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:
+    row = db.execute("SELECT request_id, response_id, digest, body, kind, status, problem, http_status, "
+                     "document_type FROM responses WHERE request_id = ?", (request_id,)).fetchone()
+    return StoredResponse(*row) if row else None
+
+
+def _acquire(db: sqlite3.Connection, request_id: str, owner: str, seconds: float) -> Lease:
+    now = _now().timestamp()
+    row = db.execute("SELECT owner, expires_at FROM leases WHERE request_id = ?", (request_id,)).fetchone()
+    if row is not None and row[0] != owner and row[1] > now:
+        state: LeaseState = "held"
+    else:
+        state = "taken_over" if row is not None and row[0] != owner else "acquired"
+        db.execute("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
+                   "SET owner = excluded.owner, expires_at = excluded.expires_at", (request_id, owner, now + seconds))
+    return Lease(state, row[0] if row is not None and row[0] != owner else None)

@@ -3,8 +3,9 @@ its process; the writes waiting when it wakes share one transaction.
 
 Under load, a request's four store calls would each cost a trip to a worker thread and
 back, and a transaction. Here the thread takes every call queued so far, runs the writes
-inside one `BEGIN IMMEDIATE … COMMIT` (each in a savepoint, so that one failing call is
-rolled back alone and raises to its own caller), runs the reads outside it, and hands all
+inside one `BEGIN IMMEDIATE … COMMIT` (when one of them fails, that transaction is rolled
+back and each write runs again alone, so that only the failing one raises, to its own
+caller), runs the reads outside it, and hands all
 the results back to the event loop in one wake-up. A call's effects are committed before
 its caller resumes, so durability and ordering are those of one transaction per call.
 """
@@ -104,8 +105,11 @@ class Batcher:
         finally:
             db.close()
 
-    @staticmethod
-    def _writes(db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
+    @classmethod
+    def _writes(cls, db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
+        """All the writes in one transaction. Should one of them fail, the transaction is rolled
+        back and each write runs again in a transaction of its own, so that only the failing one
+        fails (the rare case pays; the common one has no savepoint per call)."""
         if not calls:
             return []
         try:
@@ -114,15 +118,12 @@ class Batcher:
             return [(future, None, exc) for _, future, _ in calls]
         outcomes: list[Outcome] = []
         for fn, future, _ in calls:
-            db.execute("SAVEPOINT call")
             try:
-                result = fn(db)
-            except BaseException as exc:
-                db.execute("ROLLBACK TO call")
-                outcomes.append((future, None, exc))
-            else:
-                outcomes.append((future, result, None))
-            db.execute("RELEASE call")
+                outcomes.append((future, fn(db), None))
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                return cls._one_by_one(db, calls)
         try:
             db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -130,6 +131,22 @@ class Batcher:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             return [(future, None, exc) for _, future, _ in calls]
+        return outcomes
+
+    @staticmethod
+    def _one_by_one(db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for fn, future, _ in calls:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                result = fn(db)
+                db.execute("COMMIT")
+            except BaseException as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                outcomes.append((future, None, exc))
+            else:
+                outcomes.append((future, result, None))
         return outcomes
 
 

@@ -64,6 +64,17 @@ async def test_complete_and_release_free_the_lease(store: Store) -> None:
     assert (await store.acquire_lease(other, "w2", 30)).state == "acquired"
 
 
+async def test_claim_returns_the_remembered_response_or_the_lease(store: Store) -> None:
+    """claim() is check 8 and the lease in one call: a lease while nothing is remembered, then the response."""
+    rid = str(uuid.uuid4())
+    assert await store.claim(rid, "w1", 30) == Lease("acquired")
+    assert await store.claim(rid, "w2", 30) == Lease("held", "w1")
+    first = response(rid)
+    await store.complete(first, None, "w1")
+    assert await store.claim(rid, "w2", 30) == first
+    assert await store.lease_holder(rid) is None
+
+
 async def test_concurrent_workers_get_exactly_one_lease(make_store: StoreFactory) -> None:
     """Eight workers, each with its own connection, race for one request id: exactly one wins."""
     stores = [make_store() for _ in range(8)]
