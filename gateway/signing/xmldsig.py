@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import hashlib
 import hmac
 from collections import OrderedDict
@@ -168,7 +167,7 @@ def verify_enveloped(root: etree._Element, signature: etree._Element, leaf: x509
     assert reference is not None
     transforms = reference.findall("ds:Transforms/ds:Transform", _NS)
     c14n_transform = transforms[1] if len(transforms) > 1 else None
-    digested = _canonical(_without(root, signature), c14n_transform)
+    digested = _canonical_without(root, signature, c14n_transform)
     digest_name = str(reference.find("ds:DigestMethod", _NS).get("Algorithm")).rpartition("#")[2]
     expected = _b64(reference.findtext("ds:DigestValue", default="", namespaces=_NS), "DigestValue")
     if not hmac.compare_digest(hashlib.new(digest_name, digested).digest(), expected):
@@ -212,18 +211,27 @@ def _b64(text: str, what: str) -> bytes:
         raise SignatureInvalid(f"{what} is not base64") from None
 
 
-def _without(root: etree._Element, signature: etree._Element) -> etree._Element:
-    """A copy of the document with its signature removed; the text after the signature stays."""
-    content = copy.deepcopy(root)
-    removed = content[root.index(signature)]
-    if removed.tail:
-        before = removed.getprevious()
-        if before is not None:
-            before.tail = (before.tail or "") + removed.tail
+def _canonical_without(root: etree._Element, signature: etree._Element, method: etree._Element | None) -> bytes:
+    """The document canonicalized with its signature taken out (the enveloped transform; the
+    text after the signature stays). The signature is taken out of the tree in place, for the
+    time of the canonicalization, and put back: no copy of the document is made."""
+    index, tail, before = root.index(signature), signature.tail, signature.getprevious()
+    kept = root.text if before is None else before.tail
+    if tail:  # lxml takes an element's tail away with it: the text is joined to what precedes
+        if before is None:
+            root.text = (kept or "") + tail
         else:
-            content.text = (content.text or "") + removed.tail
-    content.remove(removed)
-    return content
+            before.tail = (kept or "") + tail
+    root.remove(signature)
+    try:
+        return _canonical(root, method)
+    finally:
+        root.insert(index, signature)
+        signature.tail = tail
+        if before is None:
+            root.text = kept
+        else:
+            before.tail = kept
 
 
 def _canonical(element: etree._Element, method: etree._Element | None) -> bytes:

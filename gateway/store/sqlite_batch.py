@@ -35,7 +35,8 @@ class Batcher:
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-store") -> None:
         self._connect = connect
-        self._queue: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[Call] | None] = queue.SimpleQueue()
+        self._pending: list[Call] = []  # calls made during this turn of the event loop, handed over at its end
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._name = name
@@ -54,11 +55,20 @@ class Batcher:
         if self._thread is None or self._loop is None:
             raise RuntimeError("store is not open")
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put((fn, future, write))
+        if not self._pending:
+            self._loop.call_soon(self._hand_over)
+        self._pending.append((fn, future, write))
         return await future
+
+    def _hand_over(self) -> None:
+        """One wake-up of the store's thread for all the calls of a turn of the loop."""
+        calls, self._pending = self._pending, []
+        if calls:
+            self._queue.put(calls)
 
     async def stop(self) -> None:
         if self._thread is not None:
+            self._hand_over()  # calls made in this very turn go before the end
             self._queue.put(None)
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
             self._thread = None
@@ -79,16 +89,16 @@ class Batcher:
                 first = self._queue.get()
                 if first is None:
                     return
-                batch, stop = [first], False
+                batch, stop = list(first), False
                 while len(batch) < MAX_BATCH:
                     try:
-                        item = self._queue.get_nowait()
+                        more = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if item is None:
+                    if more is None:
                         stop = True
                         break
-                    batch.append(item)
+                    batch.extend(more)
                 try:
                     outcomes = self._writes(db, [c for c in batch if c[2]]) + [_call(db, c) for c in batch if not c[2]]
                 except Exception as exc:  # the connection itself failed: every caller hears it, the thread goes on

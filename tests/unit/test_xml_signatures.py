@@ -149,6 +149,9 @@ def test_a_pretty_printed_request_signed_by_xmlsec1_verifies(ca: pki.Issued, ver
     assert b"</ds:Signature>\n</DocumentRequest>" in body
     assert code(verifier, body) == "dz.cnas" and _signxml_accepts(body, who)
     assert code(verifier, body.replace(b"</ds:Signature>\n", b"</ds:Signature>\n\n", 1)) == "signature_invalid"
+    root = etree.fromstring(body)
+    verifier.verify(root)
+    assert etree.tostring(root) == etree.tostring(etree.fromstring(body))  # the signature is back, text and all
 
 
 def test_transforms_out_of_order_are_refused_by_name(ca: pki.Issued, verifier: XMLRequestVerifier) -> None:
