@@ -206,13 +206,15 @@ class BusIntake:
     async def _confirmed(publishing: Awaitable[Any]) -> None:
         """A publish and its broker confirm, bounded in time: a confirm lost with the channel
         in a broker restart must fail the attempt (to be redone), never hang it."""
-        await asyncio.wait_for(publishing, PUBLISH_TIMEOUT_SECONDS)
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):  # no task per call, unlike wait_for
+            await publishing
 
     @staticmethod
     async def _ack(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         """Acks; when the channel it came on is gone, the broker redelivers and the recorded answer is replayed."""
         try:
-            await asyncio.wait_for(message.ack(), PUBLISH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await message.ack()
         except (aio_pika.exceptions.ChannelInvalidStateError, aio_pika.exceptions.AMQPError, ConnectionError,
                 TimeoutError):
             log.info("ack_lost_to_reconnection", message_id=message.message_id)

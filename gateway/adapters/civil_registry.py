@@ -122,7 +122,8 @@ class BusAdapter:
         message = self._unsettled.pop(request_id, None)
         if message is not None:
             with contextlib.suppress(Exception):  # lost with a reconnection: the broker gives it back
-                await asyncio.wait_for(message.ack(), ACK_TIMEOUT_SECONDS)
+                async with asyncio.timeout(ACK_TIMEOUT_SECONDS):
+                    await message.ack()
 
     async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
         if self._channel is None or self._reply_queue is None:
@@ -152,7 +153,8 @@ class BusAdapter:
                 expiration=max(timeout, 0.001),
             ), give_up_at)
             try:
-                answer = await asyncio.wait_for(future, max(0.001, give_up_at - loop.time()))
+                async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
+                    answer = await future
             except TimeoutError:
                 raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
         finally:
@@ -175,9 +177,9 @@ class BusAdapter:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                await asyncio.wait_for(
-                    self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True),
-                    max(0.001, give_up_at - loop.time()))
+                async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
+                    await self._channel.default_exchange.publish(message, routing_key=self._queue_name,
+                                                                 mandatory=True)
                 return
             except aio_pika.exceptions.DeliveryError as exc:
                 raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
