@@ -29,8 +29,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from lxml import etree
-from signxml.exceptions import SignXMLException
-from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 
@@ -39,14 +37,7 @@ from gateway.adapters.http import client_session, peer_participant, provider_err
 from gateway.config import ConfigError, Provider
 from gateway.errors import GatewayError, ProviderError, ProviderUnavailable, TransientProviderError
 from gateway.model import ProviderAnswer
-from gateway.signing.xmldsig import (
-    ALLOWED_C14N,
-    ALLOWED_TRANSFORMS,
-    DIGESTS,
-    DS,
-    SIGNATURE_METHODS,
-    signature_certificates,
-)
+from gateway.signing.xmldsig import ALLOWED_C14N, ALLOWED_TRANSFORMS, DS, signature_certificates, verify_enveloped
 
 NS = "urn:dz:cnrc:registre:v1"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -62,10 +53,6 @@ FIELDS = ("NumeroRC", "Denomination", "FormeJuridique", "NIF", "SiegeSocial", "C
 
 _DSNS = {"ds": DS}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-_CONFIG = SignatureConfiguration(
-    require_x509=True, location="./", expect_references=1,
-    signature_methods=SIGNATURE_METHODS, digest_algorithms=DIGESTS,
-)
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 _NIF = re.compile(r"[0-9]{15}")
 _ACTIVITY = re.compile(r"[0-9]{6}")
@@ -151,14 +138,16 @@ class CommercialRegisterAdapter:
         signature = _signature_of(extract)
         try:
             leaf, others = signature_certificates(signature)
-            result = XMLVerifier().verify(extract, x509_cert=leaf, id_attribute="Id", expect_config=_CONFIG)
         except GatewayError as exc:
             raise ProviderError(f"{self.provider}: the extract's signature is unusable ({exc.code})") from None
-        except (SignXMLException, ValueError, KeyError, TypeError, etree.LxmlError) as exc:
+        try:
+            signed = verify_enveloped(extract, signature, leaf)
+        except GatewayError as exc:
+            raise ProviderError(f"{self.provider}: the extract's signature does not verify ({exc.detail})") from None
+        except (ValueError, etree.LxmlError) as exc:
             raise ProviderError(f"{self.provider}: the extract's signature does not verify ({type(exc).__name__})"
                                 ) from None
-        signed = result.signed_xml if not isinstance(result, list) else None
-        if signed is None or signed.tag != _c("Extrait") or signed.get("Id") != extract.get("Id"):
+        if signed.tag != _c("Extrait") or signed.get("Id") != extract.get("Id"):
             raise ProviderError(f"{self.provider}: the signature does not cover the extract")
         try:
             signer = self._trust.verify(leaf, others)

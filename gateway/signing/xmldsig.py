@@ -157,18 +157,34 @@ class XMLRequestVerifier:
         return VerifiedXML(signed, signer)
 
 
-def verify_enveloped(root: etree._Element, signature: etree._Element, leaf: x509.Certificate) -> etree._Element:
-    """The document without its signature, parsed again from its canonical form, once
-    `check_shape`'s signature verifies under `leaf`'s key."""
+def verify_enveloped(target: etree._Element, signature: etree._Element, leaf: x509.Certificate) -> etree._Element:
+    """`target` without its signature, parsed again from its canonical form, once `signature`
+    (a child of `target`, whose one reference points at `target`: the caller has checked its URI)
+    verifies under `leaf`'s key.
+
+    A `target` inside a larger document (a SOAP body, say) is taken on its own first, as
+    signxml does: serialised with the namespaces it uses, and parsed again."""
     signed_info = signature.find("ds:SignedInfo", _NS)
-    assert signed_info is not None  # check_shape found its methods
-    _check_signature_value(signature, signed_info, leaf)
-    reference = signed_info.find("ds:Reference", _NS)
-    assert reference is not None
+    references = [] if signed_info is None else signed_info.findall("ds:Reference", _NS)
+    if signature.getparent() is not target or signed_info is None or len(references) != 1:
+        raise SignatureInvalid("the signature must be a child of what it signs, with one Reference")
+    reference = references[0]
     transforms = reference.findall("ds:Transforms/ds:Transform", _NS)
-    c14n_transform = transforms[1] if len(transforms) > 1 else None
-    digested = _canonical_without(root, signature, c14n_transform)
-    digest_name = str(reference.find("ds:DigestMethod", _NS).get("Algorithm")).rpartition("#")[2]
+    algorithms = [t.get("Algorithm") for t in transforms]
+    if not algorithms or algorithms[0] != ENVELOPED or len(algorithms) > 2 or (
+            len(algorithms) == 2 and algorithms[1] not in ALLOWED_C14N):
+        raise SignatureInvalid("the reference's transforms must be enveloped-signature, optionally followed by "
+                               "one canonicalization")
+    digest_method = reference.find("ds:DigestMethod", _NS)
+    if digest_method is None or digest_method.get("Algorithm") not in _DIGEST_URIS:
+        raise SignatureInvalid("the reference's digest method is not allowed")
+    _check_signature_value(signature, signed_info, leaf)
+    if target.getparent() is not None:
+        index = target.index(signature)
+        target = etree.fromstring(etree.tostring(target), _PARSER)
+        signature = target[index]
+    digested = _canonical_without(target, signature, transforms[1] if len(transforms) > 1 else None)
+    digest_name = str(digest_method.get("Algorithm")).rpartition("#")[2]
     expected = _b64(reference.findtext("ds:DigestValue", default="", namespaces=_NS), "DigestValue")
     if not hmac.compare_digest(hashlib.new(digest_name, digested).digest(), expected):
         raise SignatureInvalid("XML signature does not verify: the document's digest does not match DigestValue")
@@ -178,11 +194,16 @@ def verify_enveloped(root: etree._Element, signature: etree._Element, leaf: x509
 
 
 def _check_signature_value(signature: etree._Element, signed_info: etree._Element, leaf: x509.Certificate) -> None:
-    method = str(signed_info.find("ds:SignatureMethod", _NS).get("Algorithm"))
+    method_node = signed_info.find("ds:SignatureMethod", _NS)
+    method = "" if method_node is None else str(method_node.get("Algorithm"))
+    canonicalization = signed_info.find("ds:CanonicalizationMethod", _NS)
+    if method not in _METHOD_URIS or canonicalization is None or (
+            canonicalization.get("Algorithm") not in ALLOWED_C14N):
+        raise SignatureInvalid("the signature or canonicalization method is not allowed")
     name = method.rpartition("#")[2]  # ecdsa-sha256, rsa-sha384, sha512-rsa-MGF1
     hash_algorithm = _HASHES[next(h for h in _HASHES if h in name)]()
     value = _b64(signature.findtext("ds:SignatureValue", default="", namespaces=_NS), "SignatureValue")
-    data = _canonical(signed_info, signed_info.find("ds:CanonicalizationMethod", _NS))
+    data = _canonical(signed_info, canonicalization)
     key = leaf.public_key()
     try:
         if name.startswith("ecdsa-"):

@@ -135,8 +135,13 @@ def _hostile_answers(records: RegisterRecords, pki_dir: Path, rc: str, other_rc:
     forged = build_extract({**(records.extract(rc) or {}), "Statut": "ACTIVE"})
     forged.set("Id", "forged")
     forged.append(etree.fromstring(etree.tostring(extract)))
+    tampered = etree.fromstring(good)
+    name = tampered.find(f".//{{{NS}}}Denomination")
+    assert name is not None
+    name.text = (name.text or "") + " SARL"
     return {
         "unsigned": (200, bytes(etree.tostring(unsigned))),
+        "changed-after-signing": (200, bytes(etree.tostring(tampered))),
         "about-another-entry": (200, _signed_answer(records, pki_dir, other_rc)),
         "wrapped-signature": (200, _answer(forged)),
         "unknown-status": (200, _signed_answer(records, pki_dir, rc, Statut="SUSPENDUE")),
@@ -152,7 +157,7 @@ def _hostile_answers(records: RegisterRecords, pki_dir: Path, rc: str, other_rc:
     }
 
 
-CASES = ["unsigned", "about-another-entry", "wrapped-signature", "unknown-status", "bad-activity-code",
+CASES = ["unsigned", "changed-after-signing", "about-another-entry", "wrapped-signature", "unknown-status", "bad-activity-code",
          "no-activity-code", "bad-date", "doctype", "not-soap", "rc-invalid-fault", "fault-without-code",
          "http-404", "http-503"]
 
