@@ -1,6 +1,6 @@
 """The benchmark: in one run, on one broker, two messaging baselines and the gateway's full path.
 
-    gateway bench [--requests N] [--in-flight C] [--rate R] [--seconds S]
+    gateway bench [--requests N] [--rounds K] [--in-flight C] [--rate R] [--seconds S] [--workers W]
 
 - echo: a client and an echo server (separate processes) exchanging persistent messages
   with publisher confirms; the messaging floor of one round trip.
@@ -11,7 +11,14 @@
   sandbox administrations (each its own process: the civil registry over the bus, the tax
   directorate over REST with mutual TLS, the commercial register over SOAP), seal and reply.
   Every sealed response is verified afterwards; lost and duplicated answers are counted.
-  Then, after a pause of a few seconds (the store's checkpoint of the burst), the same path
+
+The relay and the full path run in K rounds, each full path run right after a relay run on
+processes that stay up, and the ratio reported is the median of the K per-round ratios: this
+machine's speed drifts by tens of percent within a minute, and a ratio of two runs taken far
+apart would measure the drift. The baselines run on the gateway's event loop (uvloop), so
+that the ratio compares the gateway's own work, not two event loops.
+
+Then, after a pause of a few seconds (the store's checkpoint of the burst), the same path
   at R requests per second offered, for S seconds, for the latency (p50, p99) and the
   gateway's memory.
 
@@ -281,8 +288,38 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+@dataclasses.dataclass
+class Phase:
+    """One measure over the rounds: its runs, and its CPU per answered request over all of them."""
+
+    results: list[Result] = dataclasses.field(default_factory=list)
+    cpu: list[tuple[int, dict[str, float]]] = dataclasses.field(default_factory=list)
+
+    def add(self, result: Result, cpu: dict[str, float]) -> None:
+        self.results.append(result)
+        self.cpu.append((result.answered, cpu))
+
+    def median(self) -> Result:
+        """The run of median rate (the lower middle one for an even count)."""
+        return sorted(self.results, key=lambda r: r.rate)[(len(self.results) - 1) // 2]
+
+    def summary(self) -> dict[str, Any]:
+        answered = sum(n for n, _ in self.cpu) or 1
+        roles = {role for _, cpu in self.cpu for role in cpu}
+        cpu = {role: round(sum(n * c.get(role, 0.0) for n, c in self.cpu) / answered, 3) for role in sorted(roles)}
+        cpu["total"] = cpu.pop("total")
+        return self.median().summary() | {
+            "lost": sum(r.sent - r.answered for r in self.results),
+            "duplicates": sum(r.duplicates for r in self.results),
+            "rounds_per_second": [round(r.rate, 1) for r in self.results],
+            "cpu_ms_per_request": cpu,
+        }
+
+
 async def run(requests: int, in_flight: int, url: str, rate: float, seconds: float = 10.0,
-              workers: int = 1) -> dict[str, Any]:
+              workers: int = 1, rounds: int = 3, types: tuple[str, ...] = tuple(PURPOSES)) -> dict[str, Any]:
+    """Echo once, then `rounds` rounds of relay-then-full-path (each full path run next to its own
+    relay run, so that the machine's drift weighs on both alike), then the paced run."""
     run_id = uuid.uuid4().hex[:8]
     payload = b"x" * 2500  # about the size of a signed request
     echo_queue = f"bench.{run_id}.echo"
@@ -298,52 +335,50 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
         await _delete_queues(url, [echo_queue])
 
     relay_in, relay_partner = f"bench.{run_id}.relay", f"bench.{run_id}.relay-partner"
-    partner_echo = _spawn("-m", "gateway.bench", "echo-server", "--queue", relay_partner, "--amqp-url", url)
-    relay = _spawn("-m", "gateway.bench", "relay-server", "--queue", relay_in, "--partner-queue", relay_partner,
-                   "--amqp-url", url)
-    try:
-        await _wait_consumer(url, relay_partner)
-        await _wait_consumer(url, relay_in)
-        meter = CpuMeter({"relay": [relay.pid], "partner echo": [partner_echo.pid]})
-        relay_result, _ = await _drive(url, relay_in, [(str(uuid.uuid4()), payload) for _ in range(requests)],
-                                       in_flight, "application/octet-stream", "two-hop relay")
-        relay_cpu = meter.per_request(relay_result.answered)
-    finally:
-        _stop(relay)
-        _stop(partner_echo)
-        await _delete_queues(url, [relay_in, relay_partner])
-
+    relay, full = Phase(), Phase()
+    answers: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         home = Path(tmp)
         ensure_development_pki(home / "pki", config_module.load().participants)
-        bodies = signed_requests(home, requests)
-        paced = signed_requests(home, max(1, int(rate * seconds)))
+        bodies = signed_requests(home, requests * rounds, types=types)
+        paced = signed_requests(home, max(1, int(rate * seconds)), types=types)
         ports = (_free_port(), _free_port())
+        baseline = [_spawn("-m", "gateway.bench", "echo-server", "--queue", relay_partner, "--amqp-url", url)]
+        baseline.append(_spawn("-m", "gateway.bench", "relay-server", "--queue", relay_in, "--partner-queue",
+                               relay_partner, "--amqp-url", url))
         partners = [_spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
                            "--queue", f"bench.{run_id}.partner")]
         partners += [_spawn(*command[1:]) for command in sandboxes.commands(home, bench_roles.bench_config(
             run_id, ports)) if "gateway_sandbox.civil_registry" not in command]
         gateway_workers = [_spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id,
                                   "--ports", f"{ports[0]},{ports[1]}") for _ in range(workers)]
-        queues = [f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner", "lane.bulk")]
+        queues = [relay_in, relay_partner, *(f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner",
+                                                                             "lane.bulk"))]
         try:
+            await _wait_consumer(url, relay_partner)
+            await _wait_consumer(url, relay_in)
             await _wait_consumer(url, f"bench.{run_id}.partner")
             await _wait_ports(ports)
             await _wait_consumer(url, f"bench.{run_id}.requests", count=workers)
-            meter = CpuMeter({"gateway": [w.pid for w in gateway_workers], "sandboxes": [p.pid for p in partners]})
-            full_result, answers = await _drive(url, f"bench.{run_id}.requests", bodies, in_flight,
-                                                "application/xml", "full path")
-            full_cpu = meter.per_request(full_result.answered)
+            for n in range(rounds):
+                meter = CpuMeter({"relay": [baseline[1].pid], "partner echo": [baseline[0].pid]})
+                result, _ = await _drive(url, relay_in, [(str(uuid.uuid4()), payload) for _ in range(requests)],
+                                         in_flight, "application/octet-stream", "two-hop relay")
+                relay.add(result, meter.per_request(result.answered))
+                meter = CpuMeter({"gateway": [w.pid for w in gateway_workers],
+                                  "sandboxes": [p.pid for p in partners]})
+                result, got = await _drive(url, f"bench.{run_id}.requests", bodies[n * requests:(n + 1) * requests],
+                                           in_flight, "application/xml", "full path")
+                full.add(result, meter.per_request(result.answered))
+                answers.update(got)
             rss = max(_rss_mb(w.pid) for w in gateway_workers)
             await asyncio.sleep(SETTLE_SECONDS)  # the latency is a steady-state measure, not the burst's tail
             paced_result, paced_answers = await _drive(url, f"bench.{run_id}.requests", paced, in_flight,
                                                        "application/xml", f"full path at {rate:g}/s", rate=rate)
             rss = max(rss, *(_rss_mb(w.pid) for w in gateway_workers))
         finally:
-            for w in gateway_workers:
-                _stop(w)
-            for p in partners:
-                _stop(p)
+            for process in (*gateway_workers, *partners, *baseline):
+                _stop(process)
             await _delete_queues(url, queues)
         trust = TrustStore.from_pem_file(home / "pki" / "ca.pem")
         bad_seals = 0
@@ -355,19 +390,20 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
                 statuses[status or "?"] = statuses.get(status or "?", 0) + 1
             except Exception:
                 bad_seals += 1
+    ratios = [f.rate / r.rate for r, f in zip(relay.results, full.results, strict=True) if r.rate]
     return {
         "echo": echo_result.summary() | {"cpu_ms_per_request": echo_cpu},
-        "relay": relay_result.summary() | {"cpu_ms_per_request": relay_cpu, "request_bytes": len(payload),
-                                           "answer_bytes": len(payload)},
-        "full_path": full_result.summary() | {"bad_seals": bad_seals, "statuses": statuses,
-                                              "gateway_rss_mb": round(rss, 1), "cpu_ms_per_request": full_cpu,
-                                              "request_bytes": round(statistics.mean(len(b) for _, b in bodies)),
-                                              "answer_bytes": round(statistics.mean(len(b) for b in answers.values()))
-                                              if answers else 0},
+        "relay": relay.summary() | {"request_bytes": len(payload), "answer_bytes": len(payload)},
+        "full_path": full.summary() | {
+            "bad_seals": bad_seals, "statuses": statuses, "gateway_rss_mb": round(rss, 1),
+            "request_bytes": round(statistics.mean(len(b) for _, b in bodies)),
+            "answer_bytes": round(statistics.mean(len(b) for b in answers.values())) if answers else 0},
         "full_path_paced": paced_result.summary() | {"offered_per_second": rate},
-        "ratio_full_to_echo": round(full_result.rate / echo_result.rate, 3) if echo_result.rate else None,
-        "ratio_full_to_relay": round(full_result.rate / relay_result.rate, 3) if relay_result.rate else None,
-        "requests": requests, "in_flight": in_flight, "cpus": os.cpu_count(), "gateway_workers": workers,
+        "ratio_full_to_echo": round(full.median().rate / echo_result.rate, 3) if echo_result.rate else None,
+        "ratio_full_to_relay_by_round": [round(r, 3) for r in ratios],
+        "ratio_full_to_relay": round(statistics.median(ratios), 3) if ratios else None,
+        "requests": requests, "rounds": rounds, "document_types": sorted(types), "in_flight": in_flight,
+        "cpus": os.cpu_count(), "gateway_workers": workers,
     }
 
 
@@ -379,7 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="offered load for the latency run (per second)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes for the full path")
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per relay and full path run")
+    parser.add_argument("--types", default="", help="comma-separated document types of the full path (default: all "
+                        "seven), e.g. to cost one provider's path alone")
+    parser.add_argument("--rounds", type=int, default=3, help="relay-then-full-path rounds; the median ratio counts")
     parser.add_argument("--in-flight", type=int, default=100)
     parser.add_argument("--amqp-url", default=config_module.load().settings.amqp_url)
     parser.add_argument("--queue", default="")
@@ -387,11 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", default="")
     parser.add_argument("--ports", default="0,0", help="(gateway-worker) the dgi and cnrc sandbox ports")
     args = parser.parse_args(argv)
+    unknown = sorted(set(t for t in args.types.split(",") if t) - set(PURPOSES))
+    if unknown:
+        parser.error(f"--types: unknown document types {', '.join(unknown)}; known: {', '.join(sorted(PURPOSES))}")
     if args.role == "echo-server":
-        asyncio.run(bench_roles.echo_server(args.amqp_url, args.queue))
+        event_loop.run(bench_roles.echo_server(args.amqp_url, args.queue))  # the gateway's loop, for a fair baseline
         return 0
     if args.role == "relay-server":
-        asyncio.run(bench_roles.relay_server(args.amqp_url, args.queue, args.partner_queue))
+        event_loop.run(bench_roles.relay_server(args.amqp_url, args.queue, args.partner_queue))
         return 0
     if args.role == "gateway-worker":
         from gateway import logs
@@ -400,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         dgi, cnrc = (int(p) for p in args.ports.split(","))
         event_loop.run(bench_roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
         return 0
-    report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds, args.workers))
+    report = asyncio.run(run(args.requests, args.in_flight, args.amqp_url, args.rate, args.seconds, args.workers,
+                             max(1, args.rounds), tuple(t for t in args.types.split(",") if t) or tuple(PURPOSES)))
     print(json.dumps(report, indent=2))
     e, r, f, p = report["echo"], report["relay"], report["full_path"], report["full_path_paced"]
     print(f"\necho       {e['per_second']:8.1f}/s  p99 {e['p99_ms']} ms", file=sys.stderr)
@@ -413,8 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, phase in (("echo", e), ("relay", r), ("full path", f)):
         cpu = "  ".join(f"{role} {ms:.2f}" for role, ms in phase["cpu_ms_per_request"].items())
         print(f"CPU ms per request, {name}: {cpu}", file=sys.stderr)
-    print(f"ratio full/echo {report['ratio_full_to_echo']}  full/relay {report['ratio_full_to_relay']}",
-          file=sys.stderr)
+    print("rounds (relay/full per second): " + "  ".join(
+        f"{a}/{b}" for a, b in zip(r["rounds_per_second"], f["rounds_per_second"], strict=True)), file=sys.stderr)
+    print(f"ratio full/echo {report['ratio_full_to_echo']}  full/relay by round "
+          f"{report['ratio_full_to_relay_by_round']}, median {report['ratio_full_to_relay']}", file=sys.stderr)
     print("bars (issue 7): " + "; ".join(
         f"{name} {value} ({bar}: {'met' if ok else 'NOT met'})" for name, value, bar, ok in (
             ("full/relay", report["ratio_full_to_relay"], ">= 0.50", (report["ratio_full_to_relay"] or 0) >= 0.5),

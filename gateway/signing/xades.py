@@ -3,7 +3,9 @@
 Every seal has the same shape, so it is assembled here instead of by signxml's general
 signer, which parses and serialises the document several times per signature and cost
 about a fifth of a worker's time under load. The shape is the one signxml's XAdESSigner
-produced, less the redundant KeyValue:
+produced, less two optional parts that only made every answer larger: the KeyValue (the
+certificate is there) and the DataObjectFormat. The reference to the KeyInfo stays, for
+verifiers that expect signxml's three references:
 
 - C14N 1.1 (which lxml, like signxml and xmlsec1 for these documents, renders as inclusive
   C14N 1.0: the two differ only for `xml:id`/`xml:base` fix-ups, which a response never has);
@@ -67,12 +69,6 @@ _TEMPLATE = (
     f'<ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>{{cert_digest}}</ds:DigestValue>'
     "</xades:CertDigest></xades:Cert></xades:SigningCertificateV2>"
     "</xades:SignedSignatureProperties>"
-    "<xades:SignedDataObjectProperties>"
-    '<xades:DataObjectFormat ObjectReference="#{sid}-document">'
-    "<xades:Description>Sealed response of the exchange gateway</xades:Description>"
-    "<xades:MimeType>text/xml</xades:MimeType>"
-    "</xades:DataObjectFormat>"
-    "</xades:SignedDataObjectProperties>"
     "</xades:SignedProperties>"
     "</xades:QualifyingProperties>"
     "</ds:Object>"
@@ -125,8 +121,7 @@ class XAdESSealer:
             cert_digest=self._cert_digest,
         ))
         root.append(signature)
-        signed_info, key_info = signature[0], signature[2]
-        signed_properties = signature[3][0][0]
+        signed_info, key_info, signed_properties = signature[0], signature[2], signature[3][0][0]
         _, properties_digest, key_info_digest = _DIGEST_VALUES(signature)
         properties_digest.text = _digest(_c14n(signed_properties))
         key_info_digest.text = _digest(_c14n(key_info))

@@ -157,9 +157,9 @@ def _hostile_answers(records: RegisterRecords, pki_dir: Path, rc: str, other_rc:
     }
 
 
-CASES = ["unsigned", "changed-after-signing", "about-another-entry", "wrapped-signature", "unknown-status", "bad-activity-code",
-         "no-activity-code", "bad-date", "doctype", "not-soap", "rc-invalid-fault", "fault-without-code",
-         "http-404", "http-503"]
+CASES = ["unsigned", "changed-after-signing", "about-another-entry", "wrapped-signature", "unknown-status",
+         "bad-activity-code", "no-activity-code", "bad-date", "doctype", "not-soap", "rc-invalid-fault",
+         "fault-without-code", "http-404", "http-503"]
 
 
 @pytest.mark.parametrize("case", CASES)
