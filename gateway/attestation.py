@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from gateway import canonical
 from gateway.errors import GatewayError
 from gateway.intake import Kind
 from gateway.messages import message
@@ -25,7 +26,6 @@ from gateway.signing.seal import Sealer
 from gateway.store import AttestationRecord
 
 NS = "urn:dz:exchange:v1"
-_Q = f"{{{NS}}}"
 #: The element name of one item of each list field of Data.
 ITEM_NAMES = {"spouses": "Spouse", "children": "Child", "activityCodes": "ActivityCode"}
 
@@ -118,48 +118,68 @@ class Attester:
     def _seal(self, kind: Kind, doc: Mapping[str, Any]) -> bytes:
         if kind == "jose":
             return self._sealer.seal_json(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
-        return self._sealer.seal_xml(to_xml(doc))
+        return self._sealer.seal_xml(to_canonical_xml(doc), {None: NS})
+
+
+def to_canonical_xml(doc: Mapping[str, Any]) -> str:
+    """The XML form of a response mapping, written in canonical form (C14N 1.0): the seal's
+    digest of the document is the hash of this very text."""
+    out = [f'<DocumentResponse xmlns="{NS}">']
+    for key in ("responseId", "inReplyTo", "status", "issuedAt"):
+        _element(out, pascal(key), str(doc[key]))
+    if "attestation" in doc:
+        out.append("<Attestation>")
+        for key, value in doc["attestation"].items():
+            if key == "subject":
+                out.append("<Subject>")
+                for sub_key, sub_value in value.items():
+                    _element(out, sub_key.upper(), str(sub_value))
+                out.append("</Subject>")
+            elif key == "data":
+                out.append("<Data>")
+                _data(out, value)
+                out.append("</Data>")
+            else:
+                _element(out, pascal(key), str(value))
+        out.append("</Attestation>")
+    else:
+        p = doc["problem"]
+        retry = f' retryAfter="{canonical.attribute(str(p["retryAfter"]))}"' if "retryAfter" in p else ""
+        out.append(f'<Problem code="{canonical.attribute(p["code"])}"{retry} '
+                   f'retryable="{str(p["retryable"]).lower()}">')  # attributes in C14N's order: by name
+        for lang in ("fr", "ar"):
+            out.append(f'<Message lang="{lang}">{canonical.text(p["message"][lang])}</Message>')
+        out.append("</Problem>")
+    out.append("</DocumentResponse>")
+    return "".join(out)
 
 
 def to_xml(doc: Mapping[str, Any]) -> etree._Element:
-    """The XML form of a response mapping."""
-    root = etree.Element(_Q + "DocumentResponse", nsmap={None: NS})  # default namespace
-    for key in ("responseId", "inReplyTo", "status", "issuedAt"):
-        etree.SubElement(root, _Q + pascal(key)).text = str(doc[key])
-    if "attestation" in doc:
-        att = etree.SubElement(root, _Q + "Attestation")
-        for key, value in doc["attestation"].items():
-            if key == "subject":
-                subject = etree.SubElement(att, _Q + "Subject")
-                for sub_key, sub_value in value.items():
-                    etree.SubElement(subject, _Q + sub_key.upper()).text = sub_value
-            elif key == "data":
-                _data(etree.SubElement(att, _Q + "Data"), value)
-            else:
-                etree.SubElement(att, _Q + pascal(key)).text = str(value)
-    else:
-        p = doc["problem"]
-        problem = etree.SubElement(root, _Q + "Problem", code=p["code"], retryable=str(p["retryable"]).lower())
-        if "retryAfter" in p:
-            problem.set("retryAfter", str(p["retryAfter"]))
-        for lang in ("fr", "ar"):
-            etree.SubElement(problem, _Q + "Message", lang=lang).text = p["message"][lang]
-    return root
+    """The XML form of a response mapping, as an element tree."""
+    return etree.fromstring(to_canonical_xml(doc).encode())
 
 
-def _data(parent: etree._Element, value: Mapping[str, Any]) -> None:
+def _element(out: list[str], name: str, value: str) -> None:
+    out.append(f"<{name}>{canonical.text(value)}</{name}>")
+
+
+def _data(out: list[str], value: Mapping[str, Any]) -> None:
     for key, item in value.items():
-        _value(etree.SubElement(parent, _Q + pascal(key)), key, item)
+        _value(out, pascal(key), key, item)
 
 
-def _value(node: etree._Element, key: str, item: Any) -> None:
+def _value(out: list[str], name: str, key: str, item: Any) -> None:
     if isinstance(item, Mapping):
-        _data(node, item)
+        out.append(f"<{name}>")
+        _data(out, item)
+        out.append(f"</{name}>")
     elif isinstance(item, list):
-        name = ITEM_NAMES.get(key, "Item")
+        item_name = ITEM_NAMES.get(key, "Item")
+        out.append(f"<{name}>")
         for entry in item:
-            _value(etree.SubElement(node, _Q + name), name, entry)
+            _value(out, item_name, item_name, entry)
+        out.append(f"</{name}>")
     elif isinstance(item, bool):
-        node.text = "true" if item else "false"
+        _element(out, name, "true" if item else "false")
     else:
-        node.text = str(item)
+        _element(out, name, str(item))

@@ -9,7 +9,7 @@ compact JWS with `x5c`. The key is loaded once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from cryptography import x509
@@ -36,9 +36,10 @@ class Sealer:
         self._jws = jws.JWSSigner(key, chain)
         self.certificate = chain[0]
 
-    def seal_xml(self, root: etree._Element) -> bytes:
-        """The XAdES-BES-sealed document, serialised with its XML declaration."""
-        return self._xades.seal(root)
+    def seal_xml(self, document: str, namespaces: Mapping[str | None, str]) -> bytes:
+        """The XAdES-BES-sealed document (given in canonical form, its root declaring `namespaces`),
+        serialised with its XML declaration."""
+        return self._xades.seal_canonical(document, namespaces)
 
     def seal_json(self, payload: bytes) -> bytes:
         return self._jws.sign(payload)

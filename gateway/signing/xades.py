@@ -24,13 +24,14 @@ import base64
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from lxml import etree
 
+from gateway import canonical
 from gateway.signing.pki import PrivateKey
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -42,39 +43,7 @@ ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 
-_TEMPLATE = (
-    f'<ds:Signature xmlns:ds="{DS}" xmlns:xades="{XADES}" Id="{{sid}}">'
-    "<ds:SignedInfo>"
-    f'<ds:CanonicalizationMethod Algorithm="{C14N11}"/>'
-    '<ds:SignatureMethod Algorithm="{method}"/>'
-    '<ds:Reference URI="" Id="{sid}-document">'
-    f'<ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"/><ds:Transform Algorithm="{C14N11}"/></ds:Transforms>'
-    f'<ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>{{document}}</ds:DigestValue>'
-    "</ds:Reference>"
-    f'<ds:Reference URI="#{{sid}}-signed-properties" Type="{SIGNED_PROPERTIES_TYPE}">'
-    f'<ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue/>'
-    "</ds:Reference>"
-    '<ds:Reference URI="#{sid}-key-info">'
-    f'<ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue/>'
-    "</ds:Reference>"
-    "</ds:SignedInfo>"
-    "<ds:SignatureValue/>"
-    '<ds:KeyInfo Id="{sid}-key-info"><ds:X509Data>{certificates}</ds:X509Data></ds:KeyInfo>'
-    "<ds:Object>"
-    '<xades:QualifyingProperties Target="#{sid}">'
-    '<xades:SignedProperties Id="{sid}-signed-properties">'
-    "<xades:SignedSignatureProperties>"
-    "<xades:SigningTime>{signing_time}</xades:SigningTime>"
-    "<xades:SigningCertificateV2><xades:Cert><xades:CertDigest>"
-    f'<ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>{{cert_digest}}</ds:DigestValue>'
-    "</xades:CertDigest></xades:Cert></xades:SigningCertificateV2>"
-    "</xades:SignedSignatureProperties>"
-    "</xades:SignedProperties>"
-    "</xades:QualifyingProperties>"
-    "</ds:Object>"
-    "</ds:Signature>"
-)
-_DIGEST_VALUES = etree.XPath("ds:SignedInfo/ds:Reference/ds:DigestValue", namespaces={"ds": DS})
+_CONTEXT: dict[str | None, str] = {"ds": DS, "xades": XADES}  # declared on the Signature element
 
 
 def _c14n(element: etree._Element) -> bytes:
@@ -111,19 +80,58 @@ class XAdESSealer:
         """The document (a root element, unsigned) with its seal appended, serialised with an XML declaration."""
         if root.getparent() is not None:
             raise ValueError("only a whole document is sealed")
-        when = (signing_time or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-        signature = etree.fromstring(_TEMPLATE.format(
-            sid=f"seal-{secrets.token_hex(8)}",
-            method=self._method,
-            document=_digest(_c14n(root)),  # the enveloped transform: the document before its seal
-            certificates=self._certificates,
-            signing_time=when.isoformat(),
-            cert_digest=self._cert_digest,
-        ))
-        root.append(signature)
-        signed_info, key_info, signed_properties = signature[0], signature[2], signature[3][0][0]
-        _, properties_digest, key_info_digest = _DIGEST_VALUES(signature)
-        properties_digest.text = _digest(_c14n(signed_properties))
-        key_info_digest.text = _digest(_c14n(key_info))
-        signature[1].text = base64.b64encode(self._sign(_c14n(signed_info))).decode("ascii")
-        return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        return self.seal_canonical(_c14n(root).decode("utf-8"), root.nsmap, signing_time)
+
+    def seal_canonical(self, document: str, namespaces: Mapping[str | None, str],
+                       signing_time: dt.datetime | None = None) -> bytes:
+        """`document` (a whole unsigned document in canonical form, whose root declares
+        `namespaces`) with its seal appended before the root's end tag, with an XML declaration.
+
+        Each signed part is written twice: in canonical form, with the namespace declarations
+        that C14N puts on it in its place in the document (what is digested and signed), and
+        as it stands in the document, under the Signature element that declares them."""
+        if set(namespaces) & set(_CONTEXT):
+            raise ValueError("the document's root must not declare the ds or xades prefixes")
+        head, end_tag, tail = document.rpartition("</")
+        if not head or not document.startswith("<"):
+            raise ValueError("a whole document in canonical form is sealed")
+        sid = f"seal-{secrets.token_hex(8)}"
+        when = (signing_time or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
+        in_scope = canonical.namespace_declarations({**namespaces, **_CONTEXT})
+        properties = (
+            "<xades:SignedSignatureProperties>"
+            f"<xades:SigningTime>{when}</xades:SigningTime>"
+            "<xades:SigningCertificateV2><xades:Cert><xades:CertDigest>"
+            f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
+            f"<ds:DigestValue>{self._cert_digest}</ds:DigestValue>"
+            "</xades:CertDigest></xades:Cert></xades:SigningCertificateV2>"
+            "</xades:SignedSignatureProperties>")
+        key_info = f"<ds:X509Data>{self._certificates}</ds:X509Data>"
+        properties_id, key_info_id = f"{sid}-signed-properties", f"{sid}-key-info"
+        properties_digest = _digest(
+            f'<xades:SignedProperties {in_scope} Id="{properties_id}">{properties}</xades:SignedProperties>'.encode())
+        key_info_digest = _digest(f'<ds:KeyInfo {in_scope} Id="{key_info_id}">{key_info}</ds:KeyInfo>'.encode())
+        signed_info = (
+            f'<ds:CanonicalizationMethod Algorithm="{C14N11}"></ds:CanonicalizationMethod>'
+            f'<ds:SignatureMethod Algorithm="{self._method}"></ds:SignatureMethod>'
+            f'<ds:Reference Id="{sid}-document" URI="">'
+            f'<ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"></ds:Transform>'
+            f'<ds:Transform Algorithm="{C14N11}"></ds:Transform></ds:Transforms>'
+            f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
+            f"<ds:DigestValue>{_digest(document.encode())}</ds:DigestValue></ds:Reference>"
+            f'<ds:Reference Type="{SIGNED_PROPERTIES_TYPE}" URI="#{properties_id}">'
+            f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
+            f"<ds:DigestValue>{properties_digest}</ds:DigestValue></ds:Reference>"
+            f'<ds:Reference URI="#{key_info_id}"><ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
+            f"<ds:DigestValue>{key_info_digest}</ds:DigestValue></ds:Reference>")
+        value = self._sign(f"<ds:SignedInfo {in_scope}>{signed_info}</ds:SignedInfo>".encode())
+        signature = (
+            f'<ds:Signature xmlns:ds="{DS}" xmlns:xades="{XADES}" Id="{sid}">'
+            f"<ds:SignedInfo>{signed_info}</ds:SignedInfo>"
+            f"<ds:SignatureValue>{base64.b64encode(value).decode('ascii')}</ds:SignatureValue>"
+            f'<ds:KeyInfo Id="{key_info_id}">{key_info}</ds:KeyInfo>'
+            f'<ds:Object><xades:QualifyingProperties Target="#{sid}">'
+            f'<xades:SignedProperties Id="{properties_id}">{properties}</xades:SignedProperties>'
+            "</xades:QualifyingProperties></ds:Object>"
+            "</ds:Signature>")
+        return f"<?xml version='1.0' encoding='UTF-8'?>\n{head}{signature}{end_tag}{tail}".encode()
