@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "gateway-worker":
         from gateway import logs
 
-        logs.configure("WARNING")
+        logs.configure("WARNING", for_good=True)
         dgi, cnrc = (int(p) for p in args.ports.split(","))
         event_loop.run(bench_roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
         return 0

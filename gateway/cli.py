@@ -104,7 +104,7 @@ async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bo
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"))
+    logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"), for_good=True)
     return event_loop.run(_run_up(_home(args.home), not args.no_sandboxes, args.workers, args.reuse_port))
 
 

@@ -15,8 +15,12 @@ from typing import TextIO
 import structlog
 
 
-def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """JSON lines to `stream` (default stderr)."""
+def configure(level: str = "INFO", stream: TextIO | None = None, *, for_good: bool = False) -> None:
+    """JSON lines to `stream` (default stderr).
+
+    `for_good`: a serving process configures once; each module's logger is then built on its
+    first use and kept (structlog otherwise builds a logger, and looks up its stream's lock,
+    at every call). Tests that configure again leave it False."""
     stream = stream or sys.stderr
     logging.basicConfig(stream=stream, level=getattr(logging, level.upper(), logging.INFO), format="%(message)s")
     structlog.configure(
@@ -29,7 +33,7 @@ def configure(level: str = "INFO", stream: TextIO | None = None) -> None:
         ],
         logger_factory=structlog.PrintLoggerFactory(stream),
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=for_good,
     )
 
 
