@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from gateway.store import AuditEntry
 
 GENESIS = "0" * 64
+_FIELDS = tuple(f.name for f in dataclasses.fields(AuditEntry))
 
 
 def canonical(entry: AuditEntry) -> bytes:
     """The bytes an entry's hash covers: every field, in a fixed order, times in UTC."""
-    fields = dataclasses.asdict(entry)
+    fields = {name: getattr(entry, name) for name in _FIELDS}  # every field is a scalar: no deep copy needed
     fields["at"] = entry.at.astimezone(dt.UTC).isoformat()
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
