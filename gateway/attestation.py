@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from lxml import etree
 
 from gateway import canonical
 from gateway.errors import GatewayError
+from gateway.ids import random_uuid
 from gateway.intake import Kind
 from gateway.messages import message
 from gateway.model import SUBJECT_KEYS, ProviderAnswer
@@ -76,7 +76,7 @@ class Attester:
                released: Sequence[str]) -> Sealed:
         """An `issued` or `not-found` response, with its attestation."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        attestation_id = str(uuid.uuid4())
+        attestation_id = random_uuid()
         valid_until = now + dt.timedelta(days=facts.validity_days)
         status = "issued" if answer.found else "not-found"
         doc = self._head(facts.request_id, status, now)
@@ -113,7 +113,7 @@ class Attester:
 
     @staticmethod
     def _head(request_id: str, status: str, now: dt.datetime) -> dict[str, Any]:
-        return {"responseId": str(uuid.uuid4()), "inReplyTo": request_id, "status": status, "issuedAt": instant(now)}
+        return {"responseId": random_uuid(), "inReplyTo": request_id, "status": status, "issuedAt": instant(now)}
 
     def _seal(self, kind: Kind, doc: Mapping[str, Any]) -> bytes:
         if kind == "jose":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -17,6 +16,7 @@ from gateway.adapters.resilience import Policy, Resilient
 from gateway.admit import Admitted
 from gateway.config import Provider
 from gateway.errors import DeadlineExceeded, ProviderTimeout, ProviderUnavailable
+from gateway.ids import random_uuid
 from gateway.model import ProviderAnswer
 
 
@@ -80,7 +80,7 @@ class Router:
         # misses it is late (provider_timeout), not the requester's deadline.
         deadline_bound = request.deadline is not None and left <= doc_type.sla_seconds
         query = ProviderQuery(
-            str(uuid.uuid4()), request.request_id, doc_type.name, request.purpose, request.requester,
+            random_uuid(), request.request_id, doc_type.name, request.purpose, request.requester,
             request.subject_kind, request.subject_id,
         )
         started = time.perf_counter()

@@ -1,0 +1,36 @@
+"""Response, attestation and query ids: version-4 UUIDs, never repeated, not even across a fork."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from gateway.ids import random_uuid
+
+
+def test_ids_are_version_4_uuids_in_canonical_text() -> None:
+    """Each id parses as a UUID of version 4 and the RFC variant, and reads back as the same text."""
+    for _ in range(1000):
+        text = random_uuid()
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+
+
+def test_no_id_repeats_across_many_pool_refills() -> None:
+    """100,000 ids (hundreds of 4 kB draws) are all distinct."""
+    assert len({random_uuid() for _ in range(100_000)}) == 100_000
+
+
+def test_a_forked_child_does_not_reuse_its_parents_random_bytes() -> None:
+    """After a fork, the child's next ids differ from the ones its parent draws next."""
+    random_uuid()  # the pool is filled in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, ",".join(random_uuid() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = set(os.read(read, 4096).decode().split(","))
+    os.close(read)
+    assert len(child) == 5 and not child & {random_uuid() for _ in range(5)}
