@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -161,10 +162,10 @@ class SQLiteStore:
         def connect() -> sqlite3.Connection:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
+            _while_locked(lambda: db.execute("PRAGMA journal_mode=WAL"))
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
-            db.executescript(SCHEMA)
+            _while_locked(lambda: db.executescript(SCHEMA))
             return db
 
         batcher = Batcher(connect)
@@ -353,6 +354,21 @@ class SQLiteStore:
             return removed
 
         return await self._write(purge)
+
+
+def _while_locked(step: Callable[[], object], seconds: float = 30.0) -> None:
+    """Runs a set-up step again while another process holds the database: workers opening a
+    new store together race for WAL mode and the schema, and SQLite answers `database is
+    locked` at once there instead of waiting for its busy timeout."""
+    give_up = time.monotonic() + seconds
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.05)
 
 
 def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:

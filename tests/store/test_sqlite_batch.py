@@ -61,3 +61,62 @@ async def test_a_broken_connection_reaches_every_caller_and_the_store_goes_on(tm
     await batcher.run(slow_insert, write=True)
     assert await batcher.run(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0], write=False) == 1
     await batcher.stop()
+
+
+
+_OPEN_ONE = """
+import asyncio, sys
+from pathlib import Path
+from gateway.store.sqlite import SQLiteStore
+
+async def main() -> None:
+    store = SQLiteStore(Path(sys.argv[1]))
+    await store.open()
+    for n in range(50):  # writes right away, as a worker's first requests do
+        await store.claim(f"{sys.argv[2]}-{n}", sys.argv[2], 30)
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+def test_workers_opening_a_new_store_together_all_open(tmp_path: Path) -> None:
+    """Eight processes opening a new store file at once (as `gateway up --workers` does) all open:
+    the race for WAL mode and the schema is waited out, not reported as `database is locked`."""
+    import subprocess
+    import sys
+
+    for attempt in range(3):
+        path = tmp_path / f"new-{attempt}.sqlite3"
+        processes = [subprocess.Popen([sys.executable, "-c", _OPEN_ONE, str(path), f"w{n}"], stderr=subprocess.PIPE)
+                     for n in range(8)]
+        failures = [p.communicate(timeout=60)[1].decode()[-300:] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 8, [f for f in failures if f]
+
+
+def test_set_up_steps_wait_out_a_locked_database_and_nothing_else() -> None:
+    """`database is locked` during set-up is tried again until it clears; any other error, or a lock
+    that outlasts the limit, is raised."""
+    from gateway.store.sqlite import _while_locked
+
+    tries: list[int] = []
+
+    def locked_twice() -> None:
+        tries.append(1)
+        if len(tries) < 3:
+            raise sqlite3.OperationalError("database is locked")
+
+    _while_locked(locked_twice)
+    assert len(tries) == 3
+
+    def broken() -> None:
+        raise sqlite3.OperationalError("no such table: t")
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        _while_locked(broken)
+
+    def always_locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _while_locked(always_locked, seconds=0.2)
