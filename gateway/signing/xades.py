@@ -13,9 +13,12 @@ verifiers that expect signxml's three references:
   `SignedProperties` (SigningTime, SigningCertificateV2) and the `KeyInfo`;
 - the certificate chain in `KeyInfo/X509Data`.
 
-Every digest is computed with lxml's canonicaliser on the element in its place in the
-document, exactly as a verifier does. Tests check each seal with signxml's XAdESVerifier
-and with xmlsec1.
+The document comes in canonical form (the gateway writes its responses so, see
+`gateway/canonical.py`), and each signed part is written in the canonical form that C14N
+gives it in its place in the document, with the namespace declarations in scope there: the
+digests are hashes of that text, and nothing is parsed or canonicalized again. Tests check
+the seals with signxml's XAdESVerifier and with xmlsec1, and hold the canonical text to
+lxml's canonicaliser (tests/unit/test_xades_seal.py, test_canonical_response.py).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ _CONTEXT: dict[str | None, str] = {"ds": DS, "xades": XADES}  # declared on the 
 
 
 def _c14n(element: etree._Element) -> bytes:
-    """C14N 1.1 as signxml and lxml render it: inclusive, without comments, in the element's context."""
+    """C14N 1.1 as signxml and lxml render it: inclusive, without comments (for `seal` of an element tree)."""
     return bytes(etree.tostring(element, method="c14n", exclusive=False, with_comments=False))
 
 
