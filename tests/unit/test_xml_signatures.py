@@ -163,3 +163,14 @@ def test_transforms_out_of_order_are_refused_by_name(ca: pki.Issued, verifier: X
     with pytest.raises(GatewayError, match="transforms must be enveloped-signature") as refused:
         verifier.verify(etree.fromstring(body.replace(enveloped + exc, exc + enveloped)))
     assert refused.value.code == "signature_invalid"
+
+
+def test_a_transform_outside_the_list_is_refused_by_name(ca: pki.Issued, verifier: XMLRequestVerifier) -> None:
+    """An XSLT transform in place of the canonicalization is signature_invalid, naming the transform."""
+    body = signed(pki.issue(ca, "dz.cnas"))
+    xslt = b"http://www.w3.org/TR/1999/REC-xslt-19991116"
+    exc_transform = f'<ds:Transform Algorithm="{EXC}"/>'.encode()
+    assert exc_transform in body
+    with pytest.raises(GatewayError, match=r"REC-xslt-19991116' is not allowed") as refused:
+        verifier.verify(etree.fromstring(body.replace(exc_transform, b'<ds:Transform Algorithm="' + xslt + b'"/>')))
+    assert refused.value.code == "signature_invalid"
