@@ -177,6 +177,9 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
 
 
 SETTLE_SECONDS = 3.0
+#: The benchmark's name for the CPU of each sandbox administration, by its module.
+_SANDBOX_ROLES = {"gateway_sandbox.civil_registry": "civil registry", "gateway_sandbox.tax_directorate": "tax sandbox",
+                  "gateway_sandbox.commercial_register": "register sandbox"}
 CIVIL_TYPES = tuple(t.name for t in _CATALOGUE.values() if t.provider == "dz.interieur.etat-civil")
 
 
@@ -228,8 +231,23 @@ async def _wait_ports(ports: tuple[int, ...], timeout: float = 60.0) -> None:
                 await asyncio.sleep(0.2)
 
 
-def _spawn(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL)
+def _spawn(*args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A Python process of the benchmark; its standard error goes to `log` when given (the
+    sandboxes write a line per request: thousands of lines on a terminal, whose drawing
+    would take its share of the CPU being measured)."""
+    if log is None:
+        return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL)
+    with open(log, "ab") as err:
+        return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=err)
+
+
+def _report_dead(processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+    """For each sandbox (by module) that stopped on its own, the end of its log, on standard error."""
+    for module, process in processes.items():
+        if process.poll() is not None:
+            log = logs / f"{module}.log"
+            tail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else []
+            print(f"{module} stopped with code {process.returncode}; its log ends:", *tail, sep="\n", file=sys.stderr)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -346,10 +364,13 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
         baseline = [_spawn("-m", "gateway.bench", "echo-server", "--queue", relay_partner, "--amqp-url", url)]
         baseline.append(_spawn("-m", "gateway.bench", "relay-server", "--queue", relay_in, "--partner-queue",
                                relay_partner, "--amqp-url", url))
-        partners = [_spawn("-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
-                           "--queue", f"bench.{run_id}.partner")]
-        partners += [_spawn(*command[1:]) for command in sandboxes.commands(home, bench_roles.bench_config(
-            run_id, ports)) if "gateway_sandbox.civil_registry" not in command]
+        logs = home / "logs"
+        logs.mkdir()
+        commands = [["-m", "gateway_sandbox.civil_registry", "--home", str(home), "--amqp-url", url,
+                     "--queue", f"bench.{run_id}.partner"]]
+        commands += [c[1:] for c in sandboxes.commands(home, bench_roles.bench_config(run_id, ports))
+                     if "gateway_sandbox.civil_registry" not in c]
+        partners = {c[1]: _spawn(*c, log=logs / f"{c[1]}.log") for c in commands}  # by module
         gateway_workers = [_spawn("-m", "gateway.bench", "gateway-worker", "--home", str(home), "--run", run_id,
                                   "--ports", f"{ports[0]},{ports[1]}") for _ in range(workers)]
         queues = [relay_in, relay_partner, *(f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner",
@@ -365,8 +386,8 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
                 result, _ = await _drive(url, relay_in, [(str(uuid.uuid4()), payload) for _ in range(requests)],
                                          in_flight, "application/octet-stream", "two-hop relay")
                 relay.add(result, meter.per_request(result.answered))
-                meter = CpuMeter({"gateway": [w.pid for w in gateway_workers],
-                                  "sandboxes": [p.pid for p in partners]})
+                meter = CpuMeter({"gateway": [w.pid for w in gateway_workers]}
+                                 | {_SANDBOX_ROLES.get(m, m): [p.pid] for m, p in partners.items()})
                 result, got = await _drive(url, f"bench.{run_id}.requests", bodies[n * requests:(n + 1) * requests],
                                            in_flight, "application/xml", "full path")
                 full.add(result, meter.per_request(result.answered))
@@ -377,7 +398,8 @@ async def run(requests: int, in_flight: int, url: str, rate: float, seconds: flo
                                                        "application/xml", f"full path at {rate:g}/s", rate=rate)
             rss = max(rss, *(_rss_mb(w.pid) for w in gateway_workers))
         finally:
-            for process in (*gateway_workers, *partners, *baseline):
+            _report_dead(partners, logs)
+            for process in (*gateway_workers, *partners.values(), *baseline):
                 _stop(process)
             await _delete_queues(url, queues)
         trust = TrustStore.from_pem_file(home / "pki" / "ca.pem")

@@ -14,7 +14,8 @@ import pytest
 @pytest.mark.slow
 def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> None:
     """`gateway bench` on 60 requests in 2 rounds: echo, relay, full path and paced run, 0 lost, 0 bad seals,
-    CPU per request, and the ratio as the median of the rounds'."""
+    CPU per request (each sandbox's apart), the ratio as the median of the rounds', and none of the
+    sandboxes' request logs on the output."""
     result = subprocess.run([sys.executable, "-m", "gateway", "bench", "--requests", "60", "--rounds", "2",
                              "--in-flight", "20", "--rate", "20", "--seconds", "2"],
                             capture_output=True, text=True, timeout=300)
@@ -29,6 +30,9 @@ def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> Non
     assert report["full_path_paced"]["answered"] == 40
     for part in ("echo", "relay", "full_path"):
         assert report[part]["cpu_ms_per_request"]["total"] > 0
+    for sandbox in ("civil registry", "tax sandbox", "register sandbox"):
+        assert report["full_path"]["cpu_ms_per_request"][sandbox] > 0
+    assert '"service"' not in result.stderr  # the sandboxes' JSON lines went to their log files
 
 
 def test_the_full_path_mix_spreads_over_the_seven_types_and_several_agencies(tmp_path: Path) -> None:
@@ -44,3 +48,22 @@ def test_the_full_path_mix_spreads_over_the_seven_types_and_several_agencies(tmp
     types = {root.findtext(f"{{{NS}}}DocumentType") for root in roots}
     assert types == set(config_module.load().catalogue)
     assert len({root.findtext(f"{{{NS}}}Agency")[5:7] for root in roots}) > 3
+
+
+def test_a_sandbox_that_stopped_has_the_end_of_its_log_reported(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A sandbox that exited on its own during the run is named, with its exit code and its log's last lines."""
+    from gateway.bench import _report_dead, _spawn
+
+    dead = _spawn("-c", "import sys; print('port already in use', file=sys.stderr); sys.exit(3)",
+                  log=tmp_path / "gateway_sandbox.tax_directorate.log")
+    alive = _spawn("-c", "import time; time.sleep(30)", log=tmp_path / "gateway_sandbox.civil_registry.log")
+    try:
+        dead.wait(30)
+        _report_dead({"gateway_sandbox.tax_directorate": dead, "gateway_sandbox.civil_registry": alive}, tmp_path)
+    finally:
+        alive.kill()
+        alive.wait()
+    err = capsys.readouterr().err
+    assert "gateway_sandbox.tax_directorate stopped with code 3" in err and "port already in use" in err
+    assert "civil_registry" not in err
