@@ -17,6 +17,7 @@ from gateway.signing.trust import TrustStore
 from gateway.signing.xmldsig import XMLRequestVerifier
 
 NS = "urn:dz:exchange:v1"
+_IN_NS = f"{{{NS}}}"
 _SUBJECTS = {"NIN": "nin", "NIF": "nif", "RC": "rc"}
 
 
@@ -25,17 +26,20 @@ def camel(name: str) -> str:
 
 
 def xml_fields(root: etree._Element) -> dict[str, Any]:
-    """The request's fields by camelCase name, read from the signed element only."""
+    """The request's fields by camelCase name, read from the signed element only (its children
+    in the exchange namespace; tags are compared as text, `{namespace}name`)."""
     out: dict[str, Any] = {}
     for child in root:
-        if not isinstance(child.tag, str) or etree.QName(child).namespace != NS:
+        tag = child.tag
+        if not isinstance(tag, str) or not tag.startswith(_IN_NS):
             continue
-        name = etree.QName(child).localname
+        name = tag[len(_IN_NS):]
         if name == "Subject":
-            out["subject"] = {
-                _SUBJECTS.get(etree.QName(s).localname, etree.QName(s).localname): (s.text or "")
-                for s in child if isinstance(s.tag, str)
-            }
+            out["subject"] = {}
+            for s in child:
+                if isinstance(s.tag, str):
+                    local = s.tag.rpartition("}")[2]
+                    out["subject"][_SUBJECTS.get(local, local)] = s.text or ""
         else:
             out[camel(name)] = child.text or ""
     return out
