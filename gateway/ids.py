@@ -1,9 +1,11 @@
-"""Random identifiers (UUID version 4) for responses, attestations and provider queries.
+"""Random identifiers: UUIDs (version 4) for responses, attestations and provider queries,
+and short hex names (a seal's `Id`).
 
 `uuid.uuid4()` asks the kernel for 16 random bytes and builds a UUID object at each call;
-three per request showed as 2 % of a loaded worker. Here the same source (`os.urandom`)
-is drawn 4 kB at a time, and the text is written directly. A process started by fork draws
-its own bytes, never its parent's.
+three per request showed as 2 % of a loaded worker, and `secrets.token_hex` is one more
+system call per seal. Here the same source (`os.urandom`) is drawn 4 kB at a time, and the
+text is written directly. A process started by fork draws its own bytes, never its
+parent's: the pool is emptied in the child (`os.register_at_fork`).
 """
 
 from __future__ import annotations
@@ -15,18 +17,35 @@ _BATCH = 4096
 _lock = threading.Lock()
 _pool = b""
 _at = 0
-_pid = 0
+
+
+def _forget_pool() -> None:
+    global _pool, _at
+    _pool, _at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _draw(n: int) -> bytearray:
+    global _pool, _at
+    with _lock:
+        if _at + n > len(_pool):
+            _pool, _at = os.urandom(max(_BATCH, n)), 0
+        raw = bytearray(_pool[_at:_at + n])
+        _at += n
+    return raw
 
 
 def random_uuid() -> str:
     """A new random UUID (version 4, RFC 9562 variant) in its usual lowercase text form."""
-    global _pool, _at, _pid
-    with _lock:
-        if _at + 16 > len(_pool) or _pid != os.getpid():
-            _pool, _at, _pid = os.urandom(_BATCH), 0, os.getpid()
-        raw = bytearray(_pool[_at:_at + 16])
-        _at += 16
+    raw = _draw(16)
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # variant 10xx
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def random_hex(nbytes: int) -> str:
+    """`nbytes` random bytes as lowercase hex (as `secrets.token_hex`, from the same pool)."""
+    return _draw(nbytes).hex()

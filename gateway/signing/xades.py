@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import secrets
 from collections.abc import Mapping, Sequence
 
 from cryptography import x509
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from lxml import etree
 
 from gateway import canonical
+from gateway.ids import random_hex
 from gateway.signing.pki import PrivateKey
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -98,7 +98,7 @@ class XAdESSealer:
         head, end_tag, tail = document.rpartition("</")
         if not head or not document.startswith("<"):
             raise ValueError("a whole document in canonical form is sealed")
-        sid = f"seal-{secrets.token_hex(8)}"
+        sid = f"seal-{random_hex(8)}"
         when = (signing_time or dt.datetime.now(dt.UTC)).replace(microsecond=0).isoformat()
         in_scope = canonical.namespace_declarations({**namespaces, **_CONTEXT})
         properties = (

@@ -34,3 +34,13 @@ def test_a_forked_child_does_not_reuse_its_parents_random_bytes() -> None:
     child = set(os.read(read, 4096).decode().split(","))
     os.close(read)
     assert len(child) == 5 and not child & {random_uuid() for _ in range(5)}
+
+
+def test_hex_names_have_the_asked_length_and_do_not_repeat() -> None:
+    """`random_hex(8)` (a seal's Id) is 16 lowercase hex digits, and 50,000 of them are all distinct."""
+    from gateway.ids import random_hex
+
+    names = {random_hex(8) for _ in range(50_000)}
+    assert len(names) == 50_000
+    assert all(len(n) == 16 and int(n, 16) >= 0 and n == n.lower() for n in list(names)[:100])
+    assert len(random_hex(5000)) == 10_000  # larger than one draw of the pool
