@@ -30,6 +30,7 @@ def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> Non
     assert report["full_path_paced"]["answered"] == 40
     for part in ("echo", "relay", "full_path"):
         assert report[part]["cpu_ms_per_request"]["total"] > 0
+        assert report[part]["cpu_ms_per_request"]["machine"] > 0  # all cores, kernel threads included
     for sandbox in ("civil registry", "tax sandbox", "register sandbox"):
         assert report["full_path"]["cpu_ms_per_request"][sandbox] > 0
     assert '"service"' not in result.stderr  # the sandboxes' JSON lines went to their log files
