@@ -178,8 +178,9 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
 
 SETTLE_SECONDS = 3.0
 #: The benchmark's name for the CPU of each sandbox administration, by its module.
-_SANDBOX_ROLES = {"gateway_sandbox.civil_registry": "civil registry", "gateway_sandbox.tax_directorate": "tax sandbox",
-                  "gateway_sandbox.commercial_register": "register sandbox"}
+_SANDBOX_ROLES = {"gateway_sandbox.civil_registry": "civil registry",
+                  "gateway_sandbox.tax_directorate": "tax directorate",
+                  "gateway_sandbox.commercial_register": "commercial register"}
 CIVIL_TYPES = tuple(t.name for t in _CATALOGUE.values() if t.provider == "dz.interieur.etat-civil")
 
 

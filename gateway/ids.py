@@ -20,8 +20,10 @@ _at = 0
 
 
 def _forget_pool() -> None:
-    global _pool, _at
-    _pool, _at = b"", 0
+    """In a forked child: none of the parent's bytes, and a fresh lock (another thread of the
+    parent may have held it at the fork)."""
+    global _pool, _at, _lock
+    _pool, _at, _lock = b"", 0, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_pool)

@@ -31,7 +31,7 @@ def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> Non
     for part in ("echo", "relay", "full_path"):
         assert report[part]["cpu_ms_per_request"]["total"] > 0
         assert report[part]["cpu_ms_per_request"]["machine"] > 0  # all cores, kernel threads included
-    for sandbox in ("civil registry", "tax sandbox", "register sandbox"):
+    for sandbox in ("civil registry", "tax directorate", "commercial register"):
         assert report["full_path"]["cpu_ms_per_request"][sandbox] > 0
     assert '"service"' not in result.stderr  # the sandboxes' JSON lines went to their log files
 
