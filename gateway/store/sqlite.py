@@ -168,7 +168,7 @@ class SQLiteStore:
             _while_locked(lambda: db.executescript(SCHEMA))
             return db
 
-        batcher = Batcher(connect)
+        batcher = Batcher(connect, writers_lock=self._path.with_name(self._path.name + "-writers.lock"))
         await batcher.start()
         self._batcher = batcher
 

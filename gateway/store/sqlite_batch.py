@@ -8,16 +8,30 @@ back and each write runs again alone, so that only the failing one raises, to it
 caller), runs the reads outside it, and hands all
 the results back to the event loop in one wake-up. A call's effects are committed before
 its caller resumes, so durability and ordering are those of one transaction per call.
+
+Several processes (the workers of one host) write the same file. A writer that finds the
+file locked is made by SQLite to sleep and try again, 1, 2, 5, 10 … 100 ms at a time,
+however soon the lock is freed: under the benchmark's load, with two workers committing in
+turn, the longest wait of a run was 0.24 s and 0.63 s (two runs), and every request of its
+worker waited with it. So the batchers of one file first take an advisory `flock` on a file
+beside it (`writers_lock`), and the kernel wakes the next one as soon as the lock is free:
+the longest wait of a run fell to 0.05–0.16 s (eight runs). What remains is the holder's
+own time, often a thread preempted on two busy cores; the total time waited did not change.
+SQLite's lock still guards the data: a writer that does not take the `flock` (a command run
+by an operator) is waited for as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
@@ -33,8 +47,11 @@ Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 class Batcher:
     """Runs calls on one connection, on one thread, writes grouped into one transaction."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-store") -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-store",
+                 writers_lock: Path | None = None) -> None:
         self._connect = connect
+        self._writers_lock = writers_lock
+        self._lock_fd: int | None = None
         self._queue: queue.SimpleQueue[list[Call] | None] = queue.SimpleQueue()
         self._pending: list[Call] = []  # calls made during this turn of the event loop, handed over at its end
         self._thread: threading.Thread | None = None
@@ -78,6 +95,8 @@ class Batcher:
         assert self._loop is not None
         try:
             db = self._connect()
+            if self._writers_lock is not None:
+                self._lock_fd = os.open(self._writers_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except BaseException as exc:
             failed: list[Outcome] = [(ready, None, exc)]
             self._loop.call_soon_threadsafe(_settle, failed)
@@ -114,14 +133,33 @@ class Batcher:
                     return
         finally:
             db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
-    @classmethod
-    def _writes(cls, db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This process's turn among the writers of the file (see the module's text)."""
+        if self._lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _writes(self, db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
         """All the writes in one transaction. Should one of them fail, the transaction is rolled
         back and each write runs again in a transaction of its own, so that only the failing one
         fails (the rare case pays; the common one has no savepoint per call)."""
         if not calls:
             return []
+        with self._writing():
+            return self._transaction(db, calls)
+
+    @classmethod
+    def _transaction(cls, db: sqlite3.Connection, calls: list[Call]) -> list[Outcome]:
         try:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time across the processes of this host
         except sqlite3.Error as exc:

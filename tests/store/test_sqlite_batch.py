@@ -5,6 +5,8 @@ stopping the store."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -120,3 +122,53 @@ def test_set_up_steps_wait_out_a_locked_database_and_nothing_else() -> None:
 
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         _while_locked(always_locked, seconds=0.2)
+
+
+def _try_flock(path: Path) -> bool:
+    """Whether another open file description gets the writers' lock right now."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing releases a lock taken through it
+    return True
+
+
+async def test_the_writers_lock_is_held_during_a_write_transaction_only(tmp_path: Path) -> None:
+    """The batcher holds the writers' flock while its transaction runs, and not between writes."""
+    lock = tmp_path / "s.db-writers.lock"
+    batcher = Batcher(lambda: connect(tmp_path / "s.db"), writers_lock=lock)
+    await batcher.start()
+
+    def insert_and_probe(db: sqlite3.Connection) -> bool:
+        db.execute("INSERT INTO t VALUES ('a')")
+        return _try_flock(lock)
+
+    others_could_write = await batcher.run(insert_and_probe, write=True)
+    free_after = _try_flock(lock)
+    await batcher.stop()
+    assert others_could_write is False
+    assert free_after is True
+
+
+async def test_a_write_waits_for_another_process_holding_the_writers_lock(tmp_path: Path) -> None:
+    """While another writer holds the flock the write does not start; it runs once that writer lets go."""
+    lock = tmp_path / "s.db-writers.lock"
+    batcher = Batcher(lambda: connect(tmp_path / "s.db"), writers_lock=lock)
+    await batcher.start()
+    other = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    try:
+        write = asyncio.ensure_future(batcher.run(lambda db: db.execute("INSERT INTO t VALUES ('b')"), write=True))
+        await asyncio.sleep(0.3)
+        waiting = not write.done()
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    await asyncio.wait_for(write, 10)
+    rows = await batcher.run(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0], write=False)
+    await batcher.stop()
+    assert waiting
+    assert rows == 1
