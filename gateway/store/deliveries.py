@@ -13,12 +13,11 @@ from typing import Any
 
 from gateway.store import Delivery
 
-#: The body column's value on insert, in each back end's placeholders: empty when the
-#: response table holds the same response (by request id and response id).
+#: The body column's value on insert (SQLite's placeholders; the PostgreSQL store writes the same
+#: CASE in its one recording statement): empty when the response table holds the same response
+#: (by request id and response id).
 SQLITE_DELIVERY_BODY = ("CASE WHEN EXISTS (SELECT 1 FROM responses WHERE request_id = ? AND response_id = ?) "
                         "THEN x'' ELSE ? END")
-POSTGRES_DELIVERY_BODY = ("CASE WHEN EXISTS (SELECT 1 FROM responses WHERE request_id = $2 AND response_id = $3) "
-                          "THEN ''::bytea ELSE $4 END")
 FIND_DELIVERY = (
     "SELECT d.key, d.request_id, d.response_id, CASE WHEN length(d.body) = 0 THEN r.body ELSE d.body END, "
     "d.kind, d.status, d.problem FROM deliveries d "

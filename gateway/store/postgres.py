@@ -10,7 +10,7 @@ import datetime as dt
 
 import asyncpg
 
-from gateway.audit import GENESIS, ChainedEntry, chain_hash
+from gateway.audit import GENESIS, ChainedEntry, canonical
 from gateway.kpi import minute_of
 from gateway.store import (
     AttestationRecord,
@@ -22,7 +22,7 @@ from gateway.store import (
     Lease,
     StoredResponse,
 )
-from gateway.store.deliveries import FIND_DELIVERY, POSTGRES_DELIVERY_BODY, delivery_of
+from gateway.store.deliveries import FIND_DELIVERY, delivery_of
 from gateway.store.kpi_rows import (
     JOURNEY_COLUMNS,
     KPI_KEY,
@@ -119,6 +119,94 @@ CREATE TABLE IF NOT EXISTS audit_head (
 """ + kpi_tables(time="TIMESTAMPTZ", real="DOUBLE PRECISION", count="BIGINT")
 _AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
                   "problem, request_sha256, response_sha256, subject_ref")
+# The journal's one appender at a time, server-side: the lock, the head, the entry and the new
+# head in one call, so that the lock is held for no network round trip. The hash is the one
+# `gateway.audit.chain_hash` computes: sha256 of the previous hash, a newline and the
+# entry's canonical bytes (computed by the caller), in hex.
+_APPEND_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION gateway_append_audit(
+    p_at TIMESTAMPTZ, p_request_id TEXT, p_transport TEXT, p_requester TEXT, p_agency TEXT, p_agent TEXT,
+    p_document_type TEXT, p_purpose TEXT, p_provider TEXT, p_status TEXT, p_problem TEXT,
+    p_request_sha256 TEXT, p_response_sha256 TEXT, p_subject_ref TEXT, p_canonical BYTEA) RETURNS TEXT
+LANGUAGE plpgsql AS $append$
+DECLARE
+    n BIGINT;
+    previous TEXT;
+    entry_hash TEXT;
+BEGIN
+    PERFORM pg_advisory_xact_lock(72202);  -- held until the calling statement commits
+    SELECT entries, head INTO n, previous FROM audit_head WHERE id = 1;
+    IF NOT FOUND THEN
+        n := 0;
+        previous := '{GENESIS}';
+    END IF;
+    entry_hash := encode(sha256(convert_to(previous || E'\\n', 'UTF8') || p_canonical), 'hex');
+    INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash)
+    VALUES (p_at, p_request_id, p_transport, p_requester, p_agency, p_agent, p_document_type, p_purpose,
+            p_provider, p_status, p_problem, p_request_sha256, p_response_sha256, p_subject_ref, previous,
+            entry_hash);
+    INSERT INTO audit_head VALUES (1, n + 1, entry_hash)
+    ON CONFLICT (id) DO UPDATE SET entries = excluded.entries, head = excluded.head;
+    RETURN entry_hash;
+END
+$append$;
+"""
+# One statement records an answered request: the journal entry first (the other writes read
+# its result, so they wait for its lock and always come after it), then the delivery, the
+# journey and the KPI count, each skipped when its first parameter is NULL. One statement is
+# one transaction: all or nothing, one round trip.
+_RECORD = f"""
+WITH appended AS (
+    SELECT gateway_append_audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS entry_hash
+),
+delivered AS (
+    INSERT INTO deliveries (key, request_id, response_id, body, kind, status, problem)
+    SELECT $16::text, $17::text, $18::text,
+           CASE WHEN EXISTS (SELECT 1 FROM responses WHERE request_id = $17::text AND response_id = $18::text)
+                THEN ''::bytea ELSE $19::bytea END,
+           $20::text, $21::text, $22::text
+    FROM appended WHERE $16::text IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET request_id = excluded.request_id, response_id = excluded.response_id,
+        body = excluded.body, kind = excluded.kind, status = excluded.status, problem = excluded.problem,
+        created_at = now()
+),
+journeyed AS (
+    INSERT INTO journeys
+    SELECT $23::text, $24::timestamptz, $25::text, $26::text, $27::text, $28::text, $29::text, $30::text,
+           $31::text, $32::double precision
+    FROM appended WHERE $23::text IS NOT NULL
+),
+counted AS (
+    INSERT INTO kpi AS k
+    SELECT $33::text, $34::text, $35::text, $36::text, $37::text, $38::text, $39::text, $40::integer,
+           $41::integer, 1
+    FROM appended WHERE $23::text IS NOT NULL
+    ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = k.n + 1
+)
+SELECT entry_hash FROM appended
+"""
+_NO_DELIVERY = (None,) * 7
+_NO_JOURNEY = (None,) * 19
+# One statement completes a request: its response, its attestation (skipped when NULL) and
+# the release of its lease, atomically.
+_COMPLETE = """
+WITH answered AS (
+    INSERT INTO responses (request_id, response_id, digest, body, kind, status, problem, http_status, document_type)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
+),
+attested AS (
+    INSERT INTO attestations
+    SELECT $10::text, $11::text, $12::text, $13::text, $14::text, $15::timestamptz, $16::timestamptz, $17::text,
+           $18::timestamptz
+    WHERE $10::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+),
+released AS (
+    DELETE FROM leases WHERE request_id = $1 AND owner = $19
+)
+SELECT 1
+"""
+_NO_ATTESTATION = (None,) * 9
 # One statement decides the lease: insert, renew our own, take over an expired one, or leave it.
 _ACQUIRE = """
 WITH previous AS (SELECT owner FROM leases WHERE request_id = $1),
@@ -130,6 +218,24 @@ upsert AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM upsert) AS won, (SELECT owner FROM previous) AS previous_owner
+"""
+# Check 8 and the lease in one statement: the remembered response if there is one, else the
+# outcome of _ACQUIRE (which then inserts nothing).
+_CLAIM = """
+WITH found AS (
+    SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type
+    FROM responses WHERE request_id = $1
+),
+previous AS (SELECT owner FROM leases WHERE request_id = $1),
+upsert AS (
+    INSERT INTO leases AS l (request_id, owner, expires_at)
+    SELECT $1, $2, now() + make_interval(secs => $3) WHERE NOT EXISTS (SELECT 1 FROM found)
+    ON CONFLICT (request_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE l.owner = excluded.owner OR l.expires_at <= now()
+    RETURNING 1
+)
+SELECT found.*, (SELECT count(*) FROM upsert) AS won, (SELECT owner FROM previous) AS previous_owner
+FROM (SELECT) AS one LEFT JOIN found ON true
 """
 
 
@@ -152,6 +258,7 @@ class PostgresStore:
             await connection.execute("SELECT pg_advisory_lock(72201)")  # one worker creates the schema at a time
             try:
                 await connection.execute(SCHEMA)
+                await connection.execute(_APPEND_FUNCTION)
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(72201)")
 
@@ -171,16 +278,22 @@ class PostgresStore:
         return StoredResponse(*row) if row else None
 
     async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
-        row = await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds))
+        return await self._lease(await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds)), request_id,
+                                 owner)
+
+    async def claim(self, request_id: str, owner: str, seconds: float) -> StoredResponse | Lease:
+        row = await self.pool.fetchrow(_CLAIM, request_id, owner, float(seconds))
+        if row["request_id"] is not None:
+            return StoredResponse(*tuple(row)[:9])
+        return await self._lease(row, request_id, owner)
+
+    async def _lease(self, row: asyncpg.Record, request_id: str, owner: str) -> Lease:
         previous = row["previous_owner"]
         if not row["won"]:
             return Lease("held", await self.lease_holder(request_id) or previous)
         if previous is not None and previous != owner:
             return Lease("taken_over", previous)
         return Lease("acquired")
-
-    async def claim(self, request_id: str, owner: str, seconds: float) -> StoredResponse | Lease:
-        return await self.find_response(request_id) or await self.acquire_lease(request_id, owner, seconds)
 
     async def lease_holder(self, request_id: str) -> str | None:
         value = await self.pool.fetchval("SELECT owner FROM leases WHERE request_id = $1", request_id)
@@ -190,53 +303,23 @@ class PostgresStore:
         await self.pool.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", request_id, owner)
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
-        r = response
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "INSERT INTO responses (request_id, response_id, digest, body, kind, status, problem, http_status, "
-                "document_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                r.request_id, r.response_id, r.digest, r.body, r.kind, r.status, r.problem, r.http_status,
-                r.document_type)
-            if attestation is not None:
-                a = attestation
-                await connection.execute(
-                    "INSERT INTO attestations VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                    a.attestation_id, a.request_id, a.document_type, a.provider, a.status, a.issued_at,
-                    a.valid_until, a.sha256, a.revoked_at)
-            await connection.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", r.request_id, owner)
+        r, a = response, attestation
+        attested = _NO_ATTESTATION if a is None else (
+            a.attestation_id, a.request_id, a.document_type, a.provider, a.status, a.issued_at, a.valid_until,
+            a.sha256, a.revoked_at)
+        await self.pool.execute(_COMPLETE, r.request_id, r.response_id, r.digest, r.body, r.kind, r.status,
+                                r.problem, r.http_status, r.document_type, *attested, owner)
 
     # ------------------------------------------------------------------ deliveries and audit
     async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
-        a = audit
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(72202)")  # one appender at a time
-            head = await connection.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
-            entries, previous = (int(head["entries"]), str(head["head"])) if head else (0, GENESIS)
-            entry_hash = chain_hash(previous, a)
-            await connection.execute(
-                f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                "$8, $9, $10, $11, $12, $13, $14, $15, $16)",
-                a.at, a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type, a.purpose,
-                a.provider, a.status, a.problem, a.request_sha256, a.response_sha256, a.subject_ref, previous,
-                entry_hash)
-            await connection.execute(
-                "INSERT INTO audit_head VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET entries = excluded.entries, "
-                "head = excluded.head", entries + 1, entry_hash)
-            if delivery is not None:
-                d = delivery
-                await connection.execute(
-                    "INSERT INTO deliveries (key, request_id, response_id, body, kind, status, problem) "
-                    f"VALUES ($1, $2, $3, {POSTGRES_DELIVERY_BODY}, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET "
-                    "request_id = excluded.request_id, response_id = excluded.response_id, body = excluded.body, "
-                    "kind = excluded.kind, status = excluded.status, problem = excluded.problem, created_at = now()",
-                    d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
-            if journey is not None:
-                await connection.execute("INSERT INTO journeys VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                                         *journey_row(a, journey, a.at))
-                await connection.execute(
-                    "INSERT INTO kpi AS k VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1) "
-                    f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = k.n + 1",
-                    *kpi_row(a, journey))
+        a, d = audit, delivery
+        delivered = _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status,
+                                                    d.problem)
+        journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at), *kpi_row(a, journey))
+        await self.pool.execute(
+            _RECORD, a.at, a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type, a.purpose,
+            a.provider, a.status, a.problem, a.request_sha256, a.response_sha256, a.subject_ref, canonical(a),
+            *delivered, *journeyed)
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:
         rows = await self.pool.fetch(

@@ -4,6 +4,7 @@ reordered directly in the database is found, and the first broken entry is named
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import sqlite3
 import uuid
@@ -12,7 +13,7 @@ import pytest
 from store_kit import StoreFactory
 
 from gateway import audit
-from gateway.store import AuditEntry, Store
+from gateway.store import AuditEntry, Delivery, Journey, Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SQLiteStore
 
@@ -76,6 +77,37 @@ async def test_concurrent_appenders_keep_one_chain(make_store: StoreFactory) -> 
     await asyncio.gather(*(stores[i % 4].record(entry(i % 60), None) for i in range(40)))
     result = await verdict(stores[0])
     assert result.ok and result.entries == 40
+
+
+async def test_concurrent_records_with_deliveries_and_journeys_keep_one_chain_and_every_count(
+        make_store: StoreFactory) -> None:
+    """Four workers recording whole answers at once (entry, delivery, journey, one shared KPI
+    count) leave one unbroken chain, every delivery, and a count of exactly 40."""
+    stores = [make_store() for _ in range(4)]
+    for s in stores:
+        await s.open()
+    entries = [entry(i % 60) for i in range(40)]
+    deliveries = [Delivery(f"key-{i}", e.request_id, f"response-{i}", b"<refusal/>", "xml", "refused",
+                           "malformed") for i, e in enumerate(entries)]
+    journey = Journey((("verify", 1.5), ("provider", 20.0)), 30.0, True)
+    await asyncio.gather(*(stores[i % 4].record(e, deliveries[i], journey) for i, e in enumerate(entries)))
+    result = await verdict(stores[0])
+    assert result.ok and result.entries == 40
+    found = [await stores[1].find_delivery(d.key) for d in deliveries]
+    assert found == deliveries
+    counts = await stores[2].kpi_counts(entries[0].at - dt.timedelta(hours=1), entries[0].at + dt.timedelta(hours=1),
+                                        "provider")
+    assert sum(c.count for c in counts) == 40
+
+
+async def test_an_entry_in_arabic_and_french_verifies(store: Store) -> None:
+    """Non-ASCII text in an entry is hashed as UTF-8 on both back ends, as the verifier reads it."""
+    arabic = dataclasses.replace(entry(1), agent="أمينة بن علي", purpose="allocations familiales — été")
+    await store.record(arabic, None)
+    await store.record(entry(2), None)
+    result = await verdict(store)
+    assert result.ok and result.entries == 2
+    assert (await store.audit_entries(arabic.request_id)) == [arabic]
 
 
 async def test_entries_about_one_subject_are_found_by_its_keyed_hash(store: Store) -> None:
