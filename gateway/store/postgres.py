@@ -207,35 +207,28 @@ released AS (
 SELECT 1
 """
 _NO_ATTESTATION = (None,) * 9
-# One statement decides the lease: insert, renew our own, take over an expired one, or leave it.
-_ACQUIRE = """
-WITH previous AS (SELECT owner FROM leases WHERE request_id = $1),
+# The lease in one statement: insert, renew our own, take over an expired one, or leave it;
+# `only_if` can make the insert conditional on an earlier CTE.
+_LEASE = """
+previous AS (SELECT owner FROM leases WHERE request_id = $1),
 upsert AS (
     INSERT INTO leases AS l (request_id, owner, expires_at)
-    VALUES ($1, $2, now() + make_interval(secs => $3))
+    SELECT $1, $2, now() + make_interval(secs => $3) {only_if}
     ON CONFLICT (request_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
     WHERE l.owner = excluded.owner OR l.expires_at <= now()
     RETURNING 1
-)
-SELECT (SELECT count(*) FROM upsert) AS won, (SELECT owner FROM previous) AS previous_owner
-"""
+)"""
+_LEASE_OUTCOME = "(SELECT count(*) FROM upsert) AS won, (SELECT owner FROM previous) AS previous_owner"
+_ACQUIRE = f"WITH {_LEASE.format(only_if='')} SELECT {_LEASE_OUTCOME}"
 # Check 8 and the lease in one statement: the remembered response if there is one, else the
-# outcome of _ACQUIRE (which then inserts nothing).
-_CLAIM = """
+# lease (none is then taken).
+_CLAIM = f"""
 WITH found AS (
     SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type
     FROM responses WHERE request_id = $1
 ),
-previous AS (SELECT owner FROM leases WHERE request_id = $1),
-upsert AS (
-    INSERT INTO leases AS l (request_id, owner, expires_at)
-    SELECT $1, $2, now() + make_interval(secs => $3) WHERE NOT EXISTS (SELECT 1 FROM found)
-    ON CONFLICT (request_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-    WHERE l.owner = excluded.owner OR l.expires_at <= now()
-    RETURNING 1
-)
-SELECT found.*, (SELECT count(*) FROM upsert) AS won, (SELECT owner FROM previous) AS previous_owner
-FROM (SELECT) AS one LEFT JOIN found ON true
+{_LEASE.format(only_if="WHERE NOT EXISTS (SELECT 1 FROM found)")}
+SELECT found.*, {_LEASE_OUTCOME} FROM (SELECT) AS one LEFT JOIN found ON true
 """
 
 
