@@ -152,9 +152,10 @@ END
 $append$;
 """
 # One statement records an answered request: the journal entry first (the other writes read
-# its result, so they wait for its lock and always come after it), then the delivery, the
-# journey and the KPI count, each skipped when its first parameter is NULL. One statement is
-# one transaction: all or nothing, one round trip.
+# its result, so they wait for its lock and always come after it), then the delivery (skipped
+# when its key, $16, is NULL), the journey and the KPI count (both skipped when the journey's
+# first parameter, $23, is NULL). One statement is one transaction: all or nothing, one round
+# trip.
 _RECORD = f"""
 WITH appended AS (
     SELECT gateway_append_audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS entry_hash
