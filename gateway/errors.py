@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from gateway.protocol import Status
+
 
 class GatewayError(Exception):
     """Base of every error that becomes a sealed refusal or failure."""
 
     code: ClassVar[str] = "internal_error"
-    status: ClassVar[str] = "failed"
+    status: ClassVar[Status] = Status.FAILED
     http_status: ClassVar[int] = 503
     retryable: ClassVar[bool] = True
 
@@ -28,7 +30,7 @@ class GatewayError(Exception):
 class Refused(GatewayError):
     """The request is at fault: answered `refused`, not retryable unless stated."""
 
-    status = "refused"
+    status = Status.REFUSED
     retryable = False
     http_status = 400
 
@@ -36,7 +38,7 @@ class Refused(GatewayError):
 class Failed(GatewayError):
     """The gateway or a provider is at fault: answered `failed`, retryable."""
 
-    status = "failed"
+    status = Status.FAILED
     retryable = True
 
 
@@ -175,8 +177,3 @@ BY_CODE: dict[str, type[GatewayError]] = {}
 for _cls in _all_subclasses(GatewayError):
     if _cls not in (Refused, Failed):
         BY_CODE.setdefault(_cls.code, _cls)
-
-#: Reasons for `x-dead-reason` when no response can be addressed (PROTOCOL §2).
-DEAD_NO_REPLY_TO = "reply_to_missing"
-DEAD_UNROUTABLE = "reply_to_unroutable"
-DEAD_POISON = "poison_message"

@@ -17,13 +17,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gateway.store import KpiCount
+from gateway.protocol import Status
+from gateway.records import KpiCount
 
 #: Upper bounds of the latency buckets, in milliseconds; the last bucket is unbounded.
 BUCKET_BOUNDS_MS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300,
                     400, 500, 600, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000,
                     12000, 15000, 20000, 30000, 60000)
-STATUSES = ("issued", "not-found", "refused", "failed")
 _WILAYA = re.compile(r"^[A-Z][A-Z0-9]{1,15}-([0-9]{2})-")
 
 
@@ -113,6 +113,6 @@ def within_sla(status: str, total_ms: float, sla_seconds: float | None) -> bool 
     """The SLA verdict of one answer: an issued or not-found answer within the deadline meets
     it; a failed one (provider down, timed out, deadline passed) misses it; a refusal is the
     requester's doing and is not SLA-bound, nor is a request of no known type."""
-    if sla_seconds is None or status == "refused":
+    if sla_seconds is None or status == Status.REFUSED:
         return None
-    return status in ("issued", "not-found") and total_ms <= sla_seconds * 1000
+    return status in (Status.ISSUED, Status.NOT_FOUND) and total_ms <= sla_seconds * 1000

@@ -26,8 +26,8 @@ from pathlib import Path
 import aio_pika
 from playwright.async_api import async_playwright
 
-from gateway.bench import signed_requests
-from gateway.dead_letters import DeadLetters
+from benchmarks.mix import signed_requests
+from gateway.transports.dead_letters import DeadLetters
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -2,7 +2,12 @@
 answer to and from that administration's own interface.
 
 A module here exposes `create(provider, context) -> Adapter`; providers.toml names the
-module. A new administration is one new module plus one block of configuration.
+module. A new administration is one new module plus one block of configuration. `base` holds
+the protocol every adapter follows; `resilience` the circuit breaker and retries around each;
+`http` what the HTTP adapters share.
+
+May import signing, configuration, errors, ids and the protocol constants; never the
+pipeline, which calls adapters, nor anything above it.
 """
 
 from __future__ import annotations

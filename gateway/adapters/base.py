@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aio_pika.abc
 
-from gateway.model import ProviderAnswer
 from gateway.signing.jws import JWSSigner
 from gateway.signing.trust import TrustStore
 
@@ -24,6 +25,16 @@ class ProviderQuery:
     requester: str
     subject_kind: str
     subject_id: str
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """What a provider's adapter returns: found with data, or not found."""
+
+    provider: str
+    found: bool
+    data: Mapping[str, Any]
+    obtained_at: dt.datetime
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ import aio_pika
 import aio_pika.abc
 import structlog
 
-from gateway.adapters.base import AdapterContext, ProviderQuery
+from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
 from gateway.config import Provider
 from gateway.errors import BrokerLinkDown, GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
-from gateway.model import SUBJECT_KEYS, ProviderAnswer
+from gateway.protocol import SUBJECT_KEYS
 from gateway.signing import jws
 
 log = structlog.get_logger(__name__)

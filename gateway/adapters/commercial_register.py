@@ -30,13 +30,12 @@ from urllib.parse import urlsplit
 import aiohttp
 from lxml import etree
 
-from gateway.adapters.base import AdapterContext, ProviderQuery
+from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
 
 # The HTTP edge shared with the other HTTP adapter (bounded reads, TLS peer identity).
 from gateway.adapters.http import client_session, peer_participant, provider_errors, read_bounded
 from gateway.config import ConfigError, Provider
 from gateway.errors import GatewayError, ProviderError, ProviderUnavailable, TransientProviderError
-from gateway.model import ProviderAnswer
 from gateway.signing.xmldsig import DS, signature_certificates, verify_enveloped
 
 NS = "urn:dz:cnrc:registre:v1"

@@ -33,10 +33,9 @@ from typing import Any
 
 import structlog
 
-from gateway.adapters.base import Adapter, ProviderQuery
+from gateway.adapters.base import Adapter, ProviderAnswer, ProviderQuery
 from gateway.config import ConfigError
 from gateway.errors import BrokerLinkDown, GatewayError, ProviderTimeout, ProviderUnavailable, TransientProviderError
-from gateway.model import ProviderAnswer
 
 log = structlog.get_logger(__name__)
 

@@ -29,11 +29,10 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import structlog
 
-from gateway.adapters.base import AdapterContext, ProviderQuery
+from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
 from gateway.adapters.http import client_session, client_tls, peer_participant, provider_errors, read_bounded
 from gateway.config import ConfigError, Provider
 from gateway.errors import ProviderError, ProviderUnavailable, TransientProviderError
-from gateway.model import ProviderAnswer
 
 log = structlog.get_logger(__name__)
 

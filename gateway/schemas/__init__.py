@@ -1,8 +1,11 @@
-"""Stage 3, validate: each request against its schema (PROTOCOL §4, check 4).
+"""The XSDs and JSON Schemas of requests and responses, per document type, served at
+`GET /v1/schemas/<name>`, and compiled once to check requests (docs/protocol.md, check 4).
 
-The XSDs and JSON Schemas in this folder are compiled once. XML goes through lxml's
-XMLSchema (the fast path); JSON through `jsonschema`. The common envelope takes any
-DocumentType token; the schema of a known type then fixes its Subject and Data.
+XML goes through lxml's XMLSchema (the fast path); JSON through `jsonschema`. The common
+envelope takes any DocumentType token; the schema of a known type then fixes its Subject and
+Data.
+
+May import only errors and the protocol constants.
 """
 
 from __future__ import annotations

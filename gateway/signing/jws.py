@@ -26,11 +26,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from gateway.errors import Malformed, SignatureInvalid
+from gateway.protocol import JWS_TYP as TYP
 from gateway.signing.pki import PrivateKey
 from gateway.signing.trust import Signer, TrustStore
 
 ALLOWED_ALGS = ("ES256", "PS256", "RS256")
-TYP = "dz-exchange+json"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 

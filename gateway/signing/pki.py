@@ -221,3 +221,17 @@ def ensure_development_pki(pki_dir: Path, participants: Iterable[str] = SANDBOX_
             write_identity(pki_dir, code, issue(ca, code))
             wrote = True
     return wrote
+
+
+def load_identity(folder: Path, key_file: Path | None = None,
+                  cert_file: Path | None = None) -> tuple[PrivateKey, list[x509.Certificate]]:
+    """A participant's key and chain, loaded once: `folder/key.pem` and `folder/cert.pem`, or the
+    files given. A key file readable by group or others is refused."""
+    key_file, cert_file = key_file or folder / "key.pem", cert_file or folder / "cert.pem"
+    if key_file.stat().st_mode & 0o077:
+        raise ValueError(f"{key_file} is readable by others: chmod 600 it")
+    key = serialization.load_pem_private_key(key_file.read_bytes(), None)
+    chain = list(x509.load_pem_x509_certificates(cert_file.read_bytes()))
+    if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+        raise ValueError(f"{folder}/key.pem: only ECDSA and RSA keys are supported")
+    return key, chain

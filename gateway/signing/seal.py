@@ -18,9 +18,9 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, 
 from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from gateway.errors import SignatureInvalid
-from gateway.intake import parse_xml
 from gateway.signing import jws
 from gateway.signing.pki import PrivateKey
+from gateway.signing.safe_xml import parse_xml
 from gateway.signing.trust import Signer, TrustStore
 from gateway.signing.xades import XADES, XAdESSealer
 from gateway.signing.xmldsig import DS, signature_certificates

@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from lxml import etree
 
-from gateway import canonical
 from gateway.ids import random_hex
+from gateway.signing import canonical
 from gateway.signing.pki import PrivateKey
 
 DS = "http://www.w3.org/2000/09/xmldsig#"

@@ -1,140 +1,33 @@
-"""The store: remembered responses (duplicates), leases, the outcome journal of each
-delivery, attestations, and the audit entries.
+"""The store: remembered responses (duplicates), leases, the outcome of each delivery,
+attestations, the audit journal, journeys and KPI counts, and operator accounts.
 
 One interface, `Store`, with two back ends: SQLite, the embedded default (one file under
 the home folder, shared by the workers of one host), and PostgreSQL, for several workers
-on several machines. `tests/store/` runs one suite against both.
+on several machines. `tests/store/` runs one suite against both. `chain` holds the journal's
+hash chain, which both back ends write.
+
+May import: the records, the KPI keys, the configuration and the protocol constants; never a
+stage, a transport or anything above them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from pathlib import Path
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from gateway.audit import ChainedEntry
-
-LeaseState = Literal["acquired", "held", "taken_over"]
-
-
-@dataclass(frozen=True)
-class Lease:
-    """The outcome of asking for a request id's lease, and who else has or had it."""
-
-    state: LeaseState
-    holder: str | None = None  # the other owner: holding it now (`held`) or before (`taken_over`)
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    """The exact sealed response given to a request id, and the content it answered."""
-
-    request_id: str
-    response_id: str
-    digest: str
-    body: bytes
-    kind: str
-    status: str
-    problem: str | None
-    http_status: int
-    document_type: str | None
-
-
-@dataclass(frozen=True)
-class AttestationRecord:
-    """Public facts about an attestation: no personal data."""
-
-    attestation_id: str
-    request_id: str
-    document_type: str
-    provider: str
-    status: str  # issued or not-found: the response status it came with
-    issued_at: dt.datetime
-    valid_until: dt.datetime
-    sha256: str
-    revoked_at: dt.datetime | None = None
-
-    def state(self, now: dt.datetime) -> str:
-        """`valid`, `expired` or `revoked` (PROTOCOL §7)."""
-        if self.revoked_at is not None:
-            return "revoked"
-        return "valid" if now < self.valid_until else "expired"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What was answered to one delivered message (by its delivery key), to replay it after a crash."""
-
-    key: str
-    request_id: str
-    response_id: str
-    body: bytes
-    kind: str
-    status: str
-    problem: str | None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """Who obtained what about whom, and why: one entry per answered request, no identifier in clear."""
-
-    at: dt.datetime
-    request_id: str
-    transport: str
-    requester: str | None
-    agency: str | None
-    agent: str | None
-    document_type: str | None
-    purpose: str | None
-    provider: str | None
-    status: str
-    problem: str | None
-    request_sha256: str
-    response_sha256: str
-    subject_ref: str | None  # keyed hash of the NIN, NIF or RC
-
-
-@dataclass(frozen=True)
-class Journey:
-    """How long one answered request spent in each pipeline stage, in milliseconds, and
-    whether it was answered within its type's deadline (None when no deadline applies)."""
-
-    stages: tuple[tuple[str, float], ...]
-    total_ms: float
-    within_sla: bool | None
-
-
-@dataclass(frozen=True)
-class JourneyRecord:
-    """A journey as the request lookup shows it: the audit facts without personal data."""
-
-    at: dt.datetime
-    request_id: str
-    transport: str
-    agency: str | None
-    document_type: str | None
-    provider: str | None
-    status: str
-    problem: str | None
-    stages: tuple[tuple[str, float], ...]
-    total_ms: float
-
-
-@dataclass(frozen=True)
-class KpiCount:
-    """Requests answered in a period with the same key, status, problem, SLA verdict and latency bucket."""
-
-    key: str | None  # the provider, type, agency or wilaya asked for; a time slot for trends
-    status: str
-    problem: str | None
-    within_sla: bool | None
-    bucket: int
-    count: int
-
-
-#: The columns a KPI breakdown may group by.
-KPI_DIMENSIONS = ("provider", "document_type", "agency", "wilaya")
+from gateway.config import Config
+from gateway.records import (
+    AttestationRecord,
+    AuditEntry,
+    Delivery,
+    Journey,
+    JourneyRecord,
+    KpiCount,
+    Lease,
+    StoredResponse,
+)
+from gateway.store.chain import ChainedEntry
 
 
 class Store(Protocol):
@@ -219,3 +112,14 @@ class Store(Protocol):
     async def purge(self, older_than: dt.datetime) -> int:
         """Forgets responses, deliveries and attempts older than `older_than`; returns rows removed."""
         ...
+
+
+def open_store(config: Config, home: Path) -> Store:
+    """The store the configuration names: SQLite under `home`, or PostgreSQL."""
+    if config.settings.store_backend == "postgresql":
+        from gateway.store.postgres import PostgresStore
+
+        return PostgresStore(config.settings.store_dsn)
+    from gateway.store.sqlite import SQLiteStore
+
+    return SQLiteStore(home / config.settings.store_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.store import Delivery
+from gateway.records import Delivery
 
 #: The body column's value on insert (SQLite's placeholders; the PostgreSQL store writes the same
 #: CASE in its one recording statement): empty when the response table holds the same response
@@ -29,4 +29,5 @@ def delivery_of(row: Any) -> Delivery | None:
     """The delivery found, or None, also when the response its body was in has been forgotten."""
     if row is None or row[3] is None:
         return None
-    return Delivery(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], row[6])
+    return Delivery(key=row[0], request_id=row[1], response_id=row[2], body=bytes(row[3]), kind=row[4],
+                    status=row[5], problem=row[6])

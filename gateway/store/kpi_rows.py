@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from gateway.kpi import bucket_of, minute_of, wilaya_of
-from gateway.store import KPI_DIMENSIONS, AuditEntry, Journey, JourneyRecord, KpiCount
+from gateway.records import KPI_DIMENSIONS, AuditEntry, Journey, JourneyRecord, KpiCount
 
 JOURNEY_COLUMNS = "at, request_id, transport, agency, document_type, provider, status, problem, stages, total_ms"
 #: The key of a KPI count, as the upsert of each back end names it.
@@ -57,7 +57,8 @@ def journey_row(audit: AuditEntry, journey: Journey, at: Any) -> tuple[Any, ...]
 def journey_record(row: Any, at: dt.datetime) -> JourneyRecord:
     """A `journeys` row read back (the columns of JOURNEY_COLUMNS), its time already converted."""
     stages = tuple((str(name), float(ms)) for name, ms in json.loads(row[8]))
-    return JourneyRecord(at, row[1], row[2], row[3], row[4], row[5], row[6], row[7], stages, float(row[9]))
+    return JourneyRecord(at=at, request_id=row[1], transport=row[2], agency=row[3], document_type=row[4],
+                         provider=row[5], status=row[6], problem=row[7], stages=stages, total_ms=float(row[9]))
 
 
 def kpi_row(audit: AuditEntry, journey: Journey) -> tuple[Any, ...]:

@@ -10,9 +10,8 @@ import datetime as dt
 
 import asyncpg
 
-from gateway.audit import GENESIS, ChainedEntry, canonical
 from gateway.kpi import minute_of
-from gateway.store import (
+from gateway.records import (
     AttestationRecord,
     AuditEntry,
     Delivery,
@@ -22,6 +21,7 @@ from gateway.store import (
     Lease,
     StoredResponse,
 )
+from gateway.store.chain import GENESIS, ChainedEntry, canonical
 from gateway.store.deliveries import FIND_DELIVERY, delivery_of
 from gateway.store.kpi_rows import (
     JOURNEY_COLUMNS,
@@ -269,7 +269,7 @@ class PostgresStore:
         row = await self.pool.fetchrow(
             "SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type "
             "FROM responses WHERE request_id = $1", request_id)
-        return StoredResponse(*row) if row else None
+        return StoredResponse.from_row(tuple(row)) if row else None
 
     async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
         return await self._lease(await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds)), request_id,
@@ -278,7 +278,7 @@ class PostgresStore:
     async def claim(self, request_id: str, owner: str, seconds: float) -> StoredResponse | Lease:
         row = await self.pool.fetchrow(_CLAIM, request_id, owner, float(seconds))
         if row["request_id"] is not None:
-            return StoredResponse(*tuple(row)[:9])
+            return StoredResponse.from_row(tuple(row)[:9])
         return await self._lease(row, request_id, owner)
 
     async def _lease(self, row: asyncpg.Record, request_id: str, owner: str) -> Lease:
@@ -347,16 +347,16 @@ class PostgresStore:
     async def audit_entries(self, request_id: str) -> list[AuditEntry]:
         rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = $1 ORDER BY seq",
                                      request_id)
-        return [AuditEntry(*row) for row in rows]
+        return [AuditEntry.from_row(tuple(row)) for row in rows]
 
     async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
         rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = $1 ORDER BY seq",
                                      subject_ref)
-        return [AuditEntry(*row) for row in rows]
+        return [AuditEntry.from_row(tuple(row)) for row in rows]
 
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         rows = await self.pool.fetch(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
-        chain = [ChainedEntry(r[0], AuditEntry(*list(r.values())[1:15]), r["prev_hash"], r["entry_hash"])
+        chain = [ChainedEntry(r[0], AuditEntry.from_row(list(r.values())[1:15]), r["prev_hash"], r["entry_hash"])
                  for r in rows]
         head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
         return chain, (int(head["entries"]), str(head["head"])) if head else None
@@ -377,7 +377,7 @@ class PostgresStore:
         row = await self.pool.fetchrow(
             "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, "
             "revoked_at FROM attestations WHERE attestation_id = $1", attestation_id)
-        return AttestationRecord(*row) if row else None
+        return AttestationRecord.from_row(tuple(row)) if row else None
 
     async def purge(self, older_than: dt.datetime) -> int:
         removed = 0

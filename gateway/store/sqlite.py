@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.audit import GENESIS, ChainedEntry, chain_hash
 from gateway.kpi import minute_of
-from gateway.store import (
+from gateway.records import (
     AttestationRecord,
     AuditEntry,
     Delivery,
@@ -24,6 +23,7 @@ from gateway.store import (
     LeaseState,
     StoredResponse,
 )
+from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
 from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
 from gateway.store.kpi_rows import (
     JOURNEY_COLUMNS,
@@ -298,17 +298,17 @@ class SQLiteStore:
     async def audit_entries(self, request_id: str) -> list[AuditEntry]:
         rows = await self._run(lambda db: db.execute(
             f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = ? ORDER BY seq", (request_id,)).fetchall())
-        return [AuditEntry(dt.datetime.fromisoformat(r[0]), *r[1:]) for r in rows]
+        return [AuditEntry.from_row((dt.datetime.fromisoformat(r[0]), *r[1:])) for r in rows]
 
     async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
         rows = await self._run(lambda db: db.execute(
             f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = ? ORDER BY seq", (subject_ref,)).fetchall())
-        return [AuditEntry(dt.datetime.fromisoformat(r[0]), *r[1:]) for r in rows]
+        return [AuditEntry.from_row((dt.datetime.fromisoformat(r[0]), *r[1:])) for r in rows]
 
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         def read(db: sqlite3.Connection) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
             rows = db.execute(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
-            chain = [ChainedEntry(r[0], AuditEntry(dt.datetime.fromisoformat(r[1]), *r[2:15]), r[15], r[16])
+            chain = [ChainedEntry(r[0], AuditEntry.from_row((dt.datetime.fromisoformat(r[1]), *r[2:15])), r[15], r[16])
                      for r in rows]
             head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
             return chain, (int(head[0]), str(head[1])) if head else None
@@ -340,7 +340,7 @@ class SQLiteStore:
             return None
         issued, until, revoked = _time(row[5]), _time(row[6]), _time(row[8])
         assert issued is not None and until is not None
-        return AttestationRecord(row[0], row[1], row[2], row[3], row[4], issued, until, row[7], revoked)
+        return AttestationRecord.from_row((*row[:5], issued, until, row[7], revoked))
 
     async def purge(self, older_than: dt.datetime) -> int:
         def purge(db: sqlite3.Connection) -> int:
@@ -374,7 +374,7 @@ def _while_locked(step: Callable[[], object], seconds: float = 30.0) -> None:
 def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:
     row = db.execute("SELECT request_id, response_id, digest, body, kind, status, problem, http_status, "
                      "document_type FROM responses WHERE request_id = ?", (request_id,)).fetchone()
-    return StoredResponse(*row) if row else None
+    return StoredResponse.from_row(row) if row else None
 
 
 def _acquire(db: sqlite3.Connection, request_id: str, owner: str, seconds: float) -> Lease:

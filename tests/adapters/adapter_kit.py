@@ -20,9 +20,9 @@ from signxml.algorithms import SignatureConstructionMethod
 from signxml.signer import XMLSigner
 
 from gateway.adapters.base import Adapter, ProviderQuery
-from gateway.admit import Admitted
 from gateway.config import DocumentType
-from gateway.model import Request
+from gateway.pipeline.admit import Admitted
+from gateway.pipeline.values import Request
 from gateway.signing.pki import Issued, cert_pem, key_pem
 from gateway.signing.trust import Signer
 from gateway_sandbox.commercial_register import server as register_server

@@ -19,9 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from gateway import adapters as adapter_registry
 from gateway.adapters.base import Adapter, AdapterContext
 from gateway.config import Provider
-from gateway.runtime import load_identity
 from gateway.signing.jws import JWSSigner
-from gateway.signing.pki import SANDBOX_PARTICIPANTS, Issued, ensure_development_pki
+from gateway.signing.pki import SANDBOX_PARTICIPANTS, Issued, ensure_development_pki, load_identity
 from gateway.signing.trust import TrustStore
 from gateway_sandbox.commercial_register import RegisterRecords
 from gateway_sandbox.commercial_register import build as build_register

@@ -106,9 +106,8 @@ async def _record() -> None:
     from gateway.adapters.base import AdapterContext, ProviderQuery
     from gateway.config import Provider
     from gateway.errors import GatewayError
-    from gateway.runtime import load_identity
     from gateway.signing.jws import JWSSigner
-    from gateway.signing.pki import ensure_development_pki
+    from gateway.signing.pki import ensure_development_pki, load_identity
     from gateway.signing.trust import TrustStore
     from gateway_sandbox.commercial_register import RegisterRecords
     from gateway_sandbox.commercial_register import build as build_register

@@ -25,7 +25,7 @@ from adapter_kit import (
 from aiohttp import web
 
 from gateway import config as config_module
-from gateway.adapters.base import ProviderQuery
+from gateway.adapters.base import ProviderAnswer, ProviderQuery
 from gateway.adapters.resilience import (
     CLOSED,
     HALF_OPEN,
@@ -37,8 +37,7 @@ from gateway.adapters.resilience import (
 )
 from gateway.config import ConfigError, Provider
 from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
-from gateway.model import ProviderAnswer
-from gateway.route import Router
+from gateway.pipeline.route import Router
 from gateway_sandbox.tax_directorate import TaxRecords, make_app
 
 NO_RETRY = Policy(breaker_failures=3, breaker_open_seconds=0.3, retries=0)

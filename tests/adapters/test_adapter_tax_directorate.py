@@ -26,9 +26,8 @@ from gateway.adapters.base import Adapter, AdapterContext
 from gateway.adapters.tax_directorate import TaxDirectorateAdapter
 from gateway.config import ConfigError, Provider
 from gateway.errors import GatewayError, TransientProviderError
-from gateway.runtime import load_identity
 from gateway.signing.jws import JWSSigner
-from gateway.signing.pki import Issued, cert_pem, issue, make_ca, make_crl
+from gateway.signing.pki import Issued, cert_pem, issue, load_identity, make_ca, make_crl
 from gateway.signing.trust import TrustStore
 from gateway_sandbox.tax_directorate import TaxRecords, make_app, make_ssl_context
 

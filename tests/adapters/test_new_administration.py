@@ -16,7 +16,7 @@ from gateway import config as config_module
 from gateway.adapters.base import AdapterContext
 from gateway.config import Config, DocumentType, Participant, Provider
 from gateway.errors import GatewayError
-from gateway.route import Router
+from gateway.pipeline.route import Router
 from gateway_sandbox.tax_directorate import TaxRecords, make_app
 
 NEW_TYPE = "test-tax-clearance"

@@ -17,12 +17,11 @@ from adapter_kit import CNRC, DGI, GATEWAY, query
 
 from gateway import adapters as adapter_registry
 from gateway import config as config_module
-from gateway import sandboxes
 from gateway.adapters.base import AdapterContext
 from gateway.config import Config
-from gateway.runtime import load_identity
+from gateway.runtime import sandboxes
 from gateway.signing.jws import JWSSigner
-from gateway.signing.pki import ensure_development_pki
+from gateway.signing.pki import ensure_development_pki, load_identity
 from gateway.signing.trust import TrustStore
 
 SEVEN = {"birth-certificate", "family-record", "death-record", "residence-certificate",

@@ -40,8 +40,9 @@ def test_the_full_path_mix_spreads_over_the_seven_types_and_several_agencies(tmp
     """The benchmark's requests name each of the seven document types, from more than one wilaya."""
     from lxml import etree
 
+    from benchmarks.mix import signed_requests
     from gateway import config as config_module
-    from gateway.bench import NS, signed_requests
+    from gateway.protocol import NS
     from gateway.signing.pki import ensure_development_pki
 
     ensure_development_pki(tmp_path / "pki", config_module.load().participants)
@@ -54,14 +55,14 @@ def test_the_full_path_mix_spreads_over_the_seven_types_and_several_agencies(tmp
 def test_a_sandbox_that_stopped_has_the_end_of_its_log_reported(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """A sandbox that exited on its own during the run is named, with its exit code and its log's last lines."""
-    from gateway.bench import _report_dead, _spawn
+    from benchmarks.processes import report_dead, spawn
 
-    dead = _spawn("-c", "import sys; print('port already in use', file=sys.stderr); sys.exit(3)",
+    dead = spawn("-c", "import sys; print('port already in use', file=sys.stderr); sys.exit(3)",
                   log=tmp_path / "gateway_sandbox.tax_directorate.log")
-    alive = _spawn("-c", "import time; time.sleep(30)", log=tmp_path / "gateway_sandbox.civil_registry.log")
+    alive = spawn("-c", "import time; time.sleep(30)", log=tmp_path / "gateway_sandbox.civil_registry.log")
     try:
         dead.wait(30)
-        _report_dead({"gateway_sandbox.tax_directorate": dead, "gateway_sandbox.civil_registry": alive}, tmp_path)
+        report_dead({"gateway_sandbox.tax_directorate": dead, "gateway_sandbox.civil_registry": alive}, tmp_path)
     finally:
         alive.kill()
         alive.wait()

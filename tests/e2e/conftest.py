@@ -22,9 +22,9 @@ from exchange import AMQP_URL, BusClient, with_provider
 from gateway import config as config_module
 from gateway import logs
 from gateway.config import Config, Participant, Quota, Requester
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued, ensure_development_pki
-from gateway.web import make_app
+from gateway.web.app import make_app
 from gateway_sandbox.civil_registry.records import Registry, build
 from gateway_sandbox.civil_registry.service import CivilRegistryService, QueryChecker, load_identity
 from gateway_sandbox.commercial_register.records import RegisterRecords

@@ -1,11 +1,10 @@
-"""Test-side client of the exchange: builds and signs requests, as a CNAS back-office would."""
+"""Test-side client of the exchange: requests built and signed by `gateway_client`, as a CNAS back
+office would, and an AMQP client with its own reply queue."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,17 +15,18 @@ import aio_pika
 import aio_pika.abc
 from cryptography import x509
 from lxml import etree
-from signxml import methods
-from signxml.signer import XMLSigner
 
 from gateway import config as config_module
 from gateway.config import Config
-from gateway.signing.jws import JWSSigner
-from gateway.signing.pki import Issued, cert_pem
+from gateway.signing.pki import Issued
+from gateway_client import Identity, request_fields, signed_request, to_xml
+from gateway_client.request import instant
+from gateway_client.signing import EXC_C14N
+from gateway_client.signing import sign_xml as client_sign_xml
 
 AMQP_URL = config_module.load().settings.amqp_url
-NS = "urn:dz:exchange:v1"
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+__all__ = ["AMQP_URL", "BusClient", "Reply", "request_fields", "sign_xml", "signed_jws", "signed_xml", "to_xml",
+           "with_provider"]
 
 
 def with_provider(config: Config, code: str, **options: object) -> Config:
@@ -38,61 +38,23 @@ def with_provider(config: Config, code: str, **options: object) -> Config:
 
 
 def now_iso(offset_s: float = 0) -> str:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def request_fields(document_type: str = "birth-certificate", subject: Mapping[str, str] | None = None,
-                   purpose: str = "family-allowance", **overrides: Any) -> dict[str, Any]:
-    """A request in its JSON (camelCase) form; XML is rendered from the same fields."""
-    fields: dict[str, Any] = {
-        "requestId": str(uuid.uuid4()),
-        "requester": "dz.cnas",
-        "agency": "CNAS-16-001",
-        "documentType": document_type,
-        "purpose": purpose,
-        "issuedAt": now_iso(),
-        "subject": dict(subject or {"nin": "109870123456789012"}),
-    }
-    fields.update(overrides)
-    return {k: v for k, v in fields.items() if v is not None}
-
-
-_ORDER = ["requestId", "requester", "agency", "agent", "documentType", "purpose", "caseReference", "priority",
-          "issuedAt", "deadline"]
-
-
-def to_xml(fields: Mapping[str, Any]) -> etree._Element:
-    root = etree.Element(f"{{{NS}}}DocumentRequest", nsmap={None: NS})
-    for key in _ORDER:
-        if key in fields:
-            etree.SubElement(root, f"{{{NS}}}{key[0].upper()}{key[1:]}").text = str(fields[key])
-    subject = etree.SubElement(root, f"{{{NS}}}Subject")
-    for key, value in fields["subject"].items():
-        etree.SubElement(subject, f"{{{NS}}}{key.upper()}").text = value
-    return root
+    return instant(offset_s)
 
 
 def sign_xml(root: etree._Element, who: Issued, chain: list[x509.Certificate] | None = None,
              *, c14n: str = EXC_C14N) -> bytes:
-    signer = XMLSigner(method=methods.enveloped, signature_algorithm="ecdsa-sha256", digest_algorithm="sha256",
-                       c14n_algorithm=c14n)
-    if not hasattr(who.key, "curve"):
-        signer = XMLSigner(method=methods.enveloped, signature_algorithm="rsa-sha256", digest_algorithm="sha256",
-                           c14n_algorithm=c14n)
-    certs = [cert_pem(c).decode() for c in [who.cert, *(chain or [])]]
-    signed = signer.sign(root, key=who.key, cert=certs, always_add_key_value=False)
-    return bytes(etree.tostring(signed))
+    """`root` signed by `who`, with `chain` (intermediates) after its certificate."""
+    return client_sign_xml(root, who.key, [who.cert, *(chain or [])], c14n=c14n)
 
 
 def signed_xml(who: Issued, **kw: Any) -> tuple[str, bytes]:
     fields = request_fields(**kw)
-    return fields["requestId"], sign_xml(to_xml(fields), who)
+    return fields["requestId"], signed_request(Identity(who.key, [who.cert]), fields, "xml")
 
 
 def signed_jws(who: Issued, **kw: Any) -> tuple[str, bytes]:
     fields = request_fields(**kw)
-    payload = json.dumps(fields, separators=(",", ":")).encode()
-    return fields["requestId"], JWSSigner(who.key, [who.cert]).sign(payload)
+    return fields["requestId"], signed_request(Identity(who.key, [who.cert]), fields, "jws")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 from exchange import BusClient, now_iso, signed_xml
 
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
 from gateway.signing.seal import verify_jws_seal

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from exchange import BusClient, request_fields, sign_xml, signed_jws, signed_xml, to_xml
 from lxml import etree
 
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing import pki
 from gateway.signing.pki import Issued
 from gateway_sandbox.civil_registry.service import CivilRegistryService

@@ -11,7 +11,7 @@ from exchange import signed_xml
 from lxml import etree
 from operator_kit import csrf_of, logged_in
 
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
 
 NS = "{urn:dz:exchange:v1}"

@@ -21,8 +21,8 @@ import aio_pika.abc
 import pytest
 import pytest_asyncio
 
-from gateway.dead_letters import DeadLetterError, DeadLetters, PurgeMismatch
-from gateway.errors import DEAD_NO_REPLY_TO, DEAD_POISON, DEAD_UNROUTABLE
+from gateway.protocol import DeadReason
+from gateway.transports.dead_letters import DeadLetterError, DeadLetters, PurgeMismatch
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 STAMP = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
@@ -113,8 +113,8 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
 
 
 async def bury_three(broker: Broker) -> list[Sent]:
-    return [await broker.bury(DEAD_UNROUTABLE, n=0), await broker.bury(DEAD_POISON, n=1),
-            await broker.bury(DEAD_NO_REPLY_TO, reply_to=None, n=2)]
+    return [await broker.bury(DeadReason.REPLY_TO_UNROUTABLE, n=0), await broker.bury(DeadReason.POISON_MESSAGE, n=1),
+            await broker.bury(DeadReason.REPLY_TO_MISSING, reply_to=None, n=2)]
 
 
 async def test_browse_shows_envelopes_and_leaves_every_message_in_place(broker: Broker) -> None:

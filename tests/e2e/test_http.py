@@ -9,7 +9,7 @@ import aiohttp
 from exchange import signed_jws, signed_xml
 from lxml import etree
 
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
 from gateway.signing.seal import verify_jws_seal
 

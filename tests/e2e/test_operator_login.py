@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 from operator_kit import add_operator
 
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 
 
 async def test_operator_logs_in_sees_the_dashboard_and_logs_out(http: str, home: Path, gateway: Gateway) -> None:

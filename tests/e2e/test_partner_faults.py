@@ -19,7 +19,7 @@ from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.adapters.civil_registry import BusAdapter
 from gateway.config import Provider
 from gateway.errors import GatewayError
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
 

@@ -16,7 +16,7 @@ import pytest
 from exchange import AMQP_URL, BusClient, signed_xml, with_provider
 
 from gateway.config import Config
-from gateway.runtime import Gateway
+from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
 from gateway_sandbox.commercial_register.records import RegisterRecords
 from gateway_sandbox.tax_directorate.records import TaxRecords

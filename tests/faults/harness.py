@@ -24,7 +24,7 @@ import aio_pika
 import aio_pika.abc
 import aiohttp
 
-from gateway.bench import CIVIL_TYPES, signed_requests
+from benchmarks.mix import civil_types, signed_requests
 from gateway.signing.pki import ensure_development_pki
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +133,7 @@ class Cluster:
         return sum(log.read_text().count(f'"event": "{event}"') for log in self.root.glob("worker-*.log"))
 
     def requests_to_send(self, n: int, priority: str | None = None) -> list[tuple[str, bytes]]:
-        return signed_requests(self.home, n, priority, CIVIL_TYPES)  # this cluster runs the civil registry only
+        return signed_requests(self.home, n, priority, civil_types())  # this cluster runs the civil registry only
 
     async def wait_consumers(self, queue: str, count: int = 1, timeout: float = 60.0) -> None:
         connection = await aio_pika.connect(self.amqp_url)

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from gateway import config as config_module
-from gateway.attestation import Attester
 from gateway.metrics import Metrics
-from gateway.pipeline import Pipeline
+from gateway.pipeline.attest import Attester
+from gateway.pipeline.flow import Pipeline
 from gateway.signing import pki
 from gateway.signing.seal import Sealer, verify_seal
 from gateway.signing.trust import TrustStore

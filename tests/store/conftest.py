@@ -23,8 +23,10 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str
     if request.param == "postgresql":
         dsn = pg_dsn
         admin = await asyncpg.connect(dsn)
-        await admin.execute("DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit, "
-                            "audit_head, orphan_answers, operators, journeys, kpi")
+        await admin.execute(
+            "DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit, "
+            "audit_head, orphan_answers, operators, journeys, kpi"
+        )
         await admin.close()
 
         def factory() -> Store:
@@ -32,6 +34,7 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str
             opened.append(store)
             return store
     else:
+
         def factory() -> Store:
             store = SQLiteStore(tmp_path / "store.sqlite3")
             opened.append(store)

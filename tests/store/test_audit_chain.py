@@ -12,16 +12,30 @@ import uuid
 import pytest
 from store_kit import StoreFactory
 
-from gateway import audit
-from gateway.store import AuditEntry, Delivery, Journey, Store
+from gateway.audit import journal as audit
+from gateway.records import AuditEntry, Delivery, Journey
+from gateway.store import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SQLiteStore
 
 
 def entry(i: int, subject: str = "ref-a") -> AuditEntry:
-    return AuditEntry(dt.datetime(2026, 11, 29, 10, 0, i, 123456, tzinfo=dt.UTC), str(uuid.uuid4()),
-                      "amqp", "dz.cnas", "CNAS-16-001", None, "birth-certificate", "family-allowance",
-                      "dz.interieur.etat-civil", "issued", None, "a" * 64, "b" * 64, subject)
+    return AuditEntry(
+        at=dt.datetime(2026, 11, 29, 10, 0, i, 123456, tzinfo=dt.UTC),
+        request_id=str(uuid.uuid4()),
+        transport="amqp",
+        requester="dz.cnas",
+        agency="CNAS-16-001",
+        agent=None,
+        document_type="birth-certificate",
+        purpose="family-allowance",
+        provider="dz.interieur.etat-civil",
+        status="issued",
+        problem=None,
+        request_sha256="a" * 64,
+        response_sha256="b" * 64,
+        subject_ref=subject,
+    )
 
 
 async def tamper(store: Store, sql: str) -> None:
@@ -55,12 +69,15 @@ async def test_an_untouched_journal_verifies(store: Store) -> None:
     assert result.ok and result.entries == 5 and head == (5, chain[-1].entry_hash)
 
 
-@pytest.mark.parametrize(("sql", "broken", "reason"), [
-    ("UPDATE audit SET purpose = 'benefit-review' WHERE seq = 3", 3, "altered"),
-    ("DELETE FROM audit WHERE seq = 2", 3, "deleted or reordered"),
-    ("UPDATE audit SET seq = seq + 100 WHERE seq = 2", 3, "deleted or reordered"),
-    ("DELETE FROM audit WHERE seq = 5", 5, "removed from its end"),
-])
+@pytest.mark.parametrize(
+    ("sql", "broken", "reason"),
+    [
+        ("UPDATE audit SET purpose = 'benefit-review' WHERE seq = 3", 3, "altered"),
+        ("DELETE FROM audit WHERE seq = 2", 3, "deleted or reordered"),
+        ("UPDATE audit SET seq = seq + 100 WHERE seq = 2", 3, "deleted or reordered"),
+        ("DELETE FROM audit WHERE seq = 5", 5, "removed from its end"),
+    ],
+)
 async def test_tampering_is_found_at_its_entry(store: Store, sql: str, broken: int, reason: str) -> None:
     """An altered, deleted, moved or cut-off entry breaks the chain exactly there."""
     await filled(store)
@@ -80,23 +97,35 @@ async def test_concurrent_appenders_keep_one_chain(make_store: StoreFactory) -> 
 
 
 async def test_concurrent_records_with_deliveries_and_journeys_keep_one_chain_and_every_count(
-        make_store: StoreFactory) -> None:
+    make_store: StoreFactory,
+) -> None:
     """Four workers recording whole answers at once (entry, delivery, journey, one shared KPI
     count) leave one unbroken chain, every delivery, and a count of exactly 40."""
     stores = [make_store() for _ in range(4)]
     for s in stores:
         await s.open()
     entries = [entry(i % 60) for i in range(40)]
-    deliveries = [Delivery(f"key-{i}", e.request_id, f"response-{i}", b"<refusal/>", "xml", "refused",
-                           "malformed") for i, e in enumerate(entries)]
+    deliveries = [
+        Delivery(
+            key=f"key-{i}",
+            request_id=e.request_id,
+            response_id=f"response-{i}",
+            body=b"<refusal/>",
+            kind="xml",
+            status="refused",
+            problem="malformed",
+        )
+        for i, e in enumerate(entries)
+    ]
     journey = Journey((("verify", 1.5), ("provider", 20.0)), 30.0, True)
     await asyncio.gather(*(stores[i % 4].record(e, deliveries[i], journey) for i, e in enumerate(entries)))
     result = await verdict(stores[0])
     assert result.ok and result.entries == 40
     found = [await stores[1].find_delivery(d.key) for d in deliveries]
     assert found == deliveries
-    counts = await stores[2].kpi_counts(entries[0].at - dt.timedelta(hours=1), entries[0].at + dt.timedelta(hours=1),
-                                        "provider")
+    counts = await stores[2].kpi_counts(
+        entries[0].at - dt.timedelta(hours=1), entries[0].at + dt.timedelta(hours=1), "provider"
+    )
     assert sum(c.count for c in counts) == 40
 
 

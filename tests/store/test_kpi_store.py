@@ -11,16 +11,37 @@ import pytest
 from store_kit import StoreFactory
 
 from gateway.kpi import bucket_of, summarise
-from gateway.store import AuditEntry, Journey, Store
+from gateway.records import AuditEntry, Journey
+from gateway.store import Store
 
 NOW = dt.datetime.now(dt.UTC).replace(second=30, microsecond=0)
 HOUR = dt.timedelta(hours=1)
 
 
-def entry(agency: str, status: str = "issued", problem: str | None = None, at: dt.datetime = NOW,
-          doc_type: str = "birth-certificate", provider: str = "dz.interieur.etat-civil") -> AuditEntry:
-    return AuditEntry(at, str(uuid.uuid4()), "amqp", "dz.cnas", agency, None, doc_type, "family-allowance",
-                      provider, status, problem, "a" * 64, "b" * 64, "ref")
+def entry(
+    agency: str,
+    status: str = "issued",
+    problem: str | None = None,
+    at: dt.datetime = NOW,
+    doc_type: str = "birth-certificate",
+    provider: str = "dz.interieur.etat-civil",
+) -> AuditEntry:
+    return AuditEntry(
+        at=at,
+        request_id=str(uuid.uuid4()),
+        transport="amqp",
+        requester="dz.cnas",
+        agency=agency,
+        agent=None,
+        document_type=doc_type,
+        purpose="family-allowance",
+        provider=provider,
+        status=status,
+        problem=problem,
+        request_sha256="a" * 64,
+        response_sha256="b" * 64,
+        subject_ref="ref",
+    )
 
 
 def journey(total_ms: float, within: bool | None = True) -> Journey:
@@ -45,8 +66,11 @@ async def test_counts_add_up_across_workers_by_dimension(make_store: StoreFactor
     await one.record(entry("CNAS-16-001"), None, journey(8.0))
     await two.record(entry("CNAS-16-001"), None, journey(8.0))
     await two.record(entry("CNAS-31-002", "failed", "provider_timeout"), None, journey(5200.0, False))
-    await one.record(entry("CNAS-16-003", "refused", "bad_signature", doc_type="tax-registration",
-                           provider="dz.finances.dgi"), None, journey(3.0, None))
+    await one.record(
+        entry("CNAS-16-003", "refused", "bad_signature", doc_type="tax-registration", provider="dz.finances.dgi"),
+        None,
+        journey(3.0, None),
+    )
     by_wilaya = summarise(await two.kpi_counts(NOW - HOUR, NOW + HOUR, "wilaya"))
     assert {k: s.volume for k, s in by_wilaya.items()} == {"16": 3, "31": 1}
     assert by_wilaya["16"].sla_percent == 100.0 and by_wilaya["31"].sla_percent == 0.0

@@ -34,10 +34,12 @@ async def test_a_failing_call_is_rolled_back_alone(tmp_path: Path) -> None:
             if fail:
                 raise ValueError("refused after writing")
             return key
+
         return run
 
-    results = await asyncio.gather(*(batcher.run(insert(f"k{i}", fail=i == 7), write=True) for i in range(50)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(batcher.run(insert(f"k{i}", fail=i == 7), write=True) for i in range(50)), return_exceptions=True
+    )
     rows = await batcher.run(lambda db: {r[0] for r in db.execute("SELECT k FROM t")}, write=False)
     await batcher.stop()
     assert isinstance(results[7], ValueError)
@@ -65,7 +67,6 @@ async def test_a_broken_connection_reaches_every_caller_and_the_store_goes_on(tm
     await batcher.stop()
 
 
-
 _OPEN_ONE = """
 import asyncio, sys
 from pathlib import Path
@@ -90,8 +91,10 @@ def test_workers_opening_a_new_store_together_all_open(tmp_path: Path) -> None:
 
     for attempt in range(3):
         path = tmp_path / f"new-{attempt}.sqlite3"
-        processes = [subprocess.Popen([sys.executable, "-c", _OPEN_ONE, str(path), f"w{n}"], stderr=subprocess.PIPE)
-                     for n in range(8)]
+        processes = [
+            subprocess.Popen([sys.executable, "-c", _OPEN_ONE, str(path), f"w{n}"], stderr=subprocess.PIPE)
+            for n in range(8)
+        ]
         failures = [p.communicate(timeout=60)[1].decode()[-300:] for p in processes]
         assert [p.returncode for p in processes] == [0] * 8, [f for f in failures if f]
 

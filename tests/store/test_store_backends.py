@@ -9,18 +9,43 @@ import uuid
 
 from store_kit import StoreFactory
 
-from gateway.store import AttestationRecord, AuditEntry, Delivery, Lease, Store, StoredResponse
+from gateway.records import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
+from gateway.store import Store
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def response(request_id: str, body: bytes = b"<sealed/>", digest: str = "d1") -> StoredResponse:
-    return StoredResponse(request_id, str(uuid.uuid4()), digest, body, "xml", "issued", None, 200, "birth-certificate")
+    return StoredResponse(
+        request_id=request_id,
+        response_id=str(uuid.uuid4()),
+        digest=digest,
+        body=body,
+        kind="xml",
+        status="issued",
+        problem=None,
+        http_status=200,
+        document_type="birth-certificate",
+    )
 
 
 def audit(request_id: str, status: str = "issued") -> AuditEntry:
-    return AuditEntry(NOW, request_id, "amqp", "dz.cnas", "CNAS-16-001", None, "birth-certificate",
-                      "family-allowance", "dz.interieur.etat-civil", status, None, "a" * 64, "b" * 64, "ref")
+    return AuditEntry(
+        at=NOW,
+        request_id=request_id,
+        transport="amqp",
+        requester="dz.cnas",
+        agency="CNAS-16-001",
+        agent=None,
+        document_type="birth-certificate",
+        purpose="family-allowance",
+        provider="dz.interieur.etat-civil",
+        status=status,
+        problem=None,
+        request_sha256="a" * 64,
+        response_sha256="b" * 64,
+        subject_ref="ref",
+    )
 
 
 async def test_a_response_is_remembered_once(store: Store) -> None:
@@ -89,10 +114,26 @@ async def test_concurrent_workers_get_exactly_one_lease(make_store: StoreFactory
 async def test_deliveries_and_audit_are_recorded_together(store: Store) -> None:
     """record() keeps the audit entry and the delivery's answer; a later record of the key replaces it."""
     rid, key = str(uuid.uuid4()), uuid.uuid4().hex
-    delivery = Delivery(key, rid, str(uuid.uuid4()), b"<answer/>", "xml", "refused", "stale_request")
+    delivery = Delivery(
+        key=key,
+        request_id=rid,
+        response_id=str(uuid.uuid4()),
+        body=b"<answer/>",
+        kind="xml",
+        status="refused",
+        problem="stale_request",
+    )
     await store.record(audit(rid, "refused"), delivery)
     assert await store.find_delivery(key) == delivery
-    newer = Delivery(key, rid, str(uuid.uuid4()), b"<again/>", "xml", "issued", None)
+    newer = Delivery(
+        key=key,
+        request_id=rid,
+        response_id=str(uuid.uuid4()),
+        body=b"<again/>",
+        kind="xml",
+        status="issued",
+        problem=None,
+    )
     await store.record(audit(rid), newer)
     assert await store.find_delivery(key) == newer
     entries = await store.audit_entries(rid)
@@ -112,8 +153,16 @@ async def test_attempts_count_up(store: Store) -> None:
 async def test_attestation_facts_and_state(store: Store) -> None:
     """An attestation saved with its response is found again, valid until its date, then expired."""
     rid, att = str(uuid.uuid4()), str(uuid.uuid4())
-    record = AttestationRecord(att, rid, "birth-certificate", "dz.interieur.etat-civil", "issued", NOW,
-                               NOW + dt.timedelta(days=90), "c" * 64)
+    record = AttestationRecord(
+        attestation_id=att,
+        request_id=rid,
+        document_type="birth-certificate",
+        provider="dz.interieur.etat-civil",
+        status="issued",
+        issued_at=NOW,
+        valid_until=NOW + dt.timedelta(days=90),
+        sha256="c" * 64,
+    )
     await store.complete(response(rid), record, "w1")
     found = await store.find_attestation(att)
     assert found == record
@@ -125,7 +174,10 @@ async def test_purge_forgets_what_is_older(store: Store) -> None:
     """purge() removes responses and deliveries older than the cut-off, and keeps newer ones."""
     rid, key = str(uuid.uuid4()), uuid.uuid4().hex
     await store.complete(response(rid), None, "w1")
-    await store.record(audit(rid), Delivery(key, rid, "r", b"x", "xml", "issued", None))
+    await store.record(
+        audit(rid),
+        Delivery(key=key, request_id=rid, response_id="r", body=b"x", kind="xml", status="issued", problem=None),
+    )
     assert await store.purge(NOW - dt.timedelta(days=1)) == 0
     assert await store.purge(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)) >= 2
     assert await store.find_response(rid) is None and await store.find_delivery(key) is None

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gateway.attestation import to_canonical_xml
 from gateway.errors import SignatureInvalid
+from gateway.pipeline.attest import to_canonical_xml
 from gateway.signing import pki
 from gateway.signing.seal import verify_xml_seal
 from gateway.signing.trust import TrustStore
@@ -28,9 +28,19 @@ SEALER = XAdESSealer(GATEWAY.key, [GATEWAY.cert, CA.cert])
 
 
 def issued(data: dict[str, Any]) -> dict[str, Any]:
-    return {"responseId": "r-1", "inReplyTo": "q-1", "status": "issued", "issuedAt": "2026-11-29T10:00:00Z",
-            "attestation": {"attestationId": "a-1", "documentType": "family-record", "subject": {"nin": "1" * 18},
-                            "validUntil": "2027-02-27T10:00:00Z", "data": data}}
+    return {
+        "responseId": "r-1",
+        "inReplyTo": "q-1",
+        "status": "issued",
+        "issuedAt": "2026-11-29T10:00:00Z",
+        "attestation": {
+            "attestationId": "a-1",
+            "documentType": "family-record",
+            "subject": {"nin": "1" * 18},
+            "validUntil": "2027-02-27T10:00:00Z",
+            "data": data,
+        },
+    }
 
 
 def refused(detail: str, retry_after: int | None) -> dict[str, Any]:
@@ -38,20 +48,29 @@ def refused(detail: str, retry_after: int | None) -> dict[str, Any]:
     if retry_after is not None:
         problem["retryAfter"] = retry_after
     problem["message"] = {"fr": f"Trop de demandes ({detail})", "ar": "طلبات كثيرة"}
-    return {"responseId": "r-2", "inReplyTo": "q-2", "status": "refused", "issuedAt": "2026-11-29T10:00:00Z",
-            "problem": problem}
+    return {
+        "responseId": "r-2",
+        "inReplyTo": "q-2",
+        "status": "refused",
+        "issuedAt": "2026-11-29T10:00:00Z",
+        "problem": problem,
+    }
 
 
 def lxml_c14n(text: str) -> str:
     return etree.tostring(etree.fromstring(text.encode()), method="c14n", with_comments=False).decode()
 
 
-FAMILY = {"headOfFamily": "بن علي محمد", "spouses": [{"name": "Fatima & Co <x>", "married": True}],
-          "children": [{"name": "Amine\r\n\t \"quoted\"", "birthDate": "2010-01-02", "sex": "M"}],
-          "empty": "", "count": 3}
+FAMILY = {
+    "headOfFamily": "بن علي محمد",
+    "spouses": [{"name": "Fatima & Co <x>", "married": True}],
+    "children": [{"name": 'Amine\r\n\t "quoted"', "birthDate": "2010-01-02", "sex": "M"}],
+    "empty": "",
+    "count": 3,
+}
 
 
-@pytest.mark.parametrize("doc", [issued(FAMILY), issued({}), refused("a \"b\" & <c>\r", 30), refused("x", None)])
+@pytest.mark.parametrize("doc", [issued(FAMILY), issued({}), refused('a "b" & <c>\r', 30), refused("x", None)])
 def test_the_written_text_is_its_own_canonical_form(doc: dict[str, Any]) -> None:
     """Lists, booleans, numbers, empty values, Arabic, and every character C14N escapes come out canonical."""
     text = to_canonical_xml(doc)
@@ -59,8 +78,13 @@ def test_the_written_text_is_its_own_canonical_form(doc: dict[str, Any]) -> None
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)).filter(
-    lambda c: c in "\t\n\r" or (c >= " " and c not in "\ufffe\uffff"))))
+@given(
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)).filter(
+            lambda c: c in "\t\n\r" or (c >= " " and c not in "\ufffe\uffff")
+        )
+    )
+)
 def test_any_xml_text_from_a_provider_is_written_canonically(value: str) -> None:
     """Any text XML allows, in data and in a message, is escaped exactly as C14N escapes it."""
     for doc in (issued({"name": value, "nested": [{"name": value}]}), refused(value, 5)):
@@ -86,9 +110,19 @@ def test_the_seal_verifies_whatever_the_root_declares(nsmap: dict[str | None, st
     if shutil.which("xmlsec1"):
         (tmp_path / "ca.pem").write_bytes(pki.cert_pem(CA.cert))
         (tmp_path / "doc.xml").write_bytes(body)
-        checked = subprocess.run(["xmlsec1", "--verify", "--trusted-pem", str(tmp_path / "ca.pem"), "--id-attr:Id",
-                                  "http://uri.etsi.org/01903/v1.3.2#:SignedProperties", str(tmp_path / "doc.xml")],
-                                 capture_output=True, text=True)
+        checked = subprocess.run(
+            [
+                "xmlsec1",
+                "--verify",
+                "--trusted-pem",
+                str(tmp_path / "ca.pem"),
+                "--id-attr:Id",
+                "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+                str(tmp_path / "doc.xml"),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert checked.returncode == 0, checked.stderr
 
 

@@ -36,8 +36,11 @@ def test_purpose_releasing_unknown_field_is_refused(tmp_path: Path) -> None:
     """A purpose that releases a field the type does not have is a configuration error."""
     folder = copy(tmp_path)
     path = folder / "catalogue.toml"
-    path.write_text(path.read_text().replace('benefit-review = ["deathRecorded", "deathDate"]',
-                                             'benefit-review = ["deathRecorded", "shoeSize"]'))
+    path.write_text(
+        path.read_text().replace(
+            'benefit-review = ["deathRecorded", "deathDate"]', 'benefit-review = ["deathRecorded", "shoeSize"]'
+        )
+    )
     with pytest.raises(config.ConfigError, match="shoeSize"):
         config.load(folder, env={})
 

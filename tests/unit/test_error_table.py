@@ -7,10 +7,26 @@ from __future__ import annotations
 from gateway.errors import BY_CODE
 
 PROTOCOL_CODES = {
-    "too_large", "malformed", "unsupported_media_type", "signature_invalid", "certificate_untrusted",
-    "certificate_expired", "certificate_revoked", "requester_mismatch", "schema_invalid", "stale_request",
-    "unknown_document_type", "access_denied", "purpose_not_allowed", "rate_limited", "duplicate_conflict",
-    "deadline_exceeded", "provider_unavailable", "provider_timeout", "provider_error", "internal_error",
+    "too_large",
+    "malformed",
+    "unsupported_media_type",
+    "signature_invalid",
+    "certificate_untrusted",
+    "certificate_expired",
+    "certificate_revoked",
+    "requester_mismatch",
+    "schema_invalid",
+    "stale_request",
+    "unknown_document_type",
+    "access_denied",
+    "purpose_not_allowed",
+    "rate_limited",
+    "duplicate_conflict",
+    "deadline_exceeded",
+    "provider_unavailable",
+    "provider_timeout",
+    "provider_error",
+    "internal_error",
 }
 
 

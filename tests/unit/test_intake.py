@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import intake
 from gateway.errors import GatewayError
+from gateway.pipeline import intake
 
 LIMIT = 256 * 1024
 
@@ -17,19 +17,22 @@ def code(body: bytes, content_type: str | None = "application/xml") -> str:
         return exc.code
 
 
-@pytest.mark.parametrize(("name", "body", "expected"), [
-    ("well-formed", b"<r/>", "xml"),
-    ("external entity", b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', "malformed"),
-    ("billion laughs", b'<!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><l>&b;</l>', "malformed"),
-    ("any DTD", b"<!DOCTYPE r><r/>", "malformed"),
-    ("external DTD", b'<!DOCTYPE r SYSTEM "http://example.org/r.dtd"><r/>', "malformed"),
-    ("undeclared entity", b"<r>&x;</r>", "malformed"),
-    ("deep nesting", b"<a>" * 300 + b"</a>" * 300, "malformed"),
-    ("junk", b"\x00\x01\x02", "malformed"),
-    ("empty", b"", "malformed"),
-    ("whitespace only", b"   \n", "malformed"),
-    ("two roots", b"<a/><b/>", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("name", "body", "expected"),
+    [
+        ("well-formed", b"<r/>", "xml"),
+        ("external entity", b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', "malformed"),
+        ("billion laughs", b'<!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;">]><l>&b;</l>', "malformed"),
+        ("any DTD", b"<!DOCTYPE r><r/>", "malformed"),
+        ("external DTD", b'<!DOCTYPE r SYSTEM "http://example.org/r.dtd"><r/>', "malformed"),
+        ("undeclared entity", b"<r>&x;</r>", "malformed"),
+        ("deep nesting", b"<a>" * 300 + b"</a>" * 300, "malformed"),
+        ("junk", b"\x00\x01\x02", "malformed"),
+        ("empty", b"", "malformed"),
+        ("whitespace only", b"   \n", "malformed"),
+        ("two roots", b"<a/><b/>", "malformed"),
+    ],
+)
 def test_xml_bodies(name: str, body: bytes, expected: str) -> None:
     """Each hostile or broken XML body is malformed; a plain document passes."""
     assert code(body) == expected, name
@@ -51,12 +54,15 @@ def test_content_type_parameters_are_ignored() -> None:
     assert code(b"<r/>", "application/xml; charset=utf-8") == "xml"
 
 
-@pytest.mark.parametrize(("name", "body"), [
-    ("two parts", b"abc.def"),
-    ("not base64 JSON", b"!!!.###.$$$"),
-    ("header not an object", b"WzFd.e30.c2ln"),
-    ("non-ASCII", "é.é.é".encode()),
-])
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("two parts", b"abc.def"),
+        ("not base64 JSON", b"!!!.###.$$$"),
+        ("header not an object", b"WzFd.e30.c2ln"),
+        ("non-ASCII", "é.é.é".encode()),
+    ],
+)
 def test_broken_jws_is_malformed(name: str, body: bytes) -> None:
     """A JOSE body that is not three base64url JSON objects is malformed."""
     assert code(body, "application/jose") == "malformed", name

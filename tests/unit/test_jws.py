@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from jwcrypto import jwk, jws
 
 from gateway.errors import GatewayError
+from gateway.protocol import JWS_TYP as TYP
 from gateway.signing import pki
-from gateway.signing.jws import TYP, JWSSigner, JWSVerifier, b64url, parse
+from gateway.signing.jws import JWSSigner, JWSVerifier, b64url, parse
 from gateway.signing.trust import TrustStore
 
 PAYLOAD = json.dumps({"requestId": "r-1", "subject": {"nin": "109870123456789012"}}).encode()
@@ -35,8 +36,9 @@ def x5c(who: pki.Issued) -> list[str]:
 
 def jwcrypto_token(who: pki.Issued, alg: str, **extra: object) -> bytes:
     token = jws.JWS(PAYLOAD)
-    token.add_signature(jwk.JWK.from_pyca(who.key), None,
-                        json.dumps({"alg": alg, "typ": TYP, "x5c": x5c(who), **extra}))
+    token.add_signature(
+        jwk.JWK.from_pyca(who.key), None, json.dumps({"alg": alg, "typ": TYP, "x5c": x5c(who), **extra})
+    )
     return str(token.serialize(compact=True)).encode()
 
 
@@ -60,8 +62,7 @@ def test_jwcrypto_verifies_what_the_gateway_signs(ca: pki.Issued, kind: str) -> 
 
 
 @pytest.mark.parametrize("kind, alg", [("ec", "ES256"), ("rsa", "PS256"), ("rsa", "RS256")])
-def test_the_gateway_verifies_what_jwcrypto_signs(ca: pki.Issued, verifier: JWSVerifier, kind: str,
-                                                  alg: str) -> None:
+def test_the_gateway_verifies_what_jwcrypto_signs(ca: pki.Issued, verifier: JWSVerifier, kind: str, alg: str) -> None:
     """Each allowed algorithm, signed by another implementation, verifies; one changed payload byte does not."""
     who = pki.issue(ca, "dz.cnas", key=pki.new_key(kind))
     token = jwcrypto_token(who, alg)

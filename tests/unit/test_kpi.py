@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.kpi import BUCKET_BOUNDS_MS, Summary, bucket_bound, bucket_of, total, wilaya_of, within_sla
-from gateway.store import KpiCount
+from gateway.records import KpiCount
 
 
 def counts(*pairs: tuple[float, int]) -> Summary:

@@ -8,17 +8,22 @@ import json
 
 import pytest
 
-from gateway.lanes import PriorityGate, peek_priority
+from gateway.transports.lanes import PriorityGate, peek_priority
 
 
-@pytest.mark.parametrize(("body", "lane"), [
-    (b'<DocumentRequest xmlns="urn:dz:exchange:v1"><Priority>bulk</Priority></DocumentRequest>', "bulk"),
-    (b'<x:DocumentRequest xmlns:x="urn:dz:exchange:v1"><x:Priority> urgent </x:Priority></x:DocumentRequest>',
-     "urgent"),
-    (b'<DocumentRequest xmlns="urn:dz:exchange:v1"/>', "normal"),
-    (b'<DocumentRequest><Priority>immediately</Priority></DocumentRequest>', "normal"),
-    (b"\x00junk", "normal"),
-])
+@pytest.mark.parametrize(
+    ("body", "lane"),
+    [
+        (b'<DocumentRequest xmlns="urn:dz:exchange:v1"><Priority>bulk</Priority></DocumentRequest>', "bulk"),
+        (
+            b'<x:DocumentRequest xmlns:x="urn:dz:exchange:v1"><x:Priority> urgent </x:Priority></x:DocumentRequest>',
+            "urgent",
+        ),
+        (b'<DocumentRequest xmlns="urn:dz:exchange:v1"/>', "normal"),
+        (b"<DocumentRequest><Priority>immediately</Priority></DocumentRequest>", "normal"),
+        (b"\x00junk", "normal"),
+    ],
+)
 def test_xml_priority_is_peeked(body: bytes, lane: str) -> None:
     """The lane comes from the Priority element; anything unclear is normal."""
     assert peek_priority(body, "application/xml") == lane
@@ -45,8 +50,10 @@ async def test_freed_slots_go_to_urgent_work_first() -> None:
 
     first = asyncio.create_task(work("first", "bulk", release))
     await asyncio.sleep(0)
-    others = [asyncio.create_task(work(n, lane)) for n, lane in
-              [("b1", "bulk"), ("n1", "normal"), ("u1", "urgent"), ("b2", "bulk"), ("u2", "urgent")]]
+    others = [
+        asyncio.create_task(work(n, lane))
+        for n, lane in [("b1", "bulk"), ("n1", "normal"), ("u1", "urgent"), ("b2", "bulk"), ("u2", "urgent")]
+    ]
     await asyncio.sleep(0)
     assert gate.waiting == 5
     release.set()

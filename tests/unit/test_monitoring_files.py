@@ -33,8 +33,12 @@ def exported_names() -> set[str]:
 def test_alert_rules_use_exported_metrics() -> None:
     """Each of the four alerts parses and every metric its expression names is exported."""
     rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())["groups"][0]["rules"]
-    assert {r["alert"] for r in rules} == {"GatewaySlaComplianceLow", "GatewayDeadLettersWaiting",
-                                           "GatewayProviderCircuitOpen", "GatewayNotReady"}
+    assert {r["alert"] for r in rules} == {
+        "GatewaySlaComplianceLow",
+        "GatewayDeadLettersWaiting",
+        "GatewayProviderCircuitOpen",
+        "GatewayNotReady",
+    }
     exported = exported_names()
     for rule in rules:
         for name in NAME.findall(rule["expr"]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from gateway.operators import MAX_FAILURES, SESSION_SECONDS, Sessions, Throttle, check_password, hash_password
+from gateway.dashboard.accounts import MAX_FAILURES, SESSION_SECONDS, Sessions, Throttle, check_password, hash_password
 
 
 def test_passwords_are_salted_scrypt_hashes() -> None:

@@ -41,8 +41,13 @@ def test_second_start_keeps_the_pki(tmp_path: Path) -> None:
 
 def test_sandbox_examples_prints_found_and_missing_ids(tmp_path: Path) -> None:
     """`python -m gateway sandbox examples --json` lists ≥3 found and ≥3 missing ids per type."""
-    out = subprocess.run([sys.executable, "-m", "gateway", "sandbox", "examples", "--home", str(tmp_path), "--json"],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway", "sandbox", "examples", "--home", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     examples = json.loads(out)
     assert {"birth-certificate", "family-record", "death-record", "residence-certificate"} <= set(examples)
     for ids in examples.values():
@@ -52,7 +57,7 @@ def test_sandbox_examples_prints_found_and_missing_ids(tmp_path: Path) -> None:
 
 def test_seal_key_may_live_outside_home_but_not_world_readable(tmp_path: Path) -> None:
     """load_identity takes key and certificate files from anywhere, and refuses a key others can read."""
-    from gateway.runtime import load_identity
+    from gateway.signing.pki import load_identity
 
     ensure_development_pki(tmp_path / "pki")
     outside = tmp_path / "vault"

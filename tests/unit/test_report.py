@@ -14,21 +14,47 @@ from pathlib import Path
 import pytest
 
 from gateway import config as config_module
-from gateway import report
+from gateway.audit import report
 from gateway.cli import main
-from gateway.store import AuditEntry, Journey
+from gateway.records import AuditEntry, Journey
 from gateway.store.sqlite import SQLiteStore
 
 OCTOBER = dt.datetime(2026, 10, 15, 10, 0, 30, tzinfo=dt.UTC)
 CIVIL, TAX = "dz.interieur.etat-civil", "dz.finances.dgi"
 HOSTILE = "CNAS-09-<A&B>"  # a code that must be escaped in HTML
-HEADER = ["key", "name", "volume", "issued", "not_found", "refused", "failed", "sla_bound", "within_sla",
-          "sla_percent", "p95_ms", "failure_causes"]
+HEADER = [
+    "key",
+    "name",
+    "volume",
+    "issued",
+    "not_found",
+    "refused",
+    "failed",
+    "sla_bound",
+    "within_sla",
+    "sla_percent",
+    "p95_ms",
+    "failure_causes",
+]
 
 
 def entry(agency: str, provider: str, status: str, problem: str | None, at: dt.datetime) -> AuditEntry:
-    return AuditEntry(at, str(uuid.uuid4()), "amqp", "dz.cnas", agency, None, "birth-certificate",
-                      "family-allowance", provider, status, problem, "a" * 64, "b" * 64, "ref")
+    return AuditEntry(
+        at=at,
+        request_id=str(uuid.uuid4()),
+        transport="amqp",
+        requester="dz.cnas",
+        agency=agency,
+        agent=None,
+        document_type="birth-certificate",
+        purpose="family-allowance",
+        provider=provider,
+        status=status,
+        problem=problem,
+        request_sha256="a" * 64,
+        response_sha256="b" * 64,
+        subject_ref="ref",
+    )
 
 
 #: (agency, provider, status, problem, total ms, within SLA, when)
@@ -83,12 +109,31 @@ async def test_agency_csv_has_the_split_sla_p95_and_causes_of_each_agency(tmp_pa
         [HOSTILE, HOSTILE, "1", "1", "0", "0", "0", "1", "1", "100.0", "8", ""],
         ["CNAS-16-001", "CNAS-16-001", "3", "2", "1", "0", "0", "3", "3", "100.0", "30", ""],
         ["CNAS-16-002", "CNAS-16-002", "1", "0", "0", "0", "1", "1", "0", "0.0", "6000", "provider_timeout:1"],
-        ["CNAS-31-001", "CNAS-31-001", "3", "1", "0", "1", "1", "2", "1", "50.0", "10000",
-         "bad_signature:1;provider_timeout:1"],
+        [
+            "CNAS-31-001",
+            "CNAS-31-001",
+            "3",
+            "1",
+            "0",
+            "1",
+            "1",
+            "2",
+            "1",
+            "50.0",
+            "10000",
+            "bad_signature:1;provider_timeout:1",
+        ],
         TOTAL,
     ]
-    assert [p.name for p in written] == ["agency.csv", "wilaya.csv", "provider.csv", "agency.html", "wilaya.html",
-                                         "provider.html", "index.html"]
+    assert [p.name for p in written] == [
+        "agency.csv",
+        "wilaya.csv",
+        "provider.csv",
+        "agency.html",
+        "wilaya.html",
+        "provider.html",
+        "index.html",
+    ]
 
 
 async def test_wilaya_and_provider_csv_group_the_same_answers_their_own_way(tmp_path: Path) -> None:
@@ -131,7 +176,7 @@ async def test_html_is_self_contained_escaped_bilingual_and_flags_low_sla(tmp_pa
     assert "Période" in agency and "2026-10" in agency and "2026-11-02 08:00 UTC" in agency
     wilaya = (out / "wilaya.html").read_text(encoding="utf-8")
     assert "Blida" in wilaya and "البليدة" in wilaya and "الولاية" in wilaya
-    assert '<tr class="low"><td>16</td>' in wilaya and '<tr><td>09</td>' in wilaya
+    assert '<tr class="low"><td>16</td>' in wilaya and "<tr><td>09</td>" in wilaya
     assert '<tr class="total low"><td>TOTAL</td>' in wilaya
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{d}.html"' in index for d in ("agency", "wilaya", "provider"))
@@ -146,21 +191,28 @@ def test_periods_default_to_the_last_complete_one_in_utc() -> None:
     assert report.last_complete("day", now).label == "2025-12-30"
     monday = dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC)
     week = report.last_complete("week", monday)
-    assert (week.label, week.since, week.until) == ("2026-W48", dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
-                                                    dt.datetime(2026, 11, 30, tzinfo=dt.UTC))
+    assert (week.label, week.since, week.until) == (
+        "2026-W48",
+        dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, tzinfo=dt.UTC),
+    )
     december = report.month("2026-12")
     assert (december.since.month, december.until) == (12, dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--month", "2026-13"], "argument --month: '2026-13' is not a month: expected YYYY-MM"),
-    (["--month", "november"], "argument --month: 'november' is not a month"),
-    (["--period", "day", "--day", "2026-02-30"], "argument --day: '2026-02-30' is not a day"),
-    (["--period", "week", "--week", "2026-W60"], "argument --week: '2026-W60' is not an ISO week"),
-    (["--period", "week", "--month", "2026-10"], "argument --month: needs --period month"),
-])
-def test_a_bad_period_is_a_usage_error(argv: list[str], message: str, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--month", "2026-13"], "argument --month: '2026-13' is not a month: expected YYYY-MM"),
+        (["--month", "november"], "argument --month: 'november' is not a month"),
+        (["--period", "day", "--day", "2026-02-30"], "argument --day: '2026-02-30' is not a day"),
+        (["--period", "week", "--week", "2026-W60"], "argument --week: '2026-W60' is not an ISO week"),
+        (["--period", "week", "--month", "2026-10"], "argument --month: needs --period month"),
+    ],
+)
+def test_a_bad_period_is_a_usage_error(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A month, week or day that does not exist, or one for another period, exits 2 and writes nothing."""
     with pytest.raises(SystemExit) as exited:
         main(["report", "--home", str(tmp_path), *argv])
@@ -174,8 +226,13 @@ async def test_the_command_writes_the_report_under_the_home_folder(tmp_path: Pat
     home = tmp_path / "home"
     await populate(home / config_module.load().settings.store_path)
     env = {k: v for k, v in os.environ.items() if k not in ("GATEWAY_STORE", "GATEWAY_STORE_DSN")}
-    done = subprocess.run([sys.executable, "-m", "gateway", "report", "--period", "month", "--month", "2026-10",
-                           "--home", str(home)], capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "report", "--period", "month", "--month", "2026-10", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     folder = home / "reports" / "2026-10"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from gateway.signing.requests import NS, xml_fields
+from gateway.pipeline.verify import xml_fields
+from gateway.protocol import NS
 
 
 def test_fields_come_from_exchange_namespace_children_only() -> None:
@@ -14,6 +15,11 @@ def test_fields_come_from_exchange_namespace_children_only() -> None:
         f'<DocumentRequest xmlns="{NS}" xmlns:o="urn:other" xmlns:p="{NS}x">'
         "<RequestId>r-1</RequestId><!-- c --><?pi x?><o:Purpose>forged</o:Purpose><p:Agency>forged</p:Agency>"
         "<Purpose>family-allowance</Purpose><Agent/><Subject><NIN>119331602000001060</NIN><!-- c --></Subject>"
-        "</DocumentRequest>".encode())
-    assert xml_fields(root) == {"requestId": "r-1", "purpose": "family-allowance", "agent": "",
-                                "subject": {"nin": "119331602000001060"}}
+        "</DocumentRequest>".encode()
+    )
+    assert xml_fields(root) == {
+        "requestId": "r-1",
+        "purpose": "family-allowance",
+        "agent": "",
+        "subject": {"nin": "119331602000001060"},
+    }

@@ -17,10 +17,12 @@ from gateway.signing.trust import TrustStore
 from gateway.signing.xades import XAdESSealer
 
 NS = "urn:dz:exchange:v1"
-RESPONSE = (f'<DocumentResponse xmlns="{NS}"><ResponseId>r-1</ResponseId><Status>issued</Status>'
-            "<Attestation><DocumentType>birth-certificate</DocumentType>"
-            "<Data><FamilyName lang=\"ar\">بن علي</FamilyName><Note>a &amp; b &lt; c</Note><Empty/></Data>"
-            "</Attestation></DocumentResponse>").encode()
+RESPONSE = (
+    f'<DocumentResponse xmlns="{NS}"><ResponseId>r-1</ResponseId><Status>issued</Status>'
+    "<Attestation><DocumentType>birth-certificate</DocumentType>"
+    '<Data><FamilyName lang="ar">بن علي</FamilyName><Note>a &amp; b &lt; c</Note><Empty/></Data>'
+    "</Attestation></DocumentResponse>"
+).encode()
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +52,35 @@ def test_xmlsec1_accepts_the_seal_with_the_root_ca_alone(sealer: XAdESSealer, ca
     """xmlsec1, given only the root CA, checks all three references of the seal."""
     (tmp_path / "ca.pem").write_bytes(pki.cert_pem(ca.cert))
     (tmp_path / "sealed.xml").write_bytes(sealed(sealer))
-    result = subprocess.run(["xmlsec1", "--verify", "--trusted-pem", str(tmp_path / "ca.pem"), "--id-attr:Id",
-                             "http://uri.etsi.org/01903/v1.3.2#:SignedProperties", str(tmp_path / "sealed.xml")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            "xmlsec1",
+            "--verify",
+            "--trusted-pem",
+            str(tmp_path / "ca.pem"),
+            "--id-attr:Id",
+            "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            str(tmp_path / "sealed.xml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "References (ok/all): 3/3" in result.stderr
 
 
-@pytest.mark.parametrize("old, new", [
-    (b"birth-certificate", b"death-record"),  # the document
-    (b"<ResponseId>r-1</ResponseId>", b"<ResponseId>r-2</ResponseId>"),
-    (b"<xades:SigningTime>20", b"<xades:SigningTime>19"),  # the signed properties
-    (b"<xades:CertDigest>", b"<xades:CertDigest> "),
-])
-def test_any_change_to_what_the_seal_covers_breaks_it(sealer: XAdESSealer, ca: pki.Issued, old: bytes,
-                                                      new: bytes) -> None:
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (b"birth-certificate", b"death-record"),  # the document
+        (b"<ResponseId>r-1</ResponseId>", b"<ResponseId>r-2</ResponseId>"),
+        (b"<xades:SigningTime>20", b"<xades:SigningTime>19"),  # the signed properties
+        (b"<xades:CertDigest>", b"<xades:CertDigest> "),
+    ],
+)
+def test_any_change_to_what_the_seal_covers_breaks_it(
+    sealer: XAdESSealer, ca: pki.Issued, old: bytes, new: bytes
+) -> None:
     """A change to the document or to the signed properties makes the seal signature_invalid."""
     body = sealed(sealer)
     assert old in body
@@ -74,8 +90,10 @@ def test_any_change_to_what_the_seal_covers_breaks_it(sealer: XAdESSealer, ca: p
 
 def test_each_seal_has_its_own_ids(sealer: XAdESSealer) -> None:
     """Two seals never share the Signature Id that their references point at."""
-    ids = {etree.fromstring(sealed(sealer)).find("{http://www.w3.org/2000/09/xmldsig#}Signature").get("Id")
-           for _ in range(3)}
+    ids = {
+        etree.fromstring(sealed(sealer)).find("{http://www.w3.org/2000/09/xmldsig#}Signature").get("Id")
+        for _ in range(3)
+    }
     assert len(ids) == 3
 
 

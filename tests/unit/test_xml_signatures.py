@@ -33,12 +33,18 @@ def verifier(ca: pki.Issued) -> XMLRequestVerifier:
 
 
 def signed(who: pki.Issued, *, algorithm: str = "ecdsa-sha256", digest: str = "sha256") -> bytes:
-    root = etree.fromstring(f'<DocumentRequest xmlns="{NS}"><Requester>dz.cnas</Requester>'
-                            f"<Subject><NIN>109870123456789012</NIN></Subject></DocumentRequest>".encode())
-    signer = XMLSigner(method=methods.enveloped, signature_algorithm=algorithm, digest_algorithm=digest,
-                       c14n_algorithm=EXC)
-    return bytes(etree.tostring(signer.sign(root, key=who.key, cert=[pki.cert_pem(who.cert).decode()],
-                                            always_add_key_value=False)))
+    root = etree.fromstring(
+        f'<DocumentRequest xmlns="{NS}"><Requester>dz.cnas</Requester>'
+        f"<Subject><NIN>109870123456789012</NIN></Subject></DocumentRequest>".encode()
+    )
+    signer = XMLSigner(
+        method=methods.enveloped, signature_algorithm=algorithm, digest_algorithm=digest, c14n_algorithm=EXC
+    )
+    return bytes(
+        etree.tostring(
+            signer.sign(root, key=who.key, cert=[pki.cert_pem(who.cert).decode()], always_add_key_value=False)
+        )
+    )
 
 
 def code(verifier: XMLRequestVerifier, body: bytes) -> str:
@@ -49,7 +55,8 @@ def code(verifier: XMLRequestVerifier, body: bytes) -> str:
 
 
 def test_a_comment_slipped_in_after_signing_does_not_change_what_is_read(
-        ca: pki.Issued, verifier: XMLRequestVerifier) -> None:
+    ca: pki.Issued, verifier: XMLRequestVerifier
+) -> None:
     """Comments are outside exclusive C14N, so the signature still holds; the NIN read is the signed one."""
     body = signed(pki.issue(ca, "dz.cnas")).replace(b"<NIN>10987012", b"<NIN>1<!-- -->0987012")
     verified = verifier.verify(etree.fromstring(body))
@@ -63,20 +70,22 @@ def test_a_changed_value_breaks_the_signature(ca: pki.Issued, verifier: XMLReque
     assert code(verifier, body) == "signature_invalid"
 
 
-def test_weak_digests_and_hmac_are_refused_before_any_cryptography(ca: pki.Issued,
-                                                                   verifier: XMLRequestVerifier) -> None:
+def test_weak_digests_and_hmac_are_refused_before_any_cryptography(
+    ca: pki.Issued, verifier: XMLRequestVerifier
+) -> None:
     """A SHA-1 digest method and an HMAC signature method are refused by name, as not allowed."""
     body = signed(pki.issue(ca, "dz.cnas"))
-    for old, new in ((b"http://www.w3.org/2001/04/xmlenc#sha256", b"http://www.w3.org/2000/09/xmldsig#sha1"),
-                     (b"xmldsig-more#ecdsa-sha256", b"xmldsig-more#hmac-sha256")):
+    for old, new in (
+        (b"http://www.w3.org/2001/04/xmlenc#sha256", b"http://www.w3.org/2000/09/xmldsig#sha1"),
+        (b"xmldsig-more#ecdsa-sha256", b"xmldsig-more#hmac-sha256"),
+    ):
         with pytest.raises(GatewayError, match="is not allowed") as refused:
             verifier.verify(etree.fromstring(body.replace(old, new)))
         assert refused.value.code == "signature_invalid"
 
 
 @pytest.mark.parametrize("algorithm", ["ecdsa-sha384", "rsa-sha256", "sha256-rsa-MGF1"])
-def test_each_allowed_signature_method_verifies(ca: pki.Issued, verifier: XMLRequestVerifier,
-                                                algorithm: str) -> None:
+def test_each_allowed_signature_method_verifies(ca: pki.Issued, verifier: XMLRequestVerifier, algorithm: str) -> None:
     """ECDSA, RSA PKCS#1 v1.5 and RSA-PSS (MGF1) signatures of an exchange participant verify."""
     key = pki.new_key("ec" if algorithm.startswith("ecdsa") else "rsa")
     assert code(verifier, signed(pki.issue(ca, "dz.cnas", key=key), algorithm=algorithm)) == "dz.cnas"
@@ -87,34 +96,46 @@ def _signxml_accepts(body: bytes, who: pki.Issued) -> bool:
     from signxml import XMLVerifier
     from signxml.exceptions import SignXMLException
     from signxml.verifier import SignatureConfiguration
+
     try:
-        XMLVerifier().verify(etree.fromstring(body), x509_cert=who.cert,
-                             expect_config=SignatureConfiguration(location="./", expect_references=1))
+        XMLVerifier().verify(
+            etree.fromstring(body),
+            x509_cert=who.cert,
+            expect_config=SignatureConfiguration(location="./", expect_references=1),
+        )
     except (SignXMLException, ValueError):
         return False
     return True
 
 
 @pytest.mark.parametrize("c14n", [EXC, EXC + "WithComments", "http://www.w3.org/2006/12/xml-c14n11"])
-@pytest.mark.parametrize("old, new, holds", [
-    (b"", b"", True),  # unchanged
-    (b"109870123456789012", b"109870123456789013", False),  # the content
-    (b"<Requester>", b"<Requester> ", False),  # whitespace in the content
-    (b"<ds:SignatureMethod", b" <ds:SignatureMethod", False),  # whitespace inside SignedInfo
-    (b"</ds:SignedInfo>", b"</ds:SignedInfo> ", True),  # whitespace outside SignedInfo, inside the signature
-    (b"<ds:SignatureValue>", b"<ds:SignatureValue>AAAA", False),  # the signature value itself
-    (b"<Subject>", b"<!-- note --><Subject>", None),  # a comment: covered only WithComments
-])
-def test_the_gateway_and_signxml_agree_on_every_variant(ca: pki.Issued, verifier: XMLRequestVerifier, c14n: str,
-                                                        old: bytes, new: bytes, holds: bool | None) -> None:
+@pytest.mark.parametrize(
+    "old, new, holds",
+    [
+        (b"", b"", True),  # unchanged
+        (b"109870123456789012", b"109870123456789013", False),  # the content
+        (b"<Requester>", b"<Requester> ", False),  # whitespace in the content
+        (b"<ds:SignatureMethod", b" <ds:SignatureMethod", False),  # whitespace inside SignedInfo
+        (b"</ds:SignedInfo>", b"</ds:SignedInfo> ", True),  # whitespace outside SignedInfo, inside the signature
+        (b"<ds:SignatureValue>", b"<ds:SignatureValue>AAAA", False),  # the signature value itself
+        (b"<Subject>", b"<!-- note --><Subject>", None),  # a comment: covered only WithComments
+    ],
+)
+def test_the_gateway_and_signxml_agree_on_every_variant(
+    ca: pki.Issued, verifier: XMLRequestVerifier, c14n: str, old: bytes, new: bytes, holds: bool | None
+) -> None:
     """For each canonicalization and each change made after signing, the gateway accepts exactly when signxml does."""
     who = pki.issue(ca, "dz.cnas")
-    root = etree.fromstring(f'<DocumentRequest xmlns="{NS}"><Requester>dz.cnas</Requester>'
-                            f"<Subject><NIN>109870123456789012</NIN></Subject></DocumentRequest>".encode())
-    signer = XMLSigner(method=methods.enveloped, signature_algorithm="ecdsa-sha256", digest_algorithm="sha256",
-                       c14n_algorithm=c14n)
-    body = etree.tostring(signer.sign(root, key=who.key, cert=[pki.cert_pem(who.cert).decode()],
-                                      always_add_key_value=False))
+    root = etree.fromstring(
+        f'<DocumentRequest xmlns="{NS}"><Requester>dz.cnas</Requester>'
+        f"<Subject><NIN>109870123456789012</NIN></Subject></DocumentRequest>".encode()
+    )
+    signer = XMLSigner(
+        method=methods.enveloped, signature_algorithm="ecdsa-sha256", digest_algorithm="sha256", c14n_algorithm=c14n
+    )
+    body = etree.tostring(
+        signer.sign(root, key=who.key, cert=[pki.cert_pem(who.cert).decode()], always_add_key_value=False)
+    )
     assert old in body
     body = body.replace(old, new, 1)
     expected = holds if holds is not None else not c14n.endswith("WithComments")
@@ -123,12 +144,16 @@ def test_the_gateway_and_signxml_agree_on_every_variant(ca: pki.Issued, verifier
 
 
 @pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="xmlsec1 is not installed")
-def test_a_pretty_printed_request_signed_by_xmlsec1_verifies(ca: pki.Issued, verifier: XMLRequestVerifier,
-                                                             tmp_path: Path) -> None:
+def test_a_pretty_printed_request_signed_by_xmlsec1_verifies(
+    ca: pki.Issued, verifier: XMLRequestVerifier, tmp_path: Path
+) -> None:
     """Text around the signature (here indentation) stays in the digest, as the enveloped transform says."""
     who = pki.issue(ca, "dz.cnas")
-    (tmp_path / "key.pem").write_bytes(who.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        who.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     (tmp_path / "cert.pem").write_bytes(pki.cert_pem(who.cert))
     (tmp_path / "template.xml").write_text(
         f'<DocumentRequest xmlns="{NS}">\n  <Requester>dz.cnas</Requester>\n'
@@ -141,10 +166,21 @@ def test_a_pretty_printed_request_signed_by_xmlsec1_verifies(ca: pki.Issued, ver
         f'<ds:Transform Algorithm="{EXC}"/></ds:Transforms>'
         '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference>'
         "</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>\n"
-        "</DocumentRequest>\n")
-    subprocess.run(["xmlsec1", "--sign", "--privkey-pem", f"{tmp_path / 'key.pem'},{tmp_path / 'cert.pem'}",
-                    "--output", str(tmp_path / "signed.xml"), str(tmp_path / "template.xml")],
-                   check=True, capture_output=True)
+        "</DocumentRequest>\n"
+    )
+    subprocess.run(
+        [
+            "xmlsec1",
+            "--sign",
+            "--privkey-pem",
+            f"{tmp_path / 'key.pem'},{tmp_path / 'cert.pem'}",
+            "--output",
+            str(tmp_path / "signed.xml"),
+            str(tmp_path / "template.xml"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     body = (tmp_path / "signed.xml").read_bytes()
     assert b"</ds:Signature>\n</DocumentRequest>" in body
     assert code(verifier, body) == "dz.cnas" and _signxml_accepts(body, who)

@@ -1,0 +1,83 @@
+"""The benchmark's processes and queues: spawning, waiting for them to listen or consume,
+reporting one that stopped, stopping them, and deleting the run's queues."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aio_pika
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_ports(ports: tuple[int, ...], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no sandbox listening on port {port} after {timeout} s") from None
+                await asyncio.sleep(0.2)
+
+
+def spawn(*args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A Python process of the benchmark; its standard error goes to `log` when given (the
+    sandboxes write a line per request: thousands of lines on a terminal, whose drawing
+    would take its share of the CPU being measured)."""
+    if log is None:
+        return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL)
+    with open(log, "ab") as err:
+        return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, stderr=err)
+
+
+def report_dead(processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+    """For each sandbox (by module) that stopped on its own, the end of its log, on standard error."""
+    for module, process in processes.items():
+        if process.poll() is not None:
+            log = logs / f"{module}.log"
+            tail = log.read_text(errors="replace").splitlines()[-20:] if log.exists() else []
+            print(f"{module} stopped with code {process.returncode}; its log ends:", *tail, sep="\n", file=sys.stderr)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def wait_consumer(url: str, queue: str, timeout: float = 60.0, count: int = 1) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            declared = await channel.declare_queue(queue, durable=True)
+            if (declared.declaration_result.consumer_count or 0) >= count:
+                return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"fewer than {count} consumers on {queue} after {timeout} s")
+
+
+async def delete_queues(url: str, names: list[str]) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for name in names:
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)

@@ -1,0 +1,115 @@
+"""`gateway up`: the gateway, the sandbox partner administrations and the web server, in the
+foreground until SIGINT or SIGTERM; with `--workers N`, N worker processes sharing the web
+port, each started again if it dies."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from gateway import config as config_module
+from gateway import logs
+from gateway.cli.common import add_home
+from gateway.runtime import event_loop, sandboxes
+from gateway.runtime.worker import Gateway
+from gateway.signing.pki import ensure_development_pki
+from gateway.web.app import make_app
+
+log = structlog.get_logger("gateway.cli")
+
+
+def register(subparsers: Any) -> None:
+    up = subparsers.add_parser("up", help="run the gateway, the sandbox administrations and the web server")
+    add_home(up)
+    up.add_argument("--no-sandboxes", action="store_true", help="do not start the sandbox administrations")
+    up.add_argument("--workers", type=int, default=1,
+                    help="gateway worker processes on this host, sharing the web port (default 1)")
+    up.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    up.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"), for_good=True)
+    return event_loop.run(_run_up(args.home, not args.no_sandboxes, args.workers, args.reuse_port))
+
+
+def _stop_signal() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _terminate(children: list[subprocess.Popen[bytes]], wait: float) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+async def _run_worker(home: Path, reuse_port: bool) -> int:
+    """One gateway worker in this process: bus intake and web server, until SIGINT or SIGTERM."""
+    config = config_module.load()
+    gateway = Gateway(config, home)
+    runner: web.AppRunner | None = None
+    stop = _stop_signal()
+    try:
+        await gateway.start()
+        runner = web.AppRunner(make_app(gateway), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, config.settings.http_host, config.settings.http_port, reuse_port=reuse_port)
+        await site.start()
+        log.info("http_listening", host=config.settings.http_host, port=config.settings.http_port)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await gateway.stop()
+    return 0
+
+
+async def _supervise(home: Path, workers: int) -> int:
+    """`workers` worker processes sharing the web port; one that dies is started again."""
+    command = [sys.executable, "-m", "gateway", "up", "--home", str(home), "--no-sandboxes", "--reuse-port"]
+    children = [subprocess.Popen(command) for _ in range(workers)]
+    stop = _stop_signal()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+        for i, child in enumerate(children):
+            if child.poll() is not None and not stop.is_set():
+                log.error("worker_died", pid=child.pid, returncode=child.returncode)
+                children[i] = subprocess.Popen(command)
+    log.info("stopping", workers=len(children))
+    _terminate(children, config_module.load().settings.shutdown_grace_seconds + 10)
+    return 0
+
+
+async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bool) -> int:
+    config = config_module.load()
+    ensure_development_pki(home / "pki", config.participants)
+    children: list[subprocess.Popen[bytes]] = []
+    if with_sandboxes:
+        children = [subprocess.Popen(command) for command in sandboxes.commands(home, config)]
+    try:
+        if workers > 1:
+            return await _supervise(home, workers)
+        return await _run_worker(home, reuse_port)
+    finally:
+        _terminate(children, 10)

@@ -1,0 +1,56 @@
+"""What every operator page shares: the application keys, who is logged in, the checks a
+form post must pass (same origin, CSRF token bound to the session), and the journal entry
+of each operator action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from yarl import URL
+
+from gateway.dashboard.accounts import Sessions, Throttle
+from gateway.records import AuditEntry
+from gateway.runtime.worker import Gateway
+
+COOKIE = "gw_session"
+SESSIONS_KEY = web.AppKey("sessions", Sessions)
+THROTTLE_KEY = web.AppKey("throttle", Throttle)
+
+
+def same_origin(request: web.Request) -> bool:
+    """Browsers name the page a POST comes from (Origin, else Referer); a form posted from
+    another site is refused. A client that sends neither (a script) is not a browser victim."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return source is None
+    return URL(source).host == request.url.host and URL(source).port == request.url.port
+
+
+def operator_of(request: web.Request) -> str | None:
+    return request.app[SESSIONS_KEY].operator(request.cookies.get(COOKIE))
+
+
+def logged_in(request: web.Request) -> tuple[str, str]:
+    """The operator and the CSRF token for their forms; a visitor is sent to the login page."""
+    operator = operator_of(request)
+    if operator is None:
+        raise web.HTTPSeeOther("/login")
+    return operator, request.app[SESSIONS_KEY].csrf(request.cookies.get(COOKIE, ""))
+
+
+async def checked_post(request: web.Request) -> tuple[str, MultiDictProxy[Any]]:
+    """The operator and the form of a POST that passed the session, origin and CSRF checks."""
+    form = await request.post()
+    operator = operator_of(request)
+    if (operator is None or not same_origin(request)
+            or not request.app[SESSIONS_KEY].csrf_ok(request.cookies.get(COOKIE), str(form.get("csrf", "")))):
+        raise web.HTTPForbidden(text="missing or wrong CSRF token\n")
+    return operator, form
+
+
+async def journal(gateway: Gateway, operator: str, action: str, outcome: str | None = None,
+                  subject: str | None = None) -> None:
+    """One audit entry for an operator action; `subject` names what it acted on (a request id)."""
+    await gateway.store.record(AuditEntry.operator_action(operator, action, outcome, subject), None)

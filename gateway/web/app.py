@@ -1,0 +1,28 @@
+"""The web application of one worker: the HTTP transport, the public endpoints, the citizen
+report and the operators' dashboard, on one aiohttp application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.dashboard import routes as dashboard
+from gateway.dashboard.accounts import Sessions
+from gateway.runtime.local_secrets import secret_key
+from gateway.runtime.worker import GATEWAY_KEY, Gateway
+from gateway.web import citizen, public
+
+
+def make_app(gateway: Gateway) -> web.Application:
+    app = web.Application(client_max_size=4 * gateway.config.settings.max_body_bytes)
+    app[GATEWAY_KEY] = gateway
+    app.router.add_post("/v1/requests", public.post_request)
+    app.router.add_get("/v1/document-types", public.document_types)
+    app.router.add_get("/v1/schemas/{name}", public.schema)
+    app.router.add_get("/v1/attestations/{attestation_id}", public.attestation)
+    app.router.add_post("/v1/attestations/verify", public.verify)
+    app.router.add_get("/healthz", public.healthz)
+    app.router.add_get("/readyz", public.readyz)
+    app.router.add_get("/metrics", public.metrics)
+    app.router.add_post("/v1/citizen/access-report", citizen.access_report)
+    dashboard.add_routes(app, gateway, Sessions(secret_key(gateway.home, "session.key")))
+    return app

@@ -1,0 +1,115 @@
+"""The public endpoints (docs/protocol.md, public endpoints): the catalogue, the schemas,
+an attestation's status, the verification of a sealed document, health, readiness and
+metrics. None of them needs a login and none of them shows personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from aiohttp import web
+from lxml import etree
+
+from gateway.errors import GatewayError
+from gateway.protocol import NS_TAG, UUID_PATTERN, instant
+from gateway.records import AttestationRecord
+from gateway.runtime.worker import gateway_of
+from gateway.schemas import schema_path
+from gateway.signing.seal import verify_seal
+from gateway.transports.http import answer, read_limited
+
+
+async def post_request(request: web.Request) -> web.Response:
+    """`POST /v1/requests`: the HTTP transport, on this worker's pipeline and store."""
+    gateway = gateway_of(request)
+    assert gateway.pipeline is not None
+    return await answer(request, gateway.pipeline, gateway.store, gateway.config.settings.max_body_bytes)
+
+
+async def document_types(request: web.Request) -> web.Response:
+    catalogue = gateway_of(request).config.catalogue
+    return web.json_response([
+        {"name": t.name, "provider": t.provider, "subject": t.subject, "slaSeconds": t.sla_seconds,
+         "validityDays": t.validity_days, "purposes": {p: list(f) for p, f in t.purposes.items()}}
+        for t in catalogue.values()
+    ])
+
+
+async def schema(request: web.Request) -> web.StreamResponse:
+    path = schema_path(request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound(text="unknown schema\n")
+    kind = "application/schema+json" if path.suffix == ".json" else "application/xml"
+    return web.Response(body=path.read_bytes(), content_type=kind)
+
+
+def _public(record: AttestationRecord, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "attestationId": record.attestation_id,
+        "status": record.state(now),
+        "documentType": record.document_type,
+        "provider": record.provider,
+        "issuedAt": instant(record.issued_at),
+        "validUntil": instant(record.valid_until),
+        "sha256": record.sha256,
+    }
+
+
+async def attestation(request: web.Request) -> web.Response:
+    attestation_id = request.match_info["attestation_id"].lower()
+    known = UUID_PATTERN.match(attestation_id)
+    record = await gateway_of(request).store.find_attestation(attestation_id) if known else None
+    if record is None:
+        return web.json_response({"error": "unknown attestation"}, status=404)
+    return web.json_response(_public(record, dt.datetime.now(dt.UTC)))
+
+
+async def verify(request: web.Request) -> web.Response:
+    """Is this sealed document genuine, and what is the state of its attestation?"""
+    gateway = gateway_of(request)
+    try:
+        body = await read_limited(request, 4 * gateway.config.settings.max_body_bytes)
+        seal = verify_seal(body, gateway.trust)
+    except GatewayError as exc:
+        return web.json_response({"valid": False, "reason": f"{exc.code}: {exc.detail}"})
+    if seal.signer.participant != gateway.config.settings.participant:
+        return web.json_response({"valid": False, "reason": f"sealed by {seal.signer.participant}, not the gateway"})
+    attestation_id = _attestation_id(seal.xml, seal.payload)
+    out: dict[str, Any] = {"valid": True}
+    if attestation_id:
+        record = await gateway.store.find_attestation(attestation_id.lower())
+        if record is not None:
+            out["status"] = record.state(dt.datetime.now(dt.UTC))
+            out["attestationId"] = record.attestation_id
+            if out["status"] != "valid":
+                out.update(valid=False, reason=f"the attestation is {out['status']}")
+    return web.json_response(out)
+
+
+def _attestation_id(xml: etree._Element | None, payload: bytes | None) -> str | None:
+    if xml is not None:
+        node = xml.find(f"{NS_TAG}Attestation/{NS_TAG}AttestationId")
+        return node.text if node is not None else None
+    if payload is not None:
+        try:
+            value = json.loads(payload).get("attestation", {}).get("attestationId")
+        except (ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = await gateway_of(request).readiness()
+    ready = all(checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = gateway_of(request).metrics.render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
