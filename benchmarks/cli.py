@@ -30,18 +30,24 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="offered load for the latency run (per second)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes for the full path")
-    parser.add_argument("--types", default="", help="comma-separated document types of the full path (default: "
-                        "all of the catalogue), e.g. to cost one provider's path alone")
+    parser.add_argument(
+        "--types",
+        default="",
+        help="comma-separated document types of the full path (default: "
+        "all of the catalogue), e.g. to cost one provider's path alone",
+    )
     parser.add_argument("--amqp-url", default=None, help="the broker (default: the configuration's AMQP_URL)")
 
 
 def register(subparsers: Any) -> None:
     """Adds `gateway bench` to the gateway's command line."""
     bench = subparsers.add_parser(
-        "bench", help="benchmark: the bare messaging baselines against the gateway's full path, in one run",
+        "bench",
+        help="benchmark: the bare messaging baselines against the gateway's full path, in one run",
         description="In one run on one broker: a bare echo, then rounds of a bare two-hop relay and of the "
-                    "gateway's full path side by side, then the full path at a paced rate for its latency and "
-                    "memory. Prints a JSON report on standard output and a summary on standard error.")
+        "gateway's full path side by side, then the full path at a paced rate for its latency and "
+        "memory. Prints a JSON report on standard output and a summary on standard error.",
+    )
     _options(bench)
     bench.set_defaults(func=command, parser=bench)
 
@@ -54,8 +60,9 @@ def command(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(catalogue))
         args.parser.error(f"--types: unknown document types {', '.join(unknown)}; known: {known}")
     url = args.amqp_url or config_module.load().settings.amqp_url
-    report = asyncio.run(run(args.requests, args.in_flight, url, args.rate, args.seconds, args.workers,
-                             max(1, args.rounds), types))
+    report = asyncio.run(
+        run(args.requests, args.in_flight, url, args.rate, args.seconds, args.workers, max(1, args.rounds), types)
+    )
     print(json.dumps(report, indent=2))
     _summary(report, args.rate)
     f, p = report["full_path"], report["full_path_paced"]
@@ -76,17 +83,23 @@ def _summary(report: dict[str, Any], rate: float) -> None:
     for name, phase in (("echo", e), ("relay", r), ("full path", f), (f"full path at {rate:g}/s", p)):
         cpu = "  ".join(f"{role} {ms:.2f}" for role, ms in phase["cpu_ms_per_request"].items())
         lines.append(f"CPU ms per request, {name}: {cpu}")
-    lines.append("rounds (relay/full per second): " + "  ".join(
-        f"{a}/{b}" for a, b in zip(r["rounds_per_second"], f["rounds_per_second"], strict=True)))
-    lines.append(f"ratio full/echo {report['ratio_full_to_echo']}  full/relay by round "
-                 f"{report['ratio_full_to_relay_by_round']}, median {report['ratio_full_to_relay']}")
+    lines.append(
+        "rounds (relay/full per second): "
+        + "  ".join(f"{a}/{b}" for a, b in zip(r["rounds_per_second"], f["rounds_per_second"], strict=True))
+    )
+    lines.append(
+        f"ratio full/echo {report['ratio_full_to_echo']}  full/relay by round "
+        f"{report['ratio_full_to_relay_by_round']}, median {report['ratio_full_to_relay']}"
+    )
     targets = (
         ("full/relay", report["ratio_full_to_relay"], ">= 0.50", (report["ratio_full_to_relay"] or 0) >= 0.5),
         (f"p99 at {rate:g}/s", f"{p['p99_ms']} ms", "<= 50 ms", p["p99_ms"] <= 50),
         ("gateway RSS", f"{f['gateway_rss_mb']} MB", "<= 200 MB", f["gateway_rss_mb"] <= 200),
     )
-    lines.append(f"{TARGETS}: " + "; ".join(
-        f"{name} {value} ({target}: {'met' if ok else 'NOT met'})" for name, value, target, ok in targets))
+    lines.append(
+        f"{TARGETS}: "
+        + "; ".join(f"{name} {value} ({target}: {'met' if ok else 'NOT met'})" for name, value, target, ok in targets)
+    )
     print("\n".join(lines), file=sys.stderr)
 
 
@@ -94,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m benchmarks [ROLE]`: a whole run (`run`, as `gateway bench`), or one of the processes
     that a run starts: the echo server, the relay, a gateway worker on the run's queues."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("role", nargs="?", default="run", choices=["run", "echo-server", "relay-server",
-                                                                   "gateway-worker"])
+    parser.add_argument(
+        "role", nargs="?", default="run", choices=["run", "echo-server", "relay-server", "gateway-worker"]
+    )
     _options(parser)
     parser.add_argument("--queue", default="", help="(echo-server, relay-server) the queue to consume")
     parser.add_argument("--partner-queue", default="", help="(relay-server) the partner echo's queue")

@@ -32,15 +32,28 @@ class Result:
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.latencies) or [0.0]
         return {
-            "name": self.name, "sent": self.sent, "answered": self.answered, "lost": self.sent - self.answered,
-            "duplicates": self.duplicates, "seconds": round(self.seconds, 3), "per_second": round(self.rate, 1),
+            "name": self.name,
+            "sent": self.sent,
+            "answered": self.answered,
+            "lost": self.sent - self.answered,
+            "duplicates": self.duplicates,
+            "seconds": round(self.seconds, 3),
+            "per_second": round(self.rate, 1),
             "p50_ms": round(statistics.median(ordered) * 1000, 2),
             "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
         }
 
 
-async def drive(url: str, queue: str, bodies: list[tuple[str, bytes]], in_flight: int, content_type: str,
-                 name: str, timeout: float = 120.0, rate: float | None = None) -> tuple[Result, dict[str, bytes]]:
+async def drive(
+    url: str,
+    queue: str,
+    bodies: list[tuple[str, bytes]],
+    in_flight: int,
+    content_type: str,
+    name: str,
+    timeout: float = 120.0,
+    rate: float | None = None,
+) -> tuple[Result, dict[str, bytes]]:
     """Sends every body with at most `in_flight` outstanding (or at `rate` per second, whatever is
     outstanding); returns timings and the answers by id."""
     connection = await aio_pika.connect(url)
@@ -75,9 +88,16 @@ async def drive(url: str, queue: str, bodies: list[tuple[str, bytes]], in_flight
                 await slots.acquire()
             started[rid] = time.perf_counter()
             await channel.default_exchange.publish(
-                aio_pika.Message(body, message_id=rid, correlation_id=rid, reply_to=reply.name,
-                                 content_type=content_type, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=queue)
+                aio_pika.Message(
+                    body,
+                    message_id=rid,
+                    correlation_id=rid,
+                    reply_to=reply.name,
+                    content_type=content_type,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=queue,
+            )
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), timeout)
         seconds = time.perf_counter() - t0

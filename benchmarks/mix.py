@@ -11,8 +11,16 @@ from gateway.config import DocumentType
 from gateway.runtime import sandboxes
 from gateway_client import Identity, request_fields, signed_request
 
-AGENCIES = ("CNAS-16-001", "CNAS-16-002", "CNAS-31-001", "CNAS-25-001", "CNAS-09-003", "CNAS-19-001",
-            "CNAS-23-002", "CNAS-30-001")
+AGENCIES = (
+    "CNAS-16-001",
+    "CNAS-16-002",
+    "CNAS-31-001",
+    "CNAS-25-001",
+    "CNAS-09-003",
+    "CNAS-19-001",
+    "CNAS-23-002",
+    "CNAS-30-001",
+)
 CIVIL_REGISTRY = "dz.interieur.etat-civil"
 
 
@@ -43,8 +51,9 @@ def subjects(home: Path, n: int = 50) -> dict[str, list[str]]:
     return out
 
 
-def signed_requests(home: Path, n: int, priority: str | None = None,
-                    types: tuple[str, ...] = ()) -> list[tuple[str, bytes]]:
+def signed_requests(
+    home: Path, n: int, priority: str | None = None, types: tuple[str, ...] = ()
+) -> list[tuple[str, bytes]]:
     """`n` XML requests signed by dz.cnas (its key under `home/pki`), over the `types` (by default
     every type of the catalogue) and the agencies in turn: (request id, body) each."""
     found = subjects(home)
@@ -55,7 +64,12 @@ def signed_requests(home: Path, n: int, priority: str | None = None,
     for i in range(n):
         doc_type = types_by_name[chosen[i % len(chosen)]]
         subject = found[doc_type.name][(i // len(chosen)) % len(found[doc_type.name])]
-        fields = request_fields(doc_type.name, {doc_type.subject.lower(): subject}, next(iter(doc_type.purposes)),
-                                agency=AGENCIES[i % len(AGENCIES)], priority=priority)
+        fields = request_fields(
+            doc_type.name,
+            {doc_type.subject.lower(): subject},
+            next(iter(doc_type.purposes)),
+            agency=AGENCIES[i % len(AGENCIES)],
+            priority=priority,
+        )
         out.append((fields["requestId"], signed_request(identity, fields)))
     return out

@@ -24,9 +24,11 @@ async def echo_server(url: str, queue: str) -> None:
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             await channel.default_exchange.publish(
-                aio_pika.Message(message.body, correlation_id=message.correlation_id,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=message.reply_to or "")
+                aio_pika.Message(
+                    message.body, correlation_id=message.correlation_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key=message.reply_to or "",
+            )
             await message.ack()
 
         await q.consume(on_message)
@@ -51,18 +53,22 @@ def bench_config(run: str, ports: tuple[int, int]) -> config_module.Config:
     base = config_module.load()
     civil, dgi, cnrc = (base.providers[c] for c in ("dz.interieur.etat-civil", "dz.finances.dgi", "dz.commerce.cnrc"))
     providers = {
-        civil.code: dataclasses.replace(civil, options=MappingProxyType({**civil.options,
-                                                                         "queue": f"bench.{run}.partner"})),
-        dgi.code: dataclasses.replace(dgi, options=MappingProxyType({**dgi.options,
-                                                                     "url": f"https://127.0.0.1:{ports[0]}"})),
-        cnrc.code: dataclasses.replace(cnrc, options=MappingProxyType({**cnrc.options,
-                                                                       "url": f"http://127.0.0.1:{ports[1]}/soap"})),
+        civil.code: dataclasses.replace(
+            civil, options=MappingProxyType({**civil.options, "queue": f"bench.{run}.partner"})
+        ),
+        dgi.code: dataclasses.replace(
+            dgi, options=MappingProxyType({**dgi.options, "url": f"https://127.0.0.1:{ports[0]}"})
+        ),
+        cnrc.code: dataclasses.replace(
+            cnrc, options=MappingProxyType({**cnrc.options, "url": f"http://127.0.0.1:{ports[1]}/soap"})
+        ),
     }
     quota = config_module.Quota(per_second=1e6, burst=1_000_000)
     requesters = {c: dataclasses.replace(r, quota=quota) for c, r in base.requesters.items()}
     config = dataclasses.replace(base, providers=MappingProxyType(providers), requesters=MappingProxyType(requesters))
-    return config.with_settings(request_queue=f"bench.{run}.requests", dead_queue=f"bench.{run}.dead",
-                                bulk_queue=f"bench.{run}.lane.bulk")
+    return config.with_settings(
+        request_queue=f"bench.{run}.requests", dead_queue=f"bench.{run}.dead", bulk_queue=f"bench.{run}.lane.bulk"
+    )
 
 
 async def relay_server(url: str, queue: str, partner_queue: str) -> None:
@@ -86,14 +92,21 @@ async def relay_server(url: str, queue: str, partner_queue: str) -> None:
             future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
             pending[query_id] = future
             await channel.default_exchange.publish(
-                aio_pika.Message(message.body, correlation_id=query_id, reply_to=replies.name,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=partner_queue)
+                aio_pika.Message(
+                    message.body,
+                    correlation_id=query_id,
+                    reply_to=replies.name,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=partner_queue,
+            )
             answer = await future
             await channel.default_exchange.publish(
-                aio_pika.Message(answer, correlation_id=message.correlation_id,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=message.reply_to or "")
+                aio_pika.Message(
+                    answer, correlation_id=message.correlation_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key=message.reply_to or "",
+            )
             await message.ack()
 
         await replies.consume(on_reply, no_ack=True)

@@ -34,7 +34,7 @@ def _draw(n: int) -> bytearray:
     with _lock:
         if _at + n > len(_pool):
             _pool, _at = os.urandom(max(_BATCH, n)), 0
-        raw = bytearray(_pool[_at:_at + n])
+        raw = bytearray(_pool[_at : _at + n])
         _at += n
     return raw
 

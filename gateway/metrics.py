@@ -17,42 +17,71 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._types = frozenset(document_types)
         self.requests = Counter(
-            "gateway_requests", "Requests answered, by transport, document type, status and problem code.",
-            ["transport", "document_type", "status", "problem"], registry=self.registry,
+            "gateway_requests",
+            "Requests answered, by transport, document type, status and problem code.",
+            ["transport", "document_type", "status", "problem"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "gateway_request_duration_seconds", "Time from intake to sealed response, by document type.",
-            ["document_type"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "gateway_request_duration_seconds",
+            "Time from intake to sealed response, by document type.",
+            ["document_type"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.provider_latency = Histogram(
-            "gateway_provider_duration_seconds", "Time a provider took to answer, by provider.",
-            ["provider"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "gateway_provider_duration_seconds",
+            "Time a provider took to answer, by provider.",
+            ["provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.dead_letters = Counter(
-            "gateway_dead_letters", "Messages sent to gateway.dead, by reason.", ["reason"], registry=self.registry,
+            "gateway_dead_letters",
+            "Messages sent to gateway.dead, by reason.",
+            ["reason"],
+            registry=self.registry,
         )
         self.replays = Counter(
-            "gateway_duplicate_replays", "Repeated requests answered from the store.", registry=self.registry,
+            "gateway_duplicate_replays",
+            "Repeated requests answered from the store.",
+            registry=self.registry,
         )
-        self.ready = Gauge("gateway_ready", "1 when the broker, the store and the seal key are usable.",
-                           registry=self.registry)
+        self.ready = Gauge(
+            "gateway_ready", "1 when the broker, the store and the seal key are usable.", registry=self.registry
+        )
         self.sla = Counter(
-            "gateway_sla_answers", "SLA-bound answers by document type: issued or not-found within the type's "
+            "gateway_sla_answers",
+            "SLA-bound answers by document type: issued or not-found within the type's "
             "deadline (true), later or failed (false).",
-            ["document_type", "within_sla"], registry=self.registry,
+            ["document_type", "within_sla"],
+            registry=self.registry,
         )
-        self.breaker_open = Gauge("gateway_breaker_open", "1 while a provider's circuit breaker is open.",
-                                  ["provider"], registry=self.registry)
-        self.queue_messages = Gauge("gateway_queue_messages", "Messages waiting in a queue the gateway uses.",
-                                    ["queue"], registry=self.registry)
-        self.queue_consumers = Gauge("gateway_queue_consumers", "Consumers of a queue the gateway uses.",
-                                     ["queue"], registry=self.registry)
+        self.breaker_open = Gauge(
+            "gateway_breaker_open",
+            "1 while a provider's circuit breaker is open.",
+            ["provider"],
+            registry=self.registry,
+        )
+        self.queue_messages = Gauge(
+            "gateway_queue_messages", "Messages waiting in a queue the gateway uses.", ["queue"], registry=self.registry
+        )
+        self.queue_consumers = Gauge(
+            "gateway_queue_consumers", "Consumers of a queue the gateway uses.", ["queue"], registry=self.registry
+        )
 
     def type_label(self, document_type: str | None) -> str:
         return document_type if document_type in self._types else "unknown"
 
-    def observe(self, transport: str, document_type: str | None, status: str, problem: str | None,
-                seconds: float, sla_seconds: float | None = None) -> None:
+    def observe(
+        self,
+        transport: str,
+        document_type: str | None,
+        status: str,
+        problem: str | None,
+        seconds: float,
+        sla_seconds: float | None = None,
+    ) -> None:
         label = self.type_label(document_type)
         self.requests.labels(transport, label, status, problem or "").inc()
         self.latency.labels(label).observe(seconds)

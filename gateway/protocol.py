@@ -33,8 +33,11 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 SUBJECT_KEYS = {"NIN": "nin", "NIF": "nif", "RC": "rc"}
 SUBJECT_KINDS = tuple(SUBJECT_KEYS)
 #: What a well-formed identifier of each kind looks like, by JSON key.
-SUBJECT_PATTERNS = {"nin": re.compile(r"^[0-9]{18}$"), "nif": re.compile(r"^[0-9]{15}$"),
-                    "rc": re.compile(r"^[0-9]{2}/[0-9]{2}-[0-9]{7}[A-Z][0-9]{2}$")}
+SUBJECT_PATTERNS = {
+    "nin": re.compile(r"^[0-9]{18}$"),
+    "nif": re.compile(r"^[0-9]{15}$"),
+    "rc": re.compile(r"^[0-9]{2}/[0-9]{2}-[0-9]{7}[A-Z][0-9]{2}$"),
+}
 
 #: How instants are written in requests, responses and reports: UTC, to the second.
 INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -118,12 +118,19 @@ class AuditEntry:
         return cls(**_by_field(cls, row))
 
     @classmethod
-    def operator_action(cls, operator: str, action: str, outcome: str | None = None,
-                        subject: str | None = None) -> Self:
+    def operator_action(
+        cls, operator: str, action: str, outcome: str | None = None, subject: str | None = None
+    ) -> Self:
         """An operator's action, now; `subject` names what it acted on (a request id), else the
         entry gets an id of its own."""
-        return cls(at=dt.datetime.now(dt.UTC), request_id=subject or str(uuid.uuid4()), transport=Transport.OPERATOR,
-                   requester=operator, status=action, problem=outcome)
+        return cls(
+            at=dt.datetime.now(dt.UTC),
+            request_id=subject or str(uuid.uuid4()),
+            transport=Transport.OPERATOR,
+            requester=operator,
+            status=action,
+            problem=outcome,
+        )
 
 
 #: The journal's columns, in the order the stores write and read them: the fields of AuditEntry.

@@ -15,8 +15,18 @@ from lxml import etree
 
 NS = "urn:dz:exchange:v1"
 #: The order of the request's elements in its XML form, before `Subject`.
-ORDER = ("requestId", "requester", "agency", "agent", "documentType", "purpose", "caseReference", "priority",
-         "issuedAt", "deadline")
+ORDER = (
+    "requestId",
+    "requester",
+    "agency",
+    "agent",
+    "documentType",
+    "purpose",
+    "caseReference",
+    "priority",
+    "issuedAt",
+    "deadline",
+)
 
 
 def instant(offset_seconds: float = 0.0) -> str:
@@ -24,8 +34,12 @@ def instant(offset_seconds: float = 0.0) -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def request_fields(document_type: str = "birth-certificate", subject: Mapping[str, str] | None = None,
-                   purpose: str = "family-allowance", **overrides: Any) -> dict[str, Any]:
+def request_fields(
+    document_type: str = "birth-certificate",
+    subject: Mapping[str, str] | None = None,
+    purpose: str = "family-allowance",
+    **overrides: Any,
+) -> dict[str, Any]:
     """A request in its JSON (camelCase) form, with a new request id and the current time;
     `overrides` sets or replaces any field (None removes it), e.g. `agency="CNAS-31-001"`."""
     fields: dict[str, Any] = {

@@ -50,12 +50,14 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def sign_xml(root: etree._Element, key: PrivateKey, chain: Sequence[x509.Certificate], *,
-             c14n: str = EXC_C14N) -> bytes:
+def sign_xml(
+    root: etree._Element, key: PrivateKey, chain: Sequence[x509.Certificate], *, c14n: str = EXC_C14N
+) -> bytes:
     """The request element with its enveloped signature, serialised."""
     algorithm = "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
-    signer = XMLSigner(method=methods.enveloped, signature_algorithm=algorithm, digest_algorithm="sha256",
-                       c14n_algorithm=c14n)
+    signer = XMLSigner(
+        method=methods.enveloped, signature_algorithm=algorithm, digest_algorithm="sha256", c14n_algorithm=c14n
+    )
     certificates = [c.public_bytes(serialization.Encoding.PEM).decode() for c in chain]
     return bytes(etree.tostring(signer.sign(root, key=key, cert=certificates, always_add_key_value=False)))
 
@@ -71,8 +73,9 @@ def sign_jws(payload: bytes, key: PrivateKey, chain: Sequence[x509.Certificate])
         size = (key.curve.key_size + 7) // 8
         signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")  # RFC 7518 §3.4: R || S, not DER
     else:
-        signature = key.sign(signing_input, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-                             hashes.SHA256())
+        signature = key.sign(
+            signing_input, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
+        )
     return signing_input + b"." + _b64url(signature).encode("ascii")
 
 

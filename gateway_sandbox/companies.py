@@ -56,19 +56,52 @@ SECTORS: dict[str, tuple[str, ...]] = {
 }
 
 _BRANDS = (
-    "Atlas", "Tassili", "Hoggar", "Numidia", "Sahel", "Ennour", "El Baraka", "Djurdjura",
-    "Aurès", "Mitidja", "Casbah", "Cirta", "Tafna", "Soummam", "Seybouse", "Chélif", "Zibans",
-    "Saoura", "El Amel", "El Khir", "Essalem", "El Wiam", "Nedjma", "Tiziri", "Thala",
-    "Yasmine", "Icosium", "Saldae", "Rusicade", "Tipasa", "El Feth", "Ennasr", "El Djazair",
-    "Medghassen", "Tamda", "Imedghassen", "Azur", "Horizon", "Alpha", "Méditerranée",
+    "Atlas",
+    "Tassili",
+    "Hoggar",
+    "Numidia",
+    "Sahel",
+    "Ennour",
+    "El Baraka",
+    "Djurdjura",
+    "Aurès",
+    "Mitidja",
+    "Casbah",
+    "Cirta",
+    "Tafna",
+    "Soummam",
+    "Seybouse",
+    "Chélif",
+    "Zibans",
+    "Saoura",
+    "El Amel",
+    "El Khir",
+    "Essalem",
+    "El Wiam",
+    "Nedjma",
+    "Tiziri",
+    "Thala",
+    "Yasmine",
+    "Icosium",
+    "Saldae",
+    "Rusicade",
+    "Tipasa",
+    "El Feth",
+    "Ennasr",
+    "El Djazair",
+    "Medghassen",
+    "Tamda",
+    "Imedghassen",
+    "Azur",
+    "Horizon",
+    "Alpha",
+    "Méditerranée",
 )
 _SNC_SUFFIXES = ("et Fils", "Frères", "et Cie", "et Associés")
 
 # Wilayas with several tax centres; the others have one CDI named after the wilaya.
-_CDI_AREAS = {"16": ("Centre", "Est", "Ouest"), "31": ("Est", "Ouest"),
-              "25": ("Nord", "Sud"), "19": ("Nord", "Sud")}
-_WILAYA_WEIGHTS = {"16": 12, "31": 6, "25": 5, "19": 4, "09": 4, "06": 3, "15": 3,
-                   "35": 3, "23": 3, "05": 3}
+_CDI_AREAS = {"16": ("Centre", "Est", "Ouest"), "31": ("Est", "Ouest"), "25": ("Nord", "Sud"), "19": ("Nord", "Sud")}
+_WILAYA_WEIGHTS = {"16": 12, "31": 6, "25": 5, "19": 4, "09": 4, "06": 3, "15": 3, "35": 3, "23": 3, "05": 3}
 
 _FIRST_REGISTRATION = datetime.date(1990, 1, 1)
 _LAST_REGISTRATION = datetime.date(2024, 12, 31)
@@ -122,8 +155,7 @@ def _quarter_end(year: int, quarter: int) -> datetime.date:
     return datetime.date(year, 3 * quarter + 1, 1) - datetime.timedelta(days=1)
 
 
-def _tax_period(rng: random.Random, registered: datetime.date,
-                up_to_date: bool) -> tuple[datetime.date, datetime.date]:
+def _tax_period(rng: random.Random, registered: datetime.date, up_to_date: bool) -> tuple[datetime.date, datetime.date]:
     """Period covered by the tax situation, fixed relative to 2025 (never to today)."""
     if up_to_date:
         return datetime.date(2025, 1, 1), _quarter_end(2025, rng.choice((1, 2, 3)))
@@ -144,8 +176,7 @@ def _unique(rng: random.Random, seen: set[str], make: str, digits: int) -> str:
             return value
 
 
-def _company_name(rng: random.Random, form: str, sector: str, wilaya: Wilaya,
-                  seen: set[str]) -> str:
+def _company_name(rng: random.Random, form: str, sector: str, wilaya: Wilaya, seen: set[str]) -> str:
     for attempt in range(50):
         family = rng.choice(FAMILY_NAMES)[0]
         if form == "SNC":
@@ -181,12 +212,14 @@ def generate(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> list[Compa
     result: list[Company] = []
     for i in indices:
         wilaya = rng.choices(WILAYAS, weights=wilaya_weights)[0]
-        commune = rng.choices(wilaya.communes,
-                              weights=[3] + [1] * (len(wilaya.communes) - 1))[0].latin
+        commune = rng.choices(wilaya.communes, weights=[3] + [1] * (len(wilaya.communes) - 1))[0].latin
         street = rng.choice(STREET_NAMES)
         number = rng.randint(1, 140)
-        address = (f"Bt {rng.choice('ABCDEFGH')}{number % 30 + 1}, {street}"
-                   if street.startswith("cité") else f"{number}, {street}")
+        address = (
+            f"Bt {rng.choice('ABCDEFGH')}{number % 30 + 1}, {street}"
+            if street.startswith("cité")
+            else f"{number}, {street}"
+        )
         # Wilayas 49-58 exist since the 2019 division: nothing registered there before 2020.
         first_day = _FIRST_REGISTRATION if wilaya.code <= "48" else datetime.date(2020, 1, 1)
         registered_on = _date_between(rng, first_day, _LAST_REGISTRATION)
@@ -215,10 +248,23 @@ def generate(count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> list[Compa
             rc = f"{rc}{letter}{year}"
         up_to_date = i not in in_arrears
         period_from, period_to = _tax_period(rng, registered_on, up_to_date)
-        result.append(Company(
-            nif=nif, rc=rc, name=name, name_ar=name_ar, legal_form=form, address=address,
-            commune=commune, wilaya_code=wilaya.code, activity_codes=codes,
-            registration_date=registered_on, tax_centre=centre, tax_up_to_date=up_to_date,
-            tax_period_from=period_from, tax_period_to=period_to, struck_off=i in struck_off,
-        ))
+        result.append(
+            Company(
+                nif=nif,
+                rc=rc,
+                name=name,
+                name_ar=name_ar,
+                legal_form=form,
+                address=address,
+                commune=commune,
+                wilaya_code=wilaya.code,
+                activity_codes=codes,
+                registration_date=registered_on,
+                tax_centre=centre,
+                tax_up_to_date=up_to_date,
+                tax_period_from=period_from,
+                tax_period_to=period_to,
+                struck_off=i in struck_off,
+            )
+        )
     return result

@@ -30,8 +30,16 @@ from benchmarks.mix import signed_requests
 from gateway.transports.dead_letters import DeadLetters
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 async def traffic(home: Path, minutes: float, gone: str) -> None:
@@ -48,9 +56,15 @@ async def traffic(home: Path, minutes: float, gone: str) -> None:
             if sent % 97 == 5:
                 body = body.replace(b"<Purpose>", b"<Purpose>x")  # breaks the signature: refused
             await channel.default_exchange.publish(
-                aio_pika.Message(body, message_id=rid, correlation_id=rid, content_type="application/xml",
-                                 reply_to=replies.name if sent != 42 else gone),
-                routing_key="gateway.requests")
+                aio_pika.Message(
+                    body,
+                    message_id=rid,
+                    correlation_id=rid,
+                    content_type="application/xml",
+                    reply_to=replies.name if sent != 42 else gone,
+                ),
+                routing_key="gateway.requests",
+            )
             sent += 1
             await asyncio.sleep(1 / rate)
 
@@ -74,8 +88,11 @@ async def clean_up(gone: str) -> None:
 
 
 async def screenshot(out: Path, home: Path) -> None:
-    subprocess.run([sys.executable, "-m", "gateway", "operator", "add", "amina", "--home", str(home),
-                    "--password-stdin"], input=b"une phrase de passe longue\n", check=True)
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "operator", "add", "amina", "--home", str(home), "--password-stdin"],
+        input=b"une phrase de passe longue\n",
+        check=True,
+    )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
         page = await browser.new_page(viewport={"width": 1400, "height": 900})
@@ -95,8 +112,9 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gateway-shot-") as tmp:
         home = Path(tmp)
-        gateway = subprocess.Popen([sys.executable, "-m", "gateway", "up", "--home", str(home)],
-                                   stderr=subprocess.DEVNULL)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "up", "--home", str(home)], stderr=subprocess.DEVNULL
+        )
         try:
             for _ in range(60):
                 if subprocess.run(["curl", "-sf", "http://127.0.0.1:8080/readyz"], capture_output=True).returncode == 0:

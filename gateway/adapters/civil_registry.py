@@ -61,8 +61,11 @@ class BusAdapter:
         # on it when this one stops mid-query. Durable and not exclusive, so it outlives this
         # worker and a broker restart; the broker deletes it REPLY_QUEUE_EXPIRES_MS after its last use.
         self._reply_queue = await self._channel.declare_queue(
-            self._reply_queue_name(self._context.worker), durable=True, auto_delete=False,
-            arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS})
+            self._reply_queue_name(self._context.worker),
+            durable=True,
+            auto_delete=False,
+            arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS},
+        )
         # Answers are acked only once the response they made is stored (`settle`): if this
         # worker stops before, the answer goes back on its queue for another worker to recover.
         await self._reply_queue.consume(self._on_reply)
@@ -143,15 +146,18 @@ class BusAdapter:
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + timeout
         try:
-            await self._publish(aio_pika.Message(
-                body,
-                content_type="application/jose",
-                correlation_id=query.query_id,
-                message_id=query.query_id,
-                reply_to=self._reply_queue.name,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                expiration=max(timeout, 0.001),
-            ), give_up_at)
+            await self._publish(
+                aio_pika.Message(
+                    body,
+                    content_type="application/jose",
+                    correlation_id=query.query_id,
+                    message_id=query.query_id,
+                    reply_to=self._reply_queue.name,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    expiration=max(timeout, 0.001),
+                ),
+                give_up_at,
+            )
             try:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
                     answer = await future
@@ -178,8 +184,7 @@ class BusAdapter:
         while True:
             try:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
-                    await self._channel.default_exchange.publish(message, routing_key=self._queue_name,
-                                                                 mandatory=True)
+                    await self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
                 return
             except aio_pika.exceptions.DeliveryError as exc:
                 raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
@@ -191,8 +196,9 @@ class BusAdapter:
                 log.warning("partner_query_unconfirmed", provider=self.provider, error=type(exc).__name__)
                 return
 
-    def _read_answer(self, body: bytes, *, query_id: str | None = None,
-                     request_id: str | None = None) -> ProviderAnswer:
+    def _read_answer(
+        self, body: bytes, *, query_id: str | None = None, request_id: str | None = None
+    ) -> ProviderAnswer:
         try:
             message = jws.parse(body)
             signer = self._verifier.verify(message)
@@ -202,7 +208,8 @@ class BusAdapter:
             raise ProviderError(f"{self.provider}: answer signed by {signer.participant!r}")
         answer: Any = json.loads(message.payload)
         if (query_id is not None and answer.get("queryId") != query_id) or (
-                request_id is not None and answer.get("requestId") != request_id):
+            request_id is not None and answer.get("requestId") != request_id
+        ):
             raise ProviderError(f"{self.provider}: answer is for another query")
         status = answer.get("status")
         if status == "error" or status not in ("found", "not-found"):

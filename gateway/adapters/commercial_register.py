@@ -47,8 +47,16 @@ MAX_ANSWER_BYTES = 256 * 1024
 MAX_TEXT = 200
 STATUSES = {"ACTIVE": "active", "RADIEE": "struck-off"}
 #: The extract's fields, in the register's order.
-FIELDS = ("NumeroRC", "Denomination", "FormeJuridique", "NIF", "SiegeSocial", "CodesActivite",
-          "DateImmatriculation", "Statut")
+FIELDS = (
+    "NumeroRC",
+    "Denomination",
+    "FormeJuridique",
+    "NIF",
+    "SiegeSocial",
+    "CodesActivite",
+    "DateImmatriculation",
+    "Statut",
+)
 
 _DSNS = {"ds": DS}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -102,10 +110,15 @@ class CommercialRegisterAdapter:
             raise ProviderError(f"{self.provider} does not serve {query.document_type} by {query.subject_kind}")
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{SOAP_ACTION}"'}
         with provider_errors(self.provider, timeout):
-            async with asyncio.timeout(timeout), self._session.post(
-                self._url, data=build_request(query.subject_id, query.requester), headers=headers,
-                allow_redirects=False,
-            ) as resp:
+            async with (
+                asyncio.timeout(timeout),
+                self._session.post(
+                    self._url,
+                    data=build_request(query.subject_id, query.requester),
+                    headers=headers,
+                    allow_redirects=False,
+                ) as resp,
+            ):
                 if self._tls is not None and (peer := peer_participant(resp, self._trust)) != self.provider:
                     raise ProviderError(f"the server at {self._url} is {peer!r}, not {self.provider!r}")
                 body = await read_bounded(resp, MAX_ANSWER_BYTES)
@@ -144,8 +157,9 @@ class CommercialRegisterAdapter:
         except GatewayError as exc:
             raise ProviderError(f"{self.provider}: the extract's signature does not verify ({exc.detail})") from None
         except (ValueError, etree.LxmlError) as exc:
-            raise ProviderError(f"{self.provider}: the extract's signature does not verify ({type(exc).__name__})"
-                                ) from None
+            raise ProviderError(
+                f"{self.provider}: the extract's signature does not verify ({type(exc).__name__})"
+            ) from None
         if signed.tag != _c("Extrait") or signed.get("Id") != extract.get("Id"):
             raise ProviderError(f"{self.provider}: the signature does not cover the extract")
         try:

@@ -164,13 +164,20 @@ class CircuitBreaker:
 class Resilient:
     """An adapter behind a circuit breaker, with retries of transient failures."""
 
-    def __init__(self, adapter: Adapter, policy: Policy | None = None, *, clock: Clock = time.monotonic,
-                 sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        adapter: Adapter,
+        policy: Policy | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.adapter = adapter
         self.provider = adapter.provider
         self.policy = policy or Policy()
-        self.breaker = CircuitBreaker(self.policy.breaker_failures, self.policy.breaker_open_seconds, clock,
-                                      self.provider)
+        self.breaker = CircuitBreaker(
+            self.policy.breaker_failures, self.policy.breaker_open_seconds, clock, self.provider
+        )
         self._clock = clock
         self._sleep = sleep
 

@@ -109,7 +109,6 @@ class TaxDirectorateAdapter:
         raise error(f"{self.provider} answered HTTP {status} {code or '(no error code)'}")
 
 
-
 def _json(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type != "application/json":
         raise ProviderError(f"answer is {content_type or 'untyped'}, not application/json")

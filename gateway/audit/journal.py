@@ -30,13 +30,22 @@ def verify(chain: Iterable[ChainedEntry], head: tuple[int, str] | None) -> Verdi
     for item in chain:
         count += 1
         if item.prev_hash != expected:
-            return Verdict(False, count, expected, item.seq,
-                           "does not follow the entry before it: an entry was deleted or reordered")
+            return Verdict(
+                False,
+                count,
+                expected,
+                item.seq,
+                "does not follow the entry before it: an entry was deleted or reordered",
+            )
         if chain_hash(item.prev_hash, item.entry) != item.entry_hash:
             return Verdict(False, count, expected, item.seq, "its content was altered")
         expected, last_seq = item.entry_hash, item.seq
     if head is not None and head != (count, expected):
-        return Verdict(False, count, expected, last_seq + 1,
-                       f"the journal should hold {head[0]} entries ending in {head[1][:16]}…: "
-                       "entries were removed from its end")
+        return Verdict(
+            False,
+            count,
+            expected,
+            last_seq + 1,
+            f"the journal should hold {head[0]} entries ending in {head[1][:16]}…: entries were removed from its end",
+        )
     return Verdict(True, count, expected)

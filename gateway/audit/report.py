@@ -38,8 +38,20 @@ from gateway.store import Store
 from gateway.texts.report import GENERATED, HEADINGS, KEY_HEADINGS, P95, PERIOD, REPORT, TITLES, VOLUME, WITHIN_SLA
 from gateway.texts.wilayas import WILAYAS
 
-COLUMNS = ("key", "name", "volume", "issued", "not_found", "refused", "failed", "sla_bound", "within_sla",
-           "sla_percent", "p95_ms", "failure_causes")
+COLUMNS = (
+    "key",
+    "name",
+    "volume",
+    "issued",
+    "not_found",
+    "refused",
+    "failed",
+    "sla_bound",
+    "within_sla",
+    "sla_percent",
+    "p95_ms",
+    "failure_causes",
+)
 #: The report's tables, in order: the store dimension each one groups by.
 DIMENSIONS = ("agency", "wilaya", "provider")
 PERIODS = ("month", "week", "day")
@@ -162,9 +174,20 @@ def _name(dimension: str, key: str) -> str:
 def row(dimension: str, summary: Summary) -> tuple[str, ...]:
     """One report row, in the order of COLUMNS, every value formatted."""
     s = summary.statuses
-    return (summary.key, _name(dimension, summary.key), str(summary.volume), str(s["issued"]),
-            str(s["not-found"]), str(s["refused"]), str(s["failed"]), str(summary.sla_bound),
-            str(summary.within_sla), percent(summary), p95(summary), causes(summary))
+    return (
+        summary.key,
+        _name(dimension, summary.key),
+        str(summary.volume),
+        str(s["issued"]),
+        str(s["not-found"]),
+        str(s["refused"]),
+        str(s["failed"]),
+        str(summary.sla_bound),
+        str(summary.within_sla),
+        percent(summary),
+        p95(summary),
+        causes(summary),
+    )
 
 
 def rows(report: Report, dimension: str) -> list[tuple[str, ...]]:
@@ -211,7 +234,7 @@ def _cells(dimension: str, values: tuple[str, ...]) -> str:
             cells.append(f"<td>{_bilingual(value, arabic)}</td>")
         else:
             numeric = COLUMNS[index] not in ("key", "name", "failure_causes")
-            cells.append(f'<td{" class=n" if numeric else ""}>{html.escape(value)}</td>')
+            cells.append(f"<td{' class=n' if numeric else ''}>{html.escape(value)}</td>")
     return "".join(cells)
 
 
@@ -235,11 +258,14 @@ def table_page(report: Report, dimension: str) -> str:
 def index_page(report: Report) -> str:
     """The report's index: the period's totals and a link to each table and its CSV."""
     overall = report.total()
-    links = "".join(f'<li><a href="{d}.html">{_bilingual(*TITLES[d])}</a> (<a href="{d}.csv">CSV</a>)</li>'
-                    for d in DIMENSIONS)
-    facts = (f"<p>{_bilingual(*VOLUME)} {overall.volume} — "
-             f"{_bilingual(*WITHIN_SLA)} {html.escape(percent(overall) or '—')} — "
-             f"{_bilingual(*P95)} {html.escape(p95(overall) or '—')}</p>")
+    links = "".join(
+        f'<li><a href="{d}.html">{_bilingual(*TITLES[d])}</a> (<a href="{d}.csv">CSV</a>)</li>' for d in DIMENSIONS
+    )
+    facts = (
+        f"<p>{_bilingual(*VOLUME)} {overall.volume} — "
+        f"{_bilingual(*WITHIN_SLA)} {html.escape(percent(overall) or '—')} — "
+        f"{_bilingual(*P95)} {html.escape(p95(overall) or '—')}</p>"
+    )
     return _page(report, REPORT, f"{facts}\n<ul>{links}</ul>")
 
 

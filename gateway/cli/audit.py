@@ -35,8 +35,10 @@ async def _verify(home: Path) -> int:
     if verdict.ok:
         print(f"audit journal intact: {verdict.entries} entries, head {verdict.head}")
         return 0
-    print(f"audit journal BROKEN at entry {verdict.broken_at}: {verdict.reason} "
-          f"({verdict.entries - 1} entries before it verify)")
+    print(
+        f"audit journal BROKEN at entry {verdict.broken_at}: {verdict.reason} "
+        f"({verdict.entries - 1} entries before it verify)"
+    )
     return 1
 
 
@@ -49,8 +51,8 @@ async def _subject(home: Path, identifier: str, as_json: bool) -> int:
     else:
         print(f"{len(rows)} request(s) about this person")
         for r in rows:
-            print(f"{r['at']}  {r['requester']} ({r['agency']}) asked {r['provider']} for {r['documentType']}, "
-                  f"purpose {r['purpose']}: {r['status']}")
+            print(
+                f"{r['at']}  {r['requester']} ({r['agency']}) asked {r['provider']} for {r['documentType']}, "
+                f"purpose {r['purpose']}: {r['status']}"
+            )
     return 0
-
-

@@ -16,8 +16,9 @@ def home_path(value: str) -> Path:
 
 
 def add_home(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", default="var", type=home_path,
-                        help="state folder: the store and the development PKI (default ./var)")
+    parser.add_argument(
+        "--home", default="var", type=home_path, help="state folder: the store and the development PKI (default ./var)"
+    )
 
 
 @asynccontextmanager

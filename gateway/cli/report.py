@@ -16,8 +16,12 @@ from gateway.cli.common import add_home, home_path, opened_store
 def register(subparsers: Any) -> None:
     periodic = subparsers.add_parser("report", help="periodic report per agency, wilaya and provider (CSV and HTML)")
     add_home(periodic)
-    periodic.add_argument("--period", choices=report.PERIODS, default="month",
-                          help="a UTC calendar month (default), ISO week or day; by default the last complete one")
+    periodic.add_argument(
+        "--period",
+        choices=report.PERIODS,
+        default="month",
+        help="a UTC calendar month (default), ISO week or day; by default the last complete one",
+    )
     periodic.add_argument("--month", type=_period_value(report.month), metavar="YYYY-MM")
     periodic.add_argument("--week", type=_period_value(report.week), metavar="YYYY-Www")
     periodic.add_argument("--day", type=_period_value(report.day), metavar="YYYY-MM-DD")

@@ -32,8 +32,9 @@ def register(subparsers: Any) -> None:
     up = subparsers.add_parser("up", help="run the gateway, the sandbox administrations and the web server")
     add_home(up)
     up.add_argument("--no-sandboxes", action="store_true", help="do not start the sandbox administrations")
-    up.add_argument("--workers", type=int, default=1,
-                    help="gateway worker processes on this host, sharing the web port (default 1)")
+    up.add_argument(
+        "--workers", type=int, default=1, help="gateway worker processes on this host, sharing the web port (default 1)"
+    )
     up.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     up.set_defaults(func=command)
 

@@ -9,23 +9,36 @@ from collections.abc import Mapping, Sequence
 from gateway.kpi import Summary
 from gateway.protocol import STATUSES, Status
 
-COLORS: dict[str, str] = {Status.ISSUED: "#2e7d32", Status.NOT_FOUND: "#1565c0", Status.REFUSED: "#ef6c00",
-                          Status.FAILED: "#c62828"}
+COLORS: dict[str, str] = {
+    Status.ISSUED: "#2e7d32",
+    Status.NOT_FOUND: "#1565c0",
+    Status.REFUSED: "#ef6c00",
+    Status.FAILED: "#c62828",
+}
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 760, 200, 44, 24, 10
 
 
-def trend(slots: Sequence[str], summaries: Mapping[str, Summary], labels: Mapping[str, str], *,
-          tick_every: int, tick_label: slice, title: str) -> str:
+def trend(
+    slots: Sequence[str],
+    summaries: Mapping[str, Summary],
+    labels: Mapping[str, str],
+    *,
+    tick_every: int,
+    tick_label: slice,
+    title: str,
+) -> str:
     """One bar per slot (oldest first), stacked by status; the SLA share (0–100 %) as a line."""
     plot_w, plot_h = WIDTH - LEFT - 40, HEIGHT - BOTTOM - TOP
     peak = max([summaries[s].volume for s in slots if s in summaries] + [1])
     step = plot_w / max(len(slots), 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-             f'height="{HEIGHT}" direction="ltr" role="img" aria-label="{html.escape(title)}">',
-             f'<text x="4" y="{TOP + 8}" font-size="10">{peak}</text>',
-             f'<text x="4" y="{TOP + plot_h}" font-size="10">0</text>',
-             f'<text x="{WIDTH - 36}" y="{TOP + 8}" font-size="10">100 %</text>',
-             f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="#888"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}" direction="ltr" role="img" aria-label="{html.escape(title)}">',
+        f'<text x="4" y="{TOP + 8}" font-size="10">{peak}</text>',
+        f'<text x="4" y="{TOP + plot_h}" font-size="10">0</text>',
+        f'<text x="{WIDTH - 36}" y="{TOP + 8}" font-size="10">100 %</text>',
+        f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="#888"/>',
+    ]
     line: list[str] = []
     for index, slot in enumerate(slots):
         x = LEFT + index * step
@@ -45,8 +58,10 @@ def trend(slots: Sequence[str], summaries: Mapping[str, Summary], labels: Mappin
                 continue
             height = plot_h * count / peak
             y -= height
-            parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{height:.1f}" '
-                         f'fill="{COLORS[status]}"><title>{html.escape(" · ".join(tip))}</title></rect>')
+            parts.append(
+                f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" height="{height:.1f}" '
+                f'fill="{COLORS[status]}"><title>{html.escape(" · ".join(tip))}</title></rect>'
+            )
         if summary.sla_percent is not None:
             line.append(f"{x + step / 2:.1f},{TOP + plot_h * (1 - summary.sla_percent / 100):.1f}")
     if len(line) > 1:

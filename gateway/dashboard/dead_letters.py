@@ -60,10 +60,16 @@ async def page(request: web.Request, notice: str = "", status: int = 200) -> web
     try:
         letters, count = await _dead_letters(request).browse(SHOWN)
     except DeadLetterError as exc:
-        return respond(request, t(lang, "dead_letters"), f'<h1>{t(lang, "dead_letters")}</h1>'
-                       f'<p class="bad">{esc(exc)}</p>', status=503, operator=operator, csrf=csrf)
+        return respond(
+            request,
+            t(lang, "dead_letters"),
+            f'<h1>{t(lang, "dead_letters")}</h1><p class="bad">{esc(exc)}</p>',
+            status=503,
+            operator=operator,
+            csrf=csrf,
+        )
     hidden = f'<input type="hidden" name="csrf" value="{csrf}">'
-    parts = [f'<h1>{t(lang, "dead_letters")} — <code>{esc(queue)}</code></h1>']
+    parts = [f"<h1>{t(lang, 'dead_letters')} — <code>{esc(queue)}</code></h1>"]
     if notice:
         parts.append(f'<p class="notice" role="status" id="notice">{esc(notice)}</p>')
     if not letters:
@@ -71,16 +77,36 @@ async def page(request: web.Request, notice: str = "", status: int = 200) -> web
         return respond(request, t(lang, "dead_letters"), "".join(parts), status=status, operator=operator, csrf=csrf)
     shown = t(lang, "dead_count", shown=len(letters), total=count)
     parts.append(f'<p id="dead-count" data-count="{count}">{shown}</p>')
-    rows = [[esc(d.message_id or "—"), esc(d.reason or "—"), esc(d.reply_to or "—"),
-             ltr(f"{d.dead_at:%Y-%m-%d %H:%M:%S} UTC" if d.dead_at else "—"), str(d.size),
-             f"<code>{esc(d.fingerprint)}</code>",
-             f'<form method="post" action="/dead-letters/replay" class="inline">{hidden}'
-             f'<input type="hidden" name="key" value="{esc(d.key)}">'
-             f'<input type="hidden" name="message_id" value="{esc(d.message_id or "")}">'
-             f'<button type="submit" data-message-id="{esc(d.message_id or "")}">{t(lang, "replay")}</button></form>']
-            for d in letters]
-    parts.append(table([t(lang, "message_id"), t(lang, "reason"), t(lang, "reply_to"), t(lang, "dead_at"),
-                        t(lang, "size"), t(lang, "fingerprint"), ""], rows, numeric={4}))
+    rows = [
+        [
+            esc(d.message_id or "—"),
+            esc(d.reason or "—"),
+            esc(d.reply_to or "—"),
+            ltr(f"{d.dead_at:%Y-%m-%d %H:%M:%S} UTC" if d.dead_at else "—"),
+            str(d.size),
+            f"<code>{esc(d.fingerprint)}</code>",
+            f'<form method="post" action="/dead-letters/replay" class="inline">{hidden}'
+            f'<input type="hidden" name="key" value="{esc(d.key)}">'
+            f'<input type="hidden" name="message_id" value="{esc(d.message_id or "")}">'
+            f'<button type="submit" data-message-id="{esc(d.message_id or "")}">{t(lang, "replay")}</button></form>',
+        ]
+        for d in letters
+    ]
+    parts.append(
+        table(
+            [
+                t(lang, "message_id"),
+                t(lang, "reason"),
+                t(lang, "reply_to"),
+                t(lang, "dead_at"),
+                t(lang, "size"),
+                t(lang, "fingerprint"),
+                "",
+            ],
+            rows,
+            numeric={4},
+        )
+    )
     parts.append(f"""<p><form method="post" action="/dead-letters/replay" class="inline">{hidden}
 <input type="hidden" name="key" value=""><button type="submit" id="replay-all">{t(lang, "replay_all")}</button></form>
 <details><summary>{t(lang, "purge")}</summary><form method="post" action="/dead-letters/purge">{hidden}
@@ -98,8 +124,13 @@ async def replay(request: web.Request) -> web.Response:
     except DeadLetterError as exc:
         await journal(gateway, operator, "dead_letter_replay", f"error: {exc}", str(form.get("message_id", "")) or None)
         return await page(request, str(exc), status=503)
-    await journal(gateway, operator, "dead_letter_replay_all" if key is None else "dead_letter_replay",
-                  f"replayed {replayed}", str(form.get("message_id", "")) or None)
+    await journal(
+        gateway,
+        operator,
+        "dead_letter_replay_all" if key is None else "dead_letter_replay",
+        f"replayed {replayed}",
+        str(form.get("message_id", "")) or None,
+    )
     raise web.HTTPSeeOther(f"/dead-letters?done=replayed&n={replayed}")
 
 

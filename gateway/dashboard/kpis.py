@@ -34,19 +34,37 @@ def _percent(summary: Summary) -> str:
     return f'<span class="{"bad" if value < 95 else "ok"}">{ltr(f"{value:.1f} %")}</span>'
 
 
-def _kpi_table(lang: str, first: str, summaries: dict[str, Summary], names: dict[str, str] | None = None,
-               limit: int | None = None) -> str:
+def _kpi_table(
+    lang: str, first: str, summaries: dict[str, Summary], names: dict[str, str] | None = None, limit: int | None = None
+) -> str:
     if not summaries:
         return f"<p>{t(lang, 'no_data')}</p>"
     ordered = sorted(summaries.values(), key=lambda s: -s.volume)[:limit] if limit else list(summaries.values())
-    headers = [first, t(lang, "volume"), *(t(lang, s) for s in STATUSES), "p50", "p95", "p99", t(lang, "sla"),
-               t(lang, "main_cause")]
+    headers = [
+        first,
+        t(lang, "volume"),
+        *(t(lang, s) for s in STATUSES),
+        "p50",
+        "p95",
+        "p99",
+        t(lang, "sla"),
+        t(lang, "main_cause"),
+    ]
     rows = []
     for s in [*ordered, total(summaries.values(), t(lang, "total"))]:
         cause = s.problems.most_common(1)
-        rows.append([esc((names or {}).get(s.key, s.key)), str(s.volume), *(str(s.statuses[x]) for x in STATUSES),
-                     _ms(s.percentile(0.5)), _ms(s.percentile(0.95)), _ms(s.percentile(0.99)), _percent(s),
-                     esc(f"{cause[0][0]} ({cause[0][1]})") if cause else "—"])
+        rows.append(
+            [
+                esc((names or {}).get(s.key, s.key)),
+                str(s.volume),
+                *(str(s.statuses[x]) for x in STATUSES),
+                _ms(s.percentile(0.5)),
+                _ms(s.percentile(0.95)),
+                _ms(s.percentile(0.99)),
+                _percent(s),
+                esc(f"{cause[0][0]} ({cause[0][1]})") if cause else "—",
+            ]
+        )
     return table(headers, rows)
 
 
@@ -60,7 +78,8 @@ async def _gather(gateway: Gateway, since: dt.datetime, now: dt.datetime) -> dic
     results = await asyncio.gather(
         *(store.kpi_counts(since, until, d) for d in names),
         store.kpi_counts(now - dt.timedelta(minutes=59), until, "minute"),
-        store.kpi_counts(now - dt.timedelta(hours=23), until, "hour"))
+        store.kpi_counts(now - dt.timedelta(hours=23), until, "hour"),
+    )
     return {name: summarise(rows) for name, rows in zip([*names, "minute", "hour"], results, strict=True)}
 
 
@@ -85,20 +104,47 @@ async def page(request: web.Request) -> web.Response:
     wilayas = {code: wilaya_name(code, lang) for code in data["wilaya"]}
     queues = await gateway.queue_depths()
     breakers = gateway.pipeline.router.breaker_states() if gateway.pipeline else {}
-    checks = ", ".join(f'{esc(k)} : <span class="{"ok" if v else "bad"}">{"ok" if v else "KO"}</span>'
-                       for k, v in ready.items())
-    windows = " · ".join(f"<strong>{t(lang, key)}</strong>" if w == window
-                         else f'<a href="/?window={w}">{t(lang, key)}</a>'
-                         for w, key in (("1h", "last_hour"), ("24h", "last_day")))
-    hour = charts.trend(_slots(now, 60, dt.timedelta(minutes=1), "%Y-%m-%dT%H:%M"), data["minute"], labels,
-                        tick_every=10, tick_label=slice(11, 16), title=t(lang, "trend_hour"))
-    day = charts.trend(_slots(now, 24, dt.timedelta(hours=1), "%Y-%m-%dT%H"), data["hour"], labels,
-                       tick_every=3, tick_label=slice(11, 13), title=t(lang, "trend_day"))
-    queue_rows = [[esc(name), t(lang, "absent") if count is None else
-                   (f'<span class="bad">{count}</span>' if count and name == gateway.config.settings.dead_queue
-                    else str(count)), str(consumers or 0)] for name, count, consumers in queues]
-    breaker_rows = [[esc(p), f'<span class="{"ok" if s == "closed" else "bad"}">{esc(t(lang, s))}</span>']
-                    for p, s in breakers.items()]
+    checks = ", ".join(
+        f'{esc(k)} : <span class="{"ok" if v else "bad"}">{"ok" if v else "KO"}</span>' for k, v in ready.items()
+    )
+    windows = " · ".join(
+        f"<strong>{t(lang, key)}</strong>" if w == window else f'<a href="/?window={w}">{t(lang, key)}</a>'
+        for w, key in (("1h", "last_hour"), ("24h", "last_day"))
+    )
+    hour = charts.trend(
+        _slots(now, 60, dt.timedelta(minutes=1), "%Y-%m-%dT%H:%M"),
+        data["minute"],
+        labels,
+        tick_every=10,
+        tick_label=slice(11, 16),
+        title=t(lang, "trend_hour"),
+    )
+    day = charts.trend(
+        _slots(now, 24, dt.timedelta(hours=1), "%Y-%m-%dT%H"),
+        data["hour"],
+        labels,
+        tick_every=3,
+        tick_label=slice(11, 13),
+        title=t(lang, "trend_day"),
+    )
+    queue_rows = [
+        [
+            esc(name),
+            t(lang, "absent")
+            if count is None
+            else (
+                f'<span class="bad">{count}</span>'
+                if count and name == gateway.config.settings.dead_queue
+                else str(count)
+            ),
+            str(consumers or 0),
+        ]
+        for name, count, consumers in queues
+    ]
+    breaker_rows = [
+        [esc(p), f'<span class="{"ok" if s == "closed" else "bad"}">{esc(t(lang, s))}</span>']
+        for p, s in breakers.items()
+    ]
     body = f"""<h1>{t(lang, "dashboard")}</h1>
 <p>{t(lang, "readiness")} : {checks}</p>
 <p>{t(lang, "window")} : {windows} <small>({ltr(f"{now:%Y-%m-%d %H:%M} UTC")})</small></p>

@@ -17,15 +17,41 @@ BAR_PX = 320
 
 
 def _journey(lang: str, record: JourneyRecord) -> str:
-    facts = table([t(lang, "at"), t(lang, "transport"), t(lang, "document_type"), t(lang, "provider"),
-                   t(lang, "agency"), t(lang, "status"), t(lang, "problem"), "total (ms)"],
-                  [[ltr(f"{record.at:%Y-%m-%d %H:%M:%S} UTC"), esc(record.transport), esc(record.document_type or "—"),
-                    esc(record.provider or "—"), esc(record.agency or "—"), esc(t(lang, record.status)),
-                    esc(record.problem or "—"), f"{record.total_ms:.1f}"]], numeric={7})
+    facts = table(
+        [
+            t(lang, "at"),
+            t(lang, "transport"),
+            t(lang, "document_type"),
+            t(lang, "provider"),
+            t(lang, "agency"),
+            t(lang, "status"),
+            t(lang, "problem"),
+            "total (ms)",
+        ],
+        [
+            [
+                ltr(f"{record.at:%Y-%m-%d %H:%M:%S} UTC"),
+                esc(record.transport),
+                esc(record.document_type or "—"),
+                esc(record.provider or "—"),
+                esc(record.agency or "—"),
+                esc(t(lang, record.status)),
+                esc(record.problem or "—"),
+                f"{record.total_ms:.1f}",
+            ]
+        ],
+        numeric={7},
+    )
     longest = max([ms for _, ms in record.stages] + [0.001])
-    rows = [[esc(t(lang, f"stage_{name}")), f"{ms:.2f}",
-             f'<span style="display:inline-block;background:#0b5d3b;height:.7rem;'
-             f'width:{max(1, round(BAR_PX * ms / longest))}px"></span>'] for name, ms in record.stages]
+    rows = [
+        [
+            esc(t(lang, f"stage_{name}")),
+            f"{ms:.2f}",
+            f'<span style="display:inline-block;background:#0b5d3b;height:.7rem;'
+            f'width:{max(1, round(BAR_PX * ms / longest))}px"></span>',
+        ]
+        for name, ms in record.stages
+    ]
     return facts + table([t(lang, "stage"), t(lang, "duration"), ""], rows, numeric={1})
 
 
@@ -40,28 +66,62 @@ async def page(request: web.Request) -> web.Response:
     if not wanted:
         return respond(request, t(lang, "lookup"), form, operator=operator, csrf=csrf)
     if not UUID_PATTERN.match(wanted):
-        return respond(request, t(lang, "lookup"), form + f'<p class="bad">{t(lang, "bad_id")}</p>',
-                       status=400, operator=operator, csrf=csrf)
+        return respond(
+            request,
+            t(lang, "lookup"),
+            form + f'<p class="bad">{t(lang, "bad_id")}</p>',
+            status=400,
+            operator=operator,
+            csrf=csrf,
+        )
     store = gateway.store
     request_id, sections = wanted, []
     attestation = await store.find_attestation(wanted)
     if attestation is not None:
         request_id = attestation.request_id
-        sections.append(f"<h2>{t(lang, 'attestation')}</h2>" + table(
-            ["id", t(lang, "status"), t(lang, "document_type"), "sha256"],
-            [[esc(attestation.attestation_id), esc(attestation.status), esc(attestation.document_type),
-              f"<code>{esc(attestation.sha256[:16])}…</code>"]], numeric=()))
+        sections.append(
+            f"<h2>{t(lang, 'attestation')}</h2>"
+            + table(
+                ["id", t(lang, "status"), t(lang, "document_type"), "sha256"],
+                [
+                    [
+                        esc(attestation.attestation_id),
+                        esc(attestation.status),
+                        esc(attestation.document_type),
+                        f"<code>{esc(attestation.sha256[:16])}…</code>",
+                    ]
+                ],
+                numeric=(),
+            )
+        )
     journeys = await store.journeys(request_id)
     entries = await store.audit_entries(request_id)
     await journal(gateway, operator, "request_lookup", "found" if journeys or entries else "unknown", request_id)
     if not journeys and not entries and attestation is None:
-        return respond(request, t(lang, "lookup"), form + f'<p class="notice">{t(lang, "not_found_id")}</p>',
-                       status=404, operator=operator, csrf=csrf)
+        return respond(
+            request,
+            t(lang, "lookup"),
+            form + f'<p class="notice">{t(lang, "not_found_id")}</p>',
+            status=404,
+            operator=operator,
+            csrf=csrf,
+        )
     sections.append(f"<h2>{t(lang, 'journey')} — <code>{esc(request_id)}</code></h2>")
     sections += [_journey(lang, record) for record in journeys]
-    sections.append(f"<h2>{t(lang, 'journal')}</h2>" + table(
-        [t(lang, "at"), t(lang, "transport"), t(lang, "status"), t(lang, "problem")],
-        [[ltr(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"), esc(e.transport if e.transport != Transport.OPERATOR else
-                                                    f"{e.transport} {e.requester}"), esc(e.status),
-          esc(e.problem or "—")] for e in entries], numeric=()))
+    sections.append(
+        f"<h2>{t(lang, 'journal')}</h2>"
+        + table(
+            [t(lang, "at"), t(lang, "transport"), t(lang, "status"), t(lang, "problem")],
+            [
+                [
+                    ltr(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"),
+                    esc(e.transport if e.transport != Transport.OPERATOR else f"{e.transport} {e.requester}"),
+                    esc(e.status),
+                    esc(e.problem or "—"),
+                ]
+                for e in entries
+            ],
+            numeric=(),
+        )
+    )
     return respond(request, t(lang, "lookup"), form + "".join(sections), operator=operator, csrf=csrf)

@@ -49,8 +49,16 @@ def lang_of(request: web.Request) -> str:
     return "fr"
 
 
-def respond(request: web.Request, title: str, body: str, *, status: int = 200, refresh: int | None = None,
-            operator: str | None = None, csrf: str | None = None) -> web.Response:
+def respond(
+    request: web.Request,
+    title: str,
+    body: str,
+    *,
+    status: int = 200,
+    refresh: int | None = None,
+    operator: str | None = None,
+    csrf: str | None = None,
+) -> web.Response:
     """A whole page in the request's language, right to left in Arabic, with the navigation
     when an operator is logged in; `?lang=` is remembered in a cookie."""
     lang = lang_of(request)
@@ -62,9 +70,18 @@ def respond(request: web.Request, title: str, body: str, *, status: int = 200, r
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} — {html.escape(t(lang, "gateway"))}</title><style>{STYLE}</style></head>
 <body><header>{nav}</header><main>{body}</main></body></html>"""
-    response = web.Response(text=page, status=status, content_type="text/html", charset="utf-8", headers={
-        "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'none'",
-        "X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
+    response = web.Response(
+        text=page,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers={
+            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'none'",
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "same-origin",
+        },
+    )
     if request.query.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, samesite="Strict", path="/", max_age=365 * 86400)
     return response
@@ -73,22 +90,27 @@ def respond(request: web.Request, title: str, body: str, *, status: int = 200, r
 def _switch(request: web.Request, lang: str) -> str:
     other = "ar" if lang == "fr" else "fr"
     target = request.rel_url.update_query(lang=other)
-    return f'<strong>{html.escape(t(lang, "gateway"))}</strong>' \
-           f'<a href="{html.escape(str(target))}" lang="{other}" id="lang-switch">{t(lang, "switch")}</a>'
+    return (
+        f"<strong>{html.escape(t(lang, 'gateway'))}</strong>"
+        f'<a href="{html.escape(str(target))}" lang="{other}" id="lang-switch">{t(lang, "switch")}</a>'
+    )
 
 
 def _nav(request: web.Request, lang: str, operator: str, csrf: str | None) -> str:
-    links = "".join(f'<a href="{path}">{html.escape(t(lang, key))}</a>' for path, key in (
-        ("/", "dashboard"), ("/dead-letters", "dead_letters"), ("/requests", "lookup")))
+    links = "".join(
+        f'<a href="{path}">{html.escape(t(lang, key))}</a>'
+        for path, key in (("/", "dashboard"), ("/dead-letters", "dead_letters"), ("/requests", "lookup"))
+    )
     return f"""{_switch(request, lang)}{links}
 <span class="who">{html.escape(t(lang, "operator"))} : <strong>{html.escape(operator)}</strong></span>
-<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf or ''}">
+<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf or ""}">
 <button type="submit">{html.escape(t(lang, "logout"))}</button></form>"""
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric: Container[int] | None = None) -> str:
     """A table of already-escaped cells; the `numeric` columns (by default all but the first)
     are aligned as numbers."""
+
     def cell(index: int, value: str) -> str:
         is_number = index > 0 if numeric is None else index in numeric
         return f'<td class="n">{value}</td>' if is_number else f"<td>{value}</td>"

@@ -30,11 +30,16 @@ log = structlog.get_logger(__name__)
 async def login_form(request: web.Request, message: str = "", status: int = 200) -> web.Response:
     lang = lang_of(request)
     notice = f'<p class="bad" role="alert">{html.escape(message)}</p>' if message else ""
-    return respond(request, t(lang, "login_title"), f"""<h1>{t(lang, "login_title")}</h1>{notice}
+    return respond(
+        request,
+        t(lang, "login_title"),
+        f"""<h1>{t(lang, "login_title")}</h1>{notice}
 <form method="post" action="/login"><p><label>{t(lang, "username")}
 <input name="username" autocomplete="username" required></label></p>
 <p><label>{t(lang, "password")} <input name="password" type="password" autocomplete="current-password" required>
-</label></p><p><button type="submit">{t(lang, "login")}</button></p></form>""", status=status)
+</label></p><p><button type="submit">{t(lang, "login")}</button></p></form>""",
+        status=status,
+    )
 
 
 async def login(request: web.Request) -> web.Response:
@@ -56,8 +61,9 @@ async def login(request: web.Request) -> web.Response:
     await journal(gateway, name, "login")
     cookie = request.app[SESSIONS_KEY].issue(name)
     response = web.HTTPSeeOther("/")
-    response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", path="/",
-                        secure=request.secure, max_age=8 * 3600)
+    response.set_cookie(
+        COOKIE, cookie, httponly=True, samesite="Strict", path="/", secure=request.secure, max_age=8 * 3600
+    )
     raise response
 
 

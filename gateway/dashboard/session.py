@@ -44,13 +44,17 @@ async def checked_post(request: web.Request) -> tuple[str, MultiDictProxy[Any]]:
     """The operator and the form of a POST that passed the session, origin and CSRF checks."""
     form = await request.post()
     operator = operator_of(request)
-    if (operator is None or not same_origin(request)
-            or not request.app[SESSIONS_KEY].csrf_ok(request.cookies.get(COOKIE), str(form.get("csrf", "")))):
+    if (
+        operator is None
+        or not same_origin(request)
+        or not request.app[SESSIONS_KEY].csrf_ok(request.cookies.get(COOKIE), str(form.get("csrf", "")))
+    ):
         raise web.HTTPForbidden(text="missing or wrong CSRF token\n")
     return operator, form
 
 
-async def journal(gateway: Gateway, operator: str, action: str, outcome: str | None = None,
-                  subject: str | None = None) -> None:
+async def journal(
+    gateway: Gateway, operator: str, action: str, outcome: str | None = None, subject: str | None = None
+) -> None:
     """One audit entry for an operator action; `subject` names what it acted on (a request id)."""
     await gateway.store.record(AuditEntry.operator_action(operator, action, outcome, subject), None)

@@ -67,8 +67,7 @@ class Attester:
         self._sealer = sealer
         self._public_url = public_url.rstrip("/")
 
-    def answer(self, kind: Kind, facts: AttestationFacts, answer: ProviderAnswer,
-               released: Sequence[str]) -> Sealed:
+    def answer(self, kind: Kind, facts: AttestationFacts, answer: ProviderAnswer, released: Sequence[str]) -> Sealed:
         """An `issued` or `not-found` response, with its attestation."""
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         attestation_id = random_uuid()
@@ -89,8 +88,13 @@ class Attester:
         }
         body = self._seal(kind, doc)
         record = AttestationRecord(
-            attestation_id=attestation_id, request_id=facts.request_id, document_type=facts.document_type,
-            provider=facts.provider, status=status, issued_at=now, valid_until=valid_until,
+            attestation_id=attestation_id,
+            request_id=facts.request_id,
+            document_type=facts.document_type,
+            provider=facts.provider,
+            status=status,
+            issued_at=now,
+            valid_until=valid_until,
             sha256=hashlib.sha256(body).hexdigest(),
         )
         return Sealed(body, status, doc["responseId"], record)
@@ -141,8 +145,9 @@ def to_canonical_xml(doc: Mapping[str, Any]) -> str:
     else:
         p = doc["problem"]
         retry = f' retryAfter="{canonical.attribute(str(p["retryAfter"]))}"' if "retryAfter" in p else ""
-        out.append(f'<Problem code="{canonical.attribute(p["code"])}"{retry} '
-                   f'retryable="{str(p["retryable"]).lower()}">')  # attributes in C14N's order: by name
+        out.append(
+            f'<Problem code="{canonical.attribute(p["code"])}"{retry} retryable="{str(p["retryable"]).lower()}">'
+        )  # attributes in C14N's order: by name
         for lang in ("fr", "ar"):
             out.append(f'<Message lang="{lang}">{canonical.text(p["message"][lang])}</Message>')
         out.append("</Problem>")

@@ -1,20 +1,14 @@
-"""The pipeline: intake → verify → validate → admit → (duplicates) → route → attest.
+"""The pipeline: intake → verify → validate → admit → answer once (duplicates → route → attest).
 
 `Pipeline.handle` takes a body as either transport received it and returns an `Outcome`:
 the sealed response, what the transport needs to deliver it, and the audit entry the
 transport records before it acknowledges. Every failure becomes a sealed refusal or
-failure; nothing escapes as an exception.
-
-Check 8 and the provider query are guarded by a lease in the store, so that one request id
-makes one provider query across all workers: a worker that finds another's lease waits for
-that worker's stored answer. When a redelivered request finds the expired lease of a worker
-that stopped mid-query, the provider may already have been asked, so it is answered
-`failed` (retryable) instead of asking again.
+failure; nothing escapes as an exception. Check 8 and the provider query, once per request
+id across workers, are `once.AnswerOnce`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -25,28 +19,28 @@ from collections.abc import Mapping
 
 import structlog
 
-from gateway.adapters.base import Adapter, ProviderAnswer
+from gateway.adapters.base import Adapter
 from gateway.config import Config
-from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malformed, ProviderTimeout
+from gateway.errors import GatewayError, InternalError, Malformed
 from gateway.kpi import within_sla
 from gateway.logs import subject_ref
 from gateway.metrics import Metrics
-from gateway.pipeline.admit import Admission, Admitted
-from gateway.pipeline.attest import AttestationFacts, Attester
+from gateway.pipeline.admit import Admission
+from gateway.pipeline.attest import Attester
 from gateway.pipeline.intake import Envelope, accept, reply_kind
+from gateway.pipeline.once import AnswerOnce
 from gateway.pipeline.route import Router
 from gateway.pipeline.stopwatch import Stopwatch
 from gateway.pipeline.validate import validate
 from gateway.pipeline.values import Outcome, Request
 from gateway.pipeline.verify import RequestVerifier
 from gateway.protocol import NS_TAG, UUID_PATTERN, Kind, Transport
-from gateway.records import AuditEntry, Journey, StoredResponse
+from gateway.records import AuditEntry, Journey
 from gateway.schemas import Schemas
 from gateway.signing.trust import TrustStore
 from gateway.store import Store
 
 log = structlog.get_logger(__name__)
-LEASE_MARGIN_SECONDS = 2.0
 
 
 def worker_id() -> str:
@@ -74,14 +68,20 @@ class Pipeline:
         self._schemas = schemas or Schemas(config.catalogue)
         self._admission = admission or Admission(config)
         self.router = Router(adapters, config.providers)
-        self._store = store
+        self._once = AnswerOnce(store, self.router, attester, metrics, log_key, self.owner)
         self._attester = attester
         self._metrics = metrics
         self._log_key = log_key
-        self._locks: dict[str, asyncio.Lock] = {}
 
-    async def handle(self, body: bytes, content_type: str | None, *, message_id: str | None = None,
-                     transport: Transport = Transport.AMQP, redelivered: bool = False) -> Outcome:
+    async def handle(
+        self,
+        body: bytes,
+        content_type: str | None,
+        *,
+        message_id: str | None = None,
+        transport: Transport = Transport.AMQP,
+        redelivered: bool = False,
+    ) -> Outcome:
         watch = Stopwatch()
         kind: Kind = reply_kind(content_type)
         request_id = message_id or ""
@@ -101,7 +101,7 @@ class Pipeline:
                 raise Malformed(f"message_id {message_id!r} differs from RequestId {request.request_id!r}")
             watch.enter("admit")
             admitted = self._admission.admit(request)
-            outcome = await self._answer_once(admitted, redelivered, watch)
+            outcome = await self._once.answer(admitted, redelivered, watch)
         except GatewayError as error:
             watch.enter("seal")
             outcome = self._refuse(kind, request_id, error, request)
@@ -113,16 +113,28 @@ class Pipeline:
         elapsed = watch.elapsed
         doc_type = self.config.catalogue.get(outcome.document_type or "")
         sla_seconds = doc_type.sla_seconds if doc_type else None
-        outcome = self._with_audit(outcome, body, request, transport, Journey(
-            stages, round(elapsed * 1000, 3), within_sla(outcome.status, elapsed * 1000, sla_seconds)))
+        outcome = self._with_audit(
+            outcome,
+            body,
+            request,
+            transport,
+            Journey(stages, round(elapsed * 1000, 3), within_sla(outcome.status, elapsed * 1000, sla_seconds)),
+        )
         self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed, sla_seconds)
-        log.info("request_answered", status=outcome.status, problem=outcome.problem,
-                 document_type=outcome.document_type, replayed=outcome.replayed, ms=round(elapsed * 1000, 2))
+        log.info(
+            "request_answered",
+            status=outcome.status,
+            problem=outcome.problem,
+            document_type=outcome.document_type,
+            replayed=outcome.replayed,
+            ms=round(elapsed * 1000, 2),
+        )
         structlog.contextvars.unbind_contextvars("request_id", "transport")
         return outcome
 
-    def refuse_unread(self, content_type: str | None, error: GatewayError, transport: str,
-                      seen: bytes = b"") -> Outcome:
+    def refuse_unread(
+        self, content_type: str | None, error: GatewayError, transport: str, seen: bytes = b""
+    ) -> Outcome:
         """A sealed refusal for a body the transport would not read in full (too large), with its
         audit entry; `seen` is what was read before giving up."""
         watch = Stopwatch()
@@ -138,11 +150,21 @@ class Pipeline:
 
     def _refuse(self, kind: Kind, request_id: str, error: GatewayError, request: Request | None) -> Outcome:
         sealed = self._attester.problem(kind, request_id, error)
-        return Outcome(sealed.body, kind, error.status, error.code, request_id, sealed.response_id,
-                       error.http_status, request.document_type if request else None, error.retry_after)
+        return Outcome(
+            sealed.body,
+            kind,
+            error.status,
+            error.code,
+            request_id,
+            sealed.response_id,
+            error.http_status,
+            request.document_type if request else None,
+            error.retry_after,
+        )
 
-    def _with_audit(self, outcome: Outcome, body: bytes, request: Request | None, transport: str,
-                    journey: Journey) -> Outcome:
+    def _with_audit(
+        self, outcome: Outcome, body: bytes, request: Request | None, transport: str, journey: Journey
+    ) -> Outcome:
         doc_type = self.config.catalogue.get(request.document_type) if request else None
         entry = AuditEntry(
             at=dt.datetime.now(dt.UTC),
@@ -161,111 +183,6 @@ class Pipeline:
             subject_ref=subject_ref(self._log_key, request.subject_id) if request else None,
         )
         return outcome.with_audit(entry, journey)
-
-    async def _answer_once(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
-        """Check 8, then at most one provider query per request id, across workers."""
-        request = admitted.request
-        watch.enter("duplicates")
-        lock = self._locks.setdefault(request.request_id, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._under_lease(admitted, redelivered, watch)
-        finally:
-            if not lock.locked() and self._locks.get(request.request_id) is lock:
-                del self._locks[request.request_id]
-
-    async def _under_lease(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
-        request = admitted.request
-        rid = request.request_id
-        seconds = max(0.0, (admitted.deadline - dt.datetime.now(dt.UTC)).total_seconds())
-        claimed = await self._store.claim(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
-        pause = 0.02
-        while not isinstance(claimed, StoredResponse) and claimed.state == "held":
-            # another worker is asking the provider: wait for its answer
-            if redelivered and claimed.holder:
-                recovered = await self._recover(admitted, claimed.holder)
-                if recovered is not None:
-                    return recovered
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.5)
-            claimed = await self._store.claim(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
-        if isinstance(claimed, StoredResponse):
-            return self._replay(claimed, request)
-        lease = claimed
-        try:
-            if lease.state == "taken_over" and redelivered and lease.holder:
-                watch.enter("recover")
-                recovered = await self._recover(admitted, lease.holder)
-                if recovered is not None:
-                    return recovered
-                if self.router.keeps_answers(admitted.document_type.provider):
-                    raise ProviderTimeout(f"no answer from {admitted.document_type.provider} in time, to the "
-                                          "worker that asked it, which has stopped")
-                raise InternalError("a gateway worker stopped while asking the provider, which may have been "
-                                    "asked; send the request again to ask anew")
-            return await self._fetch_and_attest(admitted, watch)
-        except BaseException:
-            await asyncio.shield(self._store.release_lease(rid, self.owner))
-            raise
-
-    async def _recover(self, admitted: Admitted, holder: str) -> Outcome | None:
-        """The answer a stopped worker left for this request, attested here; None while that worker
-        lives or, once it is known stopped, when no answer comes before the deadline."""
-        request, doc_type = admitted.request, admitted.document_type
-        while dt.datetime.now(dt.UTC) < admitted.deadline:
-            stored = await self._store.find_response(request.request_id)
-            if stored is not None:  # the other worker finished after all
-                return self._replay(stored, request)
-            body = await self._store.take_orphan_answer(request.request_id)
-            if body is not None:
-                answer = self.router.read_orphaned_answer(doc_type.provider, body, request.request_id)
-                log.info("answer_recovered", provider=doc_type.provider, from_worker=holder)
-                await self._attest(admitted, answer)
-                stored = await self._store.find_response(request.request_id)  # whoever recorded first wins
-                assert stored is not None
-                return self._replay(stored, request)
-            alive, found = await self.router.orphaned_answers(doc_type.provider, holder)
-            if alive:
-                return None
-            if found:
-                await self._store.keep_orphan_answers(found)
-                continue
-            await asyncio.sleep(0.2)
-        return None
-
-    def _replay(self, stored: StoredResponse, request: Request) -> Outcome:
-        if stored.digest != request.digest:
-            raise DuplicateConflict(f"request id {request.request_id} was used before for other content")
-        self._metrics.replays.inc()
-        return Outcome(stored.body, request.kind, stored.status, stored.problem, request.request_id,
-                       stored.response_id, stored.http_status, stored.document_type, replayed=True)
-
-    async def _fetch_and_attest(self, admitted: Admitted, watch: Stopwatch) -> Outcome:
-        request, doc_type = admitted.request, admitted.document_type
-        watch.enter("route")
-        log.info("provider_query", provider=doc_type.provider, document_type=doc_type.name,
-                 subject=subject_ref(self._log_key, request.subject_id), purpose=request.purpose)
-        answer, seconds = await self.router.fetch(admitted)
-        self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
-        watch.enter("attest")
-        try:
-            return await self._attest(admitted, answer)
-        finally:
-            await asyncio.shield(self.router.settle(doc_type.provider, request.request_id))
-
-    async def _attest(self, admitted: Admitted, answer: ProviderAnswer) -> Outcome:
-        request, doc_type = admitted.request, admitted.document_type
-        facts = AttestationFacts(
-            request.request_id, doc_type.name, doc_type.provider, request.requester, request.purpose,
-            request.subject_kind, request.subject_id, doc_type.validity_days,
-        )
-        sealed = self._attester.answer(request.kind, facts, answer, doc_type.purposes[request.purpose])
-        stored = StoredResponse(request_id=request.request_id, response_id=sealed.response_id, digest=request.digest,
-                                body=sealed.body, kind=request.kind, status=sealed.status, problem=None,
-                                http_status=200, document_type=doc_type.name)
-        await self._store.complete(stored, sealed.attestation, self.owner)
-        return Outcome(sealed.body, request.kind, sealed.status, None, request.request_id, sealed.response_id,
-                       200, doc_type.name)
 
 
 def _claimed_id(envelope: Envelope) -> str:

@@ -79,8 +79,13 @@ class Router:
         # misses it is late (provider_timeout), not the requester's deadline.
         deadline_bound = request.deadline is not None and left <= doc_type.sla_seconds
         query = ProviderQuery(
-            random_uuid(), request.request_id, doc_type.name, request.purpose, request.requester,
-            request.subject_kind, request.subject_id,
+            random_uuid(),
+            request.request_id,
+            doc_type.name,
+            request.purpose,
+            request.requester,
+            request.subject_kind,
+            request.subject_id,
         )
         started = time.perf_counter()
         try:

@@ -23,7 +23,7 @@ def validate(signed: SignedContent, schemas: Schemas) -> Request:
         deadline = parse_instant(fields["deadline"]) if fields.get("deadline") else None
     except ValueError as exc:  # the schema's pattern lets some impossible dates through
         raise SchemaInvalid(f"invalid instant: {exc}") from None
-    (key, subject_id), = fields["subject"].items()
+    ((key, subject_id),) = fields["subject"].items()
     return Request(
         kind=signed.kind,
         request_id=fields["requestId"].lower(),

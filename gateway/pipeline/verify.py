@@ -30,7 +30,7 @@ def xml_fields(root: etree._Element) -> dict[str, Any]:
         tag = child.tag
         if not isinstance(tag, str) or not tag.startswith(NS_TAG):
             continue
-        name = tag[len(NS_TAG):]
+        name = tag[len(NS_TAG) :]
         if name == "Subject":
             out["subject"] = {}
             for s in child:

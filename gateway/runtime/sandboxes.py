@@ -40,17 +40,57 @@ def commands(home: Path, config: Config) -> list[list[str]]:
     for provider in config.providers.values():
         identity = pki / provider.code
         if provider.adapter == "civil_registry" and provider.code == "dz.interieur.etat-civil":
-            out.append([sys.executable, "-m", "gateway_sandbox.civil_registry", "--home", str(home),
-                        "--amqp-url", config.settings.amqp_url])
+            out.append(
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway_sandbox.civil_registry",
+                    "--home",
+                    str(home),
+                    "--amqp-url",
+                    config.settings.amqp_url,
+                ]
+            )
         elif provider.adapter == "tax_directorate" and (address := _local_address(provider, 443)):
-            out.append([sys.executable, "-m", "gateway_sandbox.tax_directorate",
-                        "--db", str(sandbox / TAX_DB), "--host", address[0], "--port", str(address[1]),
-                        "--cert", str(identity / "cert.pem"), "--key", str(identity / "key.pem"),
-                        "--ca", str(pki / "ca.pem"), "--allow-client", config.settings.participant])
+            out.append(
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway_sandbox.tax_directorate",
+                    "--db",
+                    str(sandbox / TAX_DB),
+                    "--host",
+                    address[0],
+                    "--port",
+                    str(address[1]),
+                    "--cert",
+                    str(identity / "cert.pem"),
+                    "--key",
+                    str(identity / "key.pem"),
+                    "--ca",
+                    str(pki / "ca.pem"),
+                    "--allow-client",
+                    config.settings.participant,
+                ]
+            )
         elif provider.adapter == "commercial_register" and (address := _local_address(provider, 80)):
-            out.append([sys.executable, "-m", "gateway_sandbox.commercial_register",
-                        "--db", str(sandbox / REGISTER_DB), "--host", address[0], "--port", str(address[1]),
-                        "--cert", str(identity / "cert.pem"), "--key", str(identity / "key.pem")])
+            out.append(
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway_sandbox.commercial_register",
+                    "--db",
+                    str(sandbox / REGISTER_DB),
+                    "--host",
+                    address[0],
+                    "--port",
+                    str(address[1]),
+                    "--cert",
+                    str(identity / "cert.pem"),
+                    "--key",
+                    str(identity / "key.pem"),
+                ]
+            )
     return out
 
 

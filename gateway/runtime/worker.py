@@ -43,8 +43,11 @@ class Gateway:
         ensure_development_pki(self.pki, config.participants)
         self.trust = TrustStore.from_pem_file(self.pki / "ca.pem", self.pki / "crl")
         s = config.settings
-        key, chain = load_identity(self.pki / s.participant, Path(s.seal_key) if s.seal_key else None,
-                                   Path(s.seal_cert) if s.seal_cert else None)
+        key, chain = load_identity(
+            self.pki / s.participant,
+            Path(s.seal_key) if s.seal_key else None,
+            Path(s.seal_cert) if s.seal_cert else None,
+        )
         self.sealer = Sealer(key, chain)
         self.jws_signer = JWSSigner(key, chain)
         self.metrics = Metrics(config.catalogue)
@@ -68,14 +71,30 @@ class Gateway:
             await adapter.start()
             self.adapters[code] = adapter
         self.pipeline = Pipeline(
-            self.config, self.trust, self.store, self.adapters, Attester(self.sealer, s.public_url),
-            self.metrics, self.log_key, schemas=self.schemas, owner=self.worker,
+            self.config,
+            self.trust,
+            self.store,
+            self.adapters,
+            Attester(self.sealer, s.public_url),
+            self.metrics,
+            self.log_key,
+            schemas=self.schemas,
+            owner=self.worker,
         )
-        self.intake = BusIntake(self.connection, self.pipeline, self.store, self.metrics,
-                                request_queue=s.request_queue, dead_queue=s.dead_queue, prefetch=s.prefetch,
-                                max_deliveries=s.max_deliveries, bulk_queue=s.bulk_queue,
-                                bulk_prefetch=s.bulk_prefetch, max_concurrency=s.max_concurrency,
-                                queue_type=s.queue_type)
+        self.intake = BusIntake(
+            self.connection,
+            self.pipeline,
+            self.store,
+            self.metrics,
+            request_queue=s.request_queue,
+            dead_queue=s.dead_queue,
+            prefetch=s.prefetch,
+            max_deliveries=s.max_deliveries,
+            bulk_queue=s.bulk_queue,
+            bulk_prefetch=s.bulk_prefetch,
+            max_concurrency=s.max_concurrency,
+            queue_type=s.queue_type,
+        )
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
         self._background.append(asyncio.create_task(self._watch()))
@@ -120,8 +139,12 @@ class Gateway:
     async def queue_depths(self) -> list[tuple[str, int | None, int | None]]:
         """(queue, messages, consumers) for the queues this gateway uses; None when a queue is absent."""
         s = self.config.settings
-        names = [s.request_queue, s.bulk_queue, s.dead_queue,
-                 *(str(p.options["queue"]) for p in self.config.providers.values() if "queue" in p.options)]
+        names = [
+            s.request_queue,
+            s.bulk_queue,
+            s.dead_queue,
+            *(str(p.options["queue"]) for p in self.config.providers.values() if "queue" in p.options),
+        ]
         out: list[tuple[str, int | None, int | None]] = []
         if self.connection is None:
             return [(name, None, None) for name in names]
@@ -129,8 +152,9 @@ class Gateway:
             channel = await self.connection.channel()
             try:
                 declared = await channel.declare_queue(name, passive=True)
-                out.append((name, declared.declaration_result.message_count,
-                            declared.declaration_result.consumer_count))
+                out.append(
+                    (name, declared.declaration_result.message_count, declared.declaration_result.consumer_count)
+                )
             except aio_pika.exceptions.ChannelClosed:
                 out.append((name, None, None))
             finally:

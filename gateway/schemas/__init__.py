@@ -51,9 +51,7 @@ class Schemas:
         )
         self._json_docs = documents
         self._json_request = self._json_validator(documents["request.schema.json"], registry)
-        self._json_by_type = {
-            t: self._json_validator(documents[f"{t}.schema.json"], registry) for t in self.types
-        }
+        self._json_by_type = {t: self._json_validator(documents[f"{t}.schema.json"], registry) for t in self.types}
         self._json_data = {
             t: self._json_validator(documents[f"{t}.schema.json"]["$defs"]["data"], registry) for t in self.types
         }

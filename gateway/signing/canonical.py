@@ -21,8 +21,7 @@ from collections.abc import Mapping
 #: Characters XML 1.0 does not allow at all (a provider's data must never carry them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
-_ATTRIBUTE = str.maketrans({"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;",
-                            "\r": "&#xD;"})
+_ATTRIBUTE = str.maketrans({"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"})
 
 
 def _checked(value: str) -> str:
@@ -44,5 +43,7 @@ def attribute(value: str) -> str:
 def namespace_declarations(namespaces: Mapping[str | None, str]) -> str:
     """In-scope namespaces (prefix, or None for the default one) as C14N renders them on an apex element."""
     ordered = sorted(namespaces.items(), key=lambda item: item[0] or "")
-    return " ".join(f'xmlns="{attribute(uri)}"' if prefix is None else f'xmlns:{prefix}="{attribute(uri)}"'
-                    for prefix, uri in ordered)
+    return " ".join(
+        f'xmlns="{attribute(uri)}"' if prefix is None else f'xmlns:{prefix}="{attribute(uri)}"'
+        for prefix, uri in ordered
+    )

@@ -142,8 +142,9 @@ class JWSVerifier:
             raise SignatureInvalid(f"JWS crit {header['crit']!r} names extensions this gateway does not understand")
         certs = _certificates(header)
         protected, payload, signature = message.token.split(".")
-        check_signature(str(alg), certs[0].public_key(), f"{protected}.{payload}".encode("ascii"),
-                        _strict_b64url(signature))
+        check_signature(
+            str(alg), certs[0].public_key(), f"{protected}.{payload}".encode("ascii"), _strict_b64url(signature)
+        )
         return self._trust.verify(certs[0], certs[1:])
 
 

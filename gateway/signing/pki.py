@@ -71,9 +71,7 @@ def make_ca(
 ) -> Issued:
     """A CA certificate: self-signed root, or an intermediate when `issuer` is given."""
     key = key or new_key()
-    subject = x509.Name(
-        [x509.NameAttribute(NameOID.COUNTRY_NAME, "DZ"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
-    )
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "DZ"), x509.NameAttribute(NameOID.COMMON_NAME, name)])
     signer: CertificateIssuerPrivateKeyTypes = issuer.key if issuer else key
     builder = (
         x509.CertificateBuilder()
@@ -94,8 +92,13 @@ def make_ca(
     return Issued(key, builder.sign(signer, hashes.SHA256()))
 
 
-def _key_usage(*, digital_signature: bool = False, non_repudiation: bool = False,
-               cert_sign: bool = False, key_encipherment: bool = False) -> x509.KeyUsage:
+def _key_usage(
+    *,
+    digital_signature: bool = False,
+    non_repudiation: bool = False,
+    cert_sign: bool = False,
+    key_encipherment: bool = False,
+) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=digital_signature,
         content_commitment=non_repudiation,
@@ -138,8 +141,11 @@ def issue(
         .not_valid_after(not_after or _now() + dt.timedelta(days=825))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            _key_usage(digital_signature=digital_signature, non_repudiation=non_repudiation,
-                       key_encipherment=digital_signature and isinstance(key, rsa.RSAPrivateKey)),
+            _key_usage(
+                digital_signature=digital_signature,
+                non_repudiation=non_repudiation,
+                key_encipherment=digital_signature and isinstance(key, rsa.RSAPrivateKey),
+            ),
             critical=True,
         )
         .add_extension(
@@ -223,8 +229,9 @@ def ensure_development_pki(pki_dir: Path, participants: Iterable[str] = SANDBOX_
     return wrote
 
 
-def load_identity(folder: Path, key_file: Path | None = None,
-                  cert_file: Path | None = None) -> tuple[PrivateKey, list[x509.Certificate]]:
+def load_identity(
+    folder: Path, key_file: Path | None = None, cert_file: Path | None = None
+) -> tuple[PrivateKey, list[x509.Certificate]]:
     """A participant's key and chain, loaded once: `folder/key.pem` and `folder/cert.pem`, or the
     files given. A key file readable by group or others is refused."""
     key_file, cert_file = key_file or folder / "key.pem", cert_file or folder / "cert.pem"

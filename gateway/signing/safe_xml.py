@@ -11,9 +11,7 @@ from lxml import etree
 
 from gateway.errors import Malformed
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_pis=False
-)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_pis=False)
 
 
 def parse_xml(body: bytes) -> etree._Element:

@@ -102,7 +102,7 @@ class TrustStore:
         for path in files:
             try:
                 data = path.read_bytes()
-                crl = (x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data))
+                crl = x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
             except (OSError, ValueError) as exc:
                 log.error("crl_unreadable", file=path.name, error=str(exc))
                 continue
@@ -146,8 +146,11 @@ class TrustStore:
         cache_key = self._fingerprint(leaf) + b"".join(self._fingerprint(c) for c in intermediates)
         now = _now()
         cached = self._cache.get(cache_key)
-        if (cached is not None and cached.crl_generation == self._generation
-                and cached.not_before <= now <= cached.not_after):
+        if (
+            cached is not None
+            and cached.crl_generation == self._generation
+            and cached.not_before <= now <= cached.not_after
+        ):
             return cached.signer
         _check_key(leaf)
         chain = self._build_chain(leaf, intermediates, now)

@@ -68,7 +68,8 @@ class XAdESSealer:
         self._method = ECDSA_SHA256 if isinstance(key, ec.EllipticCurvePrivateKey) else RSA_SHA256
         ders = [c.public_bytes(serialization.Encoding.DER) for c in chain]
         self._certificates = "".join(
-            f"<ds:X509Certificate>{base64.b64encode(d).decode('ascii')}</ds:X509Certificate>" for d in ders)
+            f"<ds:X509Certificate>{base64.b64encode(d).decode('ascii')}</ds:X509Certificate>" for d in ders
+        )
         self._cert_digest = _digest(ders[0])
 
     def _sign(self, data: bytes) -> bytes:
@@ -85,8 +86,9 @@ class XAdESSealer:
             raise ValueError("only a whole document is sealed")
         return self.seal_canonical(_c14n(root).decode("utf-8"), root.nsmap, signing_time)
 
-    def seal_canonical(self, document: str, namespaces: Mapping[str | None, str],
-                       signing_time: dt.datetime | None = None) -> bytes:
+    def seal_canonical(
+        self, document: str, namespaces: Mapping[str | None, str], signing_time: dt.datetime | None = None
+    ) -> bytes:
         """`document` (a whole unsigned document in canonical form, whose root declares
         `namespaces`) with its seal appended before the root's end tag, with an XML declaration.
 
@@ -108,11 +110,13 @@ class XAdESSealer:
             f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
             f"<ds:DigestValue>{self._cert_digest}</ds:DigestValue>"
             "</xades:CertDigest></xades:Cert></xades:SigningCertificateV2>"
-            "</xades:SignedSignatureProperties>")
+            "</xades:SignedSignatureProperties>"
+        )
         key_info = f"<ds:X509Data>{self._certificates}</ds:X509Data>"
         properties_id, key_info_id = f"{sid}-signed-properties", f"{sid}-key-info"
         properties_digest = _digest(
-            f'<xades:SignedProperties {in_scope} Id="{properties_id}">{properties}</xades:SignedProperties>'.encode())
+            f'<xades:SignedProperties {in_scope} Id="{properties_id}">{properties}</xades:SignedProperties>'.encode()
+        )
         key_info_digest = _digest(f'<ds:KeyInfo {in_scope} Id="{key_info_id}">{key_info}</ds:KeyInfo>'.encode())
         signed_info = (
             f'<ds:CanonicalizationMethod Algorithm="{C14N11}"></ds:CanonicalizationMethod>'
@@ -126,7 +130,8 @@ class XAdESSealer:
             f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
             f"<ds:DigestValue>{properties_digest}</ds:DigestValue></ds:Reference>"
             f'<ds:Reference URI="#{key_info_id}"><ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
-            f"<ds:DigestValue>{key_info_digest}</ds:DigestValue></ds:Reference>")
+            f"<ds:DigestValue>{key_info_digest}</ds:DigestValue></ds:Reference>"
+        )
         value = self._sign(f"<ds:SignedInfo {in_scope}>{signed_info}</ds:SignedInfo>".encode())
         signature = (
             f'<ds:Signature xmlns:ds="{DS}" xmlns:xades="{XADES}" Id="{sid}">'
@@ -136,5 +141,6 @@ class XAdESSealer:
             f'<ds:Object><xades:QualifyingProperties Target="#{sid}">'
             f'<xades:SignedProperties Id="{properties_id}">{properties}</xades:SignedProperties>'
             "</xades:QualifyingProperties></ds:Object>"
-            "</ds:Signature>")
+            "</ds:Signature>"
+        )
         return f"<?xml version='1.0' encoding='UTF-8'?>\n{head}{signature}{end_tag}{tail}".encode()

@@ -42,24 +42,37 @@ from gateway.signing.trust import Signer, TrustStore
 DS = "http://www.w3.org/2000/09/xmldsig#"
 _NS = {"ds": DS, "ec": "http://www.w3.org/2001/10/xml-exc-c14n#"}
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-ALLOWED_C14N = frozenset({
-    "http://www.w3.org/2001/10/xml-exc-c14n#",
-    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
-    "http://www.w3.org/2006/12/xml-c14n11",
-    "http://www.w3.org/2006/12/xml-c14n11#WithComments",
-})
-SIGNATURE_METHODS = frozenset({
-    SignatureMethod.ECDSA_SHA256, SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512,
-    SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512,
-    SignatureMethod.SHA256_RSA_MGF1, SignatureMethod.SHA384_RSA_MGF1, SignatureMethod.SHA512_RSA_MGF1,
-})
+ALLOWED_C14N = frozenset(
+    {
+        "http://www.w3.org/2001/10/xml-exc-c14n#",
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+        "http://www.w3.org/2006/12/xml-c14n11",
+        "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+    }
+)
+SIGNATURE_METHODS = frozenset(
+    {
+        SignatureMethod.ECDSA_SHA256,
+        SignatureMethod.ECDSA_SHA384,
+        SignatureMethod.ECDSA_SHA512,
+        SignatureMethod.RSA_SHA256,
+        SignatureMethod.RSA_SHA384,
+        SignatureMethod.RSA_SHA512,
+        SignatureMethod.SHA256_RSA_MGF1,
+        SignatureMethod.SHA384_RSA_MGF1,
+        SignatureMethod.SHA512_RSA_MGF1,
+    }
+)
 DIGESTS = frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
 _METHOD_URIS = frozenset(m.value for m in SIGNATURE_METHODS)
 _DIGEST_URIS = frozenset(d.value for d in DIGESTS)
 CERTIFICATE_CACHE_SIZE = 256
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"sha256": hashes.SHA256, "sha384": hashes.SHA384,
-                                                  "sha512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +89,9 @@ _CERTIFICATES: OrderedDict[tuple[str, ...], tuple[x509.Certificate, list[x509.Ce
 def signature_certificates(signature: etree._Element) -> tuple[x509.Certificate, list[x509.Certificate]]:
     """The signing certificate in KeyInfo/X509Data and the other certificates given with it
     (read once per distinct KeyInfo: the same few participants sign most requests)."""
-    texts = tuple("".join((t.text or "").split())
-                  for t in signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS))
+    texts = tuple(
+        "".join((t.text or "").split()) for t in signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
+    )
     if not texts:
         raise SignatureInvalid("the signature's KeyInfo carries no X509Certificate")
     found = _CERTIFICATES.get(texts)
@@ -127,12 +141,12 @@ def check_shape(root: etree._Element) -> etree._Element:
         raise SignatureInvalid('the signature must have exactly one Reference, with URI=""')
     method = signature.find("ds:SignedInfo/ds:SignatureMethod", _NS)
     if method is None or method.get("Algorithm") not in _METHOD_URIS:
-        raise SignatureInvalid(f"signature method {None if method is None else method.get('Algorithm')!r} "
-                               "is not allowed")
+        raise SignatureInvalid(
+            f"signature method {None if method is None else method.get('Algorithm')!r} is not allowed"
+        )
     digest = references[0].find("ds:DigestMethod", _NS)
     if digest is None or digest.get("Algorithm") not in _DIGEST_URIS:
-        raise SignatureInvalid(f"digest method {None if digest is None else digest.get('Algorithm')!r} "
-                               "is not allowed")
+        raise SignatureInvalid(f"digest method {None if digest is None else digest.get('Algorithm')!r} is not allowed")
     return signature
 
 
@@ -168,8 +182,9 @@ def verify_enveloped(target: etree._Element, signature: etree._Element, leaf: x5
         if algorithm != ENVELOPED and algorithm not in ALLOWED_C14N:
             raise SignatureInvalid(f"transform {algorithm!r} is not allowed")
     if not algorithms or algorithms[0] != ENVELOPED or len(algorithms) > 2 or ENVELOPED in algorithms[1:]:
-        raise SignatureInvalid("the reference's transforms must be enveloped-signature, optionally followed by "
-                               "one canonicalization")
+        raise SignatureInvalid(
+            "the reference's transforms must be enveloped-signature, optionally followed by one canonicalization"
+        )
     digest_method = reference.find("ds:DigestMethod", _NS)
     if digest_method is None or digest_method.get("Algorithm") not in _DIGEST_URIS:
         raise SignatureInvalid("the reference's digest method is not allowed")
@@ -192,8 +207,11 @@ def _check_signature_value(signature: etree._Element, signed_info: etree._Elemen
     method_node = signed_info.find("ds:SignatureMethod", _NS)
     method = "" if method_node is None else str(method_node.get("Algorithm"))
     canonicalization = signed_info.find("ds:CanonicalizationMethod", _NS)
-    if method not in _METHOD_URIS or canonicalization is None or (
-            canonicalization.get("Algorithm") not in ALLOWED_C14N):
+    if (
+        method not in _METHOD_URIS
+        or canonicalization is None
+        or (canonicalization.get("Algorithm") not in ALLOWED_C14N)
+    ):
         raise SignatureInvalid("the signature or canonicalization method is not allowed")
     name = method.rpartition("#")[2]  # ecdsa-sha256, rsa-sha384, sha512-rsa-MGF1
     hash_algorithm = _HASHES[next(h for h in _HASHES if h in name)]()
@@ -214,7 +232,9 @@ def _check_signature_value(signature: etree._Element, signed_info: etree._Elemen
                 raise SignatureInvalid("an RSA signature method needs an RSA certificate")
             pad: padding.AsymmetricPadding = (
                 padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
-                if name.endswith("-MGF1") else padding.PKCS1v15())
+                if name.endswith("-MGF1")
+                else padding.PKCS1v15()
+            )
             key.verify(value, data, pad, hash_algorithm)
     except InvalidSignature:
         raise SignatureInvalid("XML signature does not verify: SignatureValue does not match SignedInfo") from None
@@ -262,5 +282,12 @@ def _canonical(element: etree._Element, method: etree._Element | None) -> bytes:
         listed = method.find("ec:InclusiveNamespaces", _NS)
         if listed is not None:
             prefixes = (listed.get("PrefixList") or "").split()
-    return bytes(etree.tostring(element, method="c14n", exclusive=exclusive,
-                                with_comments=algorithm.endswith("#WithComments"), inclusive_ns_prefixes=prefixes))
+    return bytes(
+        etree.tostring(
+            element,
+            method="c14n",
+            exclusive=exclusive,
+            with_comments=algorithm.endswith("#WithComments"),
+            inclusive_ns_prefixes=prefixes,
+        )
+    )

@@ -16,8 +16,9 @@ from gateway.records import Delivery
 #: The body column's value on insert (SQLite's placeholders; the PostgreSQL store writes the same
 #: CASE in its one recording statement): empty when the response table holds the same response
 #: (by request id and response id).
-SQLITE_DELIVERY_BODY = ("CASE WHEN EXISTS (SELECT 1 FROM responses WHERE request_id = ? AND response_id = ?) "
-                        "THEN x'' ELSE ? END")
+SQLITE_DELIVERY_BODY = (
+    "CASE WHEN EXISTS (SELECT 1 FROM responses WHERE request_id = ? AND response_id = ?) THEN x'' ELSE ? END"
+)
 FIND_DELIVERY = (
     "SELECT d.key, d.request_id, d.response_id, CASE WHEN length(d.body) = 0 THEN r.body ELSE d.body END, "
     "d.kind, d.status, d.problem FROM deliveries d "
@@ -29,5 +30,12 @@ def delivery_of(row: Any) -> Delivery | None:
     """The delivery found, or None, also when the response its body was in has been forgotten."""
     if row is None or row[3] is None:
         return None
-    return Delivery(key=row[0], request_id=row[1], response_id=row[2], body=bytes(row[3]), kind=row[4],
-                    status=row[5], problem=row[6])
+    return Delivery(
+        key=row[0],
+        request_id=row[1],
+        response_id=row[2],
+        body=bytes(row[3]),
+        kind=row[4],
+        status=row[5],
+        problem=row[6],
+    )

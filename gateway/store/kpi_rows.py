@@ -50,22 +50,51 @@ CREATE TABLE IF NOT EXISTS kpi (
 
 def journey_row(audit: AuditEntry, journey: Journey, at: Any) -> tuple[Any, ...]:
     """The `journeys` columns, in order, for one answered request."""
-    return (audit.request_id, at, audit.transport, audit.agency, audit.document_type, audit.provider, audit.status,
-            audit.problem, json.dumps(journey.stages, separators=(",", ":")), round(journey.total_ms, 3))
+    return (
+        audit.request_id,
+        at,
+        audit.transport,
+        audit.agency,
+        audit.document_type,
+        audit.provider,
+        audit.status,
+        audit.problem,
+        json.dumps(journey.stages, separators=(",", ":")),
+        round(journey.total_ms, 3),
+    )
 
 
 def journey_record(row: Any, at: dt.datetime) -> JourneyRecord:
     """A `journeys` row read back (the columns of JOURNEY_COLUMNS), its time already converted."""
     stages = tuple((str(name), float(ms)) for name, ms in json.loads(row[8]))
-    return JourneyRecord(at=at, request_id=row[1], transport=row[2], agency=row[3], document_type=row[4],
-                         provider=row[5], status=row[6], problem=row[7], stages=stages, total_ms=float(row[9]))
+    return JourneyRecord(
+        at=at,
+        request_id=row[1],
+        transport=row[2],
+        agency=row[3],
+        document_type=row[4],
+        provider=row[5],
+        status=row[6],
+        problem=row[7],
+        stages=stages,
+        total_ms=float(row[9]),
+    )
 
 
 def kpi_row(audit: AuditEntry, journey: Journey) -> tuple[Any, ...]:
     """The `kpi` key columns, in order: absent values are '' so that they take part in the key."""
     sla = -1 if journey.within_sla is None else int(journey.within_sla)
-    return (minute_of(audit.at), audit.provider or "", audit.document_type or "", audit.agency or "",
-            wilaya_of(audit.agency) or "", audit.status, audit.problem or "", sla, bucket_of(journey.total_ms))
+    return (
+        minute_of(audit.at),
+        audit.provider or "",
+        audit.document_type or "",
+        audit.agency or "",
+        wilaya_of(audit.agency) or "",
+        audit.status,
+        audit.problem or "",
+        sla,
+        bucket_of(journey.total_ms),
+    )
 
 
 def kpi_column(dimension: str) -> str:

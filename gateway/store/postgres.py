@@ -117,8 +117,10 @@ CREATE TABLE IF NOT EXISTS audit_head (
     head    TEXT NOT NULL
 );
 """ + kpi_tables(time="TIMESTAMPTZ", real="DOUBLE PRECISION", count="BIGINT")
-_AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
-                  "problem, request_sha256, response_sha256, subject_ref")
+_AUDIT_COLUMNS = (
+    "at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
+    "problem, request_sha256, response_sha256, subject_ref"
+)
 # The journal's one appender at a time, server-side: the lock, the head, the entry and the new
 # head in one call, so that the lock is held for no network round trip. The hash is the one
 # `gateway.audit.chain_hash` computes: sha256 of the previous hash, a newline and the
@@ -268,12 +270,15 @@ class PostgresStore:
     async def find_response(self, request_id: str) -> StoredResponse | None:
         row = await self.pool.fetchrow(
             "SELECT request_id, response_id, digest, body, kind, status, problem, http_status, document_type "
-            "FROM responses WHERE request_id = $1", request_id)
+            "FROM responses WHERE request_id = $1",
+            request_id,
+        )
         return StoredResponse.from_row(tuple(row)) if row else None
 
     async def acquire_lease(self, request_id: str, owner: str, seconds: float) -> Lease:
-        return await self._lease(await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds)), request_id,
-                                 owner)
+        return await self._lease(
+            await self.pool.fetchrow(_ACQUIRE, request_id, owner, float(seconds)), request_id, owner
+        )
 
     async def claim(self, request_id: str, owner: str, seconds: float) -> StoredResponse | Lease:
         row = await self.pool.fetchrow(_CLAIM, request_id, owner, float(seconds))
@@ -298,32 +303,77 @@ class PostgresStore:
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
         r, a = response, attestation
-        attested = _NO_ATTESTATION if a is None else (
-            a.attestation_id, a.request_id, a.document_type, a.provider, a.status, a.issued_at, a.valid_until,
-            a.sha256, a.revoked_at)
-        await self.pool.execute(_COMPLETE, r.request_id, r.response_id, r.digest, r.body, r.kind, r.status,
-                                r.problem, r.http_status, r.document_type, *attested, owner)
+        attested = (
+            _NO_ATTESTATION
+            if a is None
+            else (
+                a.attestation_id,
+                a.request_id,
+                a.document_type,
+                a.provider,
+                a.status,
+                a.issued_at,
+                a.valid_until,
+                a.sha256,
+                a.revoked_at,
+            )
+        )
+        await self.pool.execute(
+            _COMPLETE,
+            r.request_id,
+            r.response_id,
+            r.digest,
+            r.body,
+            r.kind,
+            r.status,
+            r.problem,
+            r.http_status,
+            r.document_type,
+            *attested,
+            owner,
+        )
 
     # ------------------------------------------------------------------ deliveries and audit
     async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
         a, d = audit, delivery
-        delivered = _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status,
-                                                    d.problem)
+        delivered = (
+            _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
+        )
         journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at), *kpi_row(a, journey))
         await self.pool.execute(
-            _RECORD, a.at, a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type, a.purpose,
-            a.provider, a.status, a.problem, a.request_sha256, a.response_sha256, a.subject_ref, canonical(a),
-            *delivered, *journeyed)
+            _RECORD,
+            a.at,
+            a.request_id,
+            a.transport,
+            a.requester,
+            a.agency,
+            a.agent,
+            a.document_type,
+            a.purpose,
+            a.provider,
+            a.status,
+            a.problem,
+            a.request_sha256,
+            a.response_sha256,
+            a.subject_ref,
+            canonical(a),
+            *delivered,
+            *journeyed,
+        )
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:
         rows = await self.pool.fetch(
-            f"SELECT {JOURNEY_COLUMNS} FROM journeys WHERE request_id = $1 ORDER BY at", request_id)
+            f"SELECT {JOURNEY_COLUMNS} FROM journeys WHERE request_id = $1 ORDER BY at", request_id
+        )
         return [journey_record(r, r[0]) for r in rows]
 
     async def kpi_counts(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[KpiCount]:
         rows = await self.pool.fetch(
             f"SELECT {kpi_column(dimension)}, status, problem, within_sla, bucket, SUM(n) FROM kpi "
-            "WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2, 3, 4, 5", minute_of(since), minute_of(until))
+            "WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2, 3, 4, 5",
+            minute_of(since),
+            minute_of(until),
+        )
         return [kpi_count(r) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
@@ -331,33 +381,41 @@ class PostgresStore:
 
     async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
         await self.pool.executemany(
-            "INSERT INTO orphan_answers (request_id, answer) VALUES ($1, $2) ON CONFLICT DO NOTHING", answers)
+            "INSERT INTO orphan_answers (request_id, answer) VALUES ($1, $2) ON CONFLICT DO NOTHING", answers
+        )
 
     async def take_orphan_answer(self, request_id: str) -> bytes | None:
-        value = await self.pool.fetchval("DELETE FROM orphan_answers WHERE request_id = $1 RETURNING answer",
-                                         request_id)
+        value = await self.pool.fetchval(
+            "DELETE FROM orphan_answers WHERE request_id = $1 RETURNING answer", request_id
+        )
         return bytes(value) if value is not None else None
 
     async def count_attempt(self, key: str) -> int:
         value = await self.pool.fetchval(
             "INSERT INTO attempts (key, count) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE "
-            "SET count = attempts.count + 1 RETURNING count", key)
+            "SET count = attempts.count + 1 RETURNING count",
+            key,
+        )
         return int(value)
 
     async def audit_entries(self, request_id: str) -> list[AuditEntry]:
-        rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = $1 ORDER BY seq",
-                                     request_id)
+        rows = await self.pool.fetch(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = $1 ORDER BY seq", request_id
+        )
         return [AuditEntry.from_row(tuple(row)) for row in rows]
 
     async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
-        rows = await self.pool.fetch(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = $1 ORDER BY seq",
-                                     subject_ref)
+        rows = await self.pool.fetch(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = $1 ORDER BY seq", subject_ref
+        )
         return [AuditEntry.from_row(tuple(row)) for row in rows]
 
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         rows = await self.pool.fetch(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
-        chain = [ChainedEntry(r[0], AuditEntry.from_row(list(r.values())[1:15]), r["prev_hash"], r["entry_hash"])
-                 for r in rows]
+        chain = [
+            ChainedEntry(r[0], AuditEntry.from_row(list(r.values())[1:15]), r["prev_hash"], r["entry_hash"])
+            for r in rows
+        ]
         head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
         return chain, (int(head["entries"]), str(head["head"])) if head else None
 
@@ -365,7 +423,10 @@ class PostgresStore:
     async def put_operator(self, name: str, password_hash: str) -> bool:
         created = await self.pool.fetchval(
             "INSERT INTO operators (name, password_hash) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET "
-            "password_hash = excluded.password_hash, updated_at = now() RETURNING (xmax = 0)", name, password_hash)
+            "password_hash = excluded.password_hash, updated_at = now() RETURNING (xmax = 0)",
+            name,
+            password_hash,
+        )
         return bool(created)
 
     async def operator_hash(self, name: str) -> str | None:
@@ -376,7 +437,9 @@ class PostgresStore:
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
         row = await self.pool.fetchrow(
             "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, "
-            "revoked_at FROM attestations WHERE attestation_id = $1", attestation_id)
+            "revoked_at FROM attestations WHERE attestation_id = $1",
+            attestation_id,
+        )
         return AttestationRecord.from_row(tuple(row)) if row else None
 
     async def purge(self, older_than: dt.datetime) -> int:

@@ -122,8 +122,10 @@ CREATE TABLE IF NOT EXISTS audit_head (
     head    TEXT NOT NULL
 );
 """ + kpi_tables(time="TEXT", real="REAL", count="INTEGER")
-_AUDIT_COLUMNS = ("at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
-                  "problem, request_sha256, response_sha256, subject_ref")
+_AUDIT_COLUMNS = (
+    "at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
+    "problem, request_sha256, response_sha256, subject_ref"
+)
 
 
 def _iso(value: dt.datetime) -> str:
@@ -193,29 +195,49 @@ class SQLiteStore:
         return await self._write(lambda db: _response(db, request_id) or _acquire(db, request_id, owner, seconds))
 
     async def lease_holder(self, request_id: str) -> str | None:
-        row = await self._run(lambda db: db.execute(
-            "SELECT owner FROM leases WHERE request_id = ?", (request_id,)).fetchone())
+        row = await self._run(
+            lambda db: db.execute("SELECT owner FROM leases WHERE request_id = ?", (request_id,)).fetchone()
+        )
         return str(row[0]) if row else None
 
     async def release_lease(self, request_id: str, owner: str) -> None:
-        await self._write(lambda db: db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?",
-                                                (request_id, owner)))
+        await self._write(
+            lambda db: db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (request_id, owner))
+        )
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
         def save(db: sqlite3.Connection) -> None:
             r = response
             db.execute(
                 "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (r.request_id, r.response_id, r.digest, r.body, r.kind, r.status, r.problem, r.http_status,
-                 r.document_type, _iso(_now())),
+                (
+                    r.request_id,
+                    r.response_id,
+                    r.digest,
+                    r.body,
+                    r.kind,
+                    r.status,
+                    r.problem,
+                    r.http_status,
+                    r.document_type,
+                    _iso(_now()),
+                ),
             )
             if attestation is not None:
                 a = attestation
                 db.execute(
                     "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (a.attestation_id, a.request_id, a.document_type, a.provider, a.status,
-                     _iso(a.issued_at), _iso(a.valid_until), a.sha256,
-                     _iso(a.revoked_at) if a.revoked_at else None),
+                    (
+                        a.attestation_id,
+                        a.request_id,
+                        a.document_type,
+                        a.provider,
+                        a.status,
+                        _iso(a.issued_at),
+                        _iso(a.valid_until),
+                        a.sha256,
+                        _iso(a.revoked_at) if a.revoked_at else None,
+                    ),
                 )
             db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, owner))
 
@@ -231,12 +253,30 @@ class SQLiteStore:
             db.execute(
                 f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_iso(a.at), a.request_id, a.transport, a.requester, a.agency, a.agent, a.document_type,
-                 a.purpose, a.provider, a.status, a.problem, a.request_sha256, a.response_sha256,
-                 a.subject_ref, previous, entry_hash),
+                (
+                    _iso(a.at),
+                    a.request_id,
+                    a.transport,
+                    a.requester,
+                    a.agency,
+                    a.agent,
+                    a.document_type,
+                    a.purpose,
+                    a.provider,
+                    a.status,
+                    a.problem,
+                    a.request_sha256,
+                    a.response_sha256,
+                    a.subject_ref,
+                    previous,
+                    entry_hash,
+                ),
             )
-            db.execute("INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
-                       "SET entries = excluded.entries, head = excluded.head", (entries + 1, entry_hash))
+            db.execute(
+                "INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET entries = excluded.entries, head = excluded.head",
+                (entries + 1, entry_hash),
+            )
             if delivery is not None:
                 d = delivery
                 db.execute(
@@ -244,27 +284,48 @@ class SQLiteStore:
                     "DO UPDATE SET request_id = excluded.request_id, response_id = excluded.response_id, "
                     "body = excluded.body, kind = excluded.kind, status = excluded.status, "
                     "problem = excluded.problem, created_at = excluded.created_at",
-                    (d.key, d.request_id, d.response_id, d.request_id, d.response_id, d.body, d.kind, d.status,
-                     d.problem, _iso(_now())),
+                    (
+                        d.key,
+                        d.request_id,
+                        d.response_id,
+                        d.request_id,
+                        d.response_id,
+                        d.body,
+                        d.kind,
+                        d.status,
+                        d.problem,
+                        _iso(_now()),
+                    ),
                 )
             if journey is not None:
-                db.execute("INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           journey_row(a, journey, _iso(a.at)))
-                db.execute("INSERT INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
-                           f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = n + 1", kpi_row(a, journey))
+                db.execute(
+                    "INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", journey_row(a, journey, _iso(a.at))
+                )
+                db.execute(
+                    "INSERT INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                    f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = n + 1",
+                    kpi_row(a, journey),
+                )
 
         await self._write(save)
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:
-        rows = await self._run(lambda db: db.execute(
-            f"SELECT {JOURNEY_COLUMNS} FROM journeys WHERE request_id = ? ORDER BY at", (request_id,)).fetchall())
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {JOURNEY_COLUMNS} FROM journeys WHERE request_id = ? ORDER BY at", (request_id,)
+            ).fetchall()
+        )
         return [journey_record(r, dt.datetime.fromisoformat(r[0])) for r in rows]
 
     async def kpi_counts(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[KpiCount]:
         column = kpi_column(dimension)
-        rows = await self._run(lambda db: db.execute(
-            f"SELECT {column}, status, problem, within_sla, bucket, SUM(n) FROM kpi WHERE minute >= ? AND minute < ? "
-            "GROUP BY 1, 2, 3, 4, 5", (minute_of(since), minute_of(until))).fetchall())
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {column}, status, problem, within_sla, bucket, SUM(n) FROM kpi "
+                "WHERE minute >= ? AND minute < ? GROUP BY 1, 2, 3, 4, 5",
+                (minute_of(since), minute_of(until)),
+            ).fetchall()
+        )
         return [kpi_count(r) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
@@ -273,15 +334,18 @@ class SQLiteStore:
 
     async def keep_orphan_answers(self, answers: list[tuple[str, bytes]]) -> None:
         def keep(db: sqlite3.Connection) -> None:
-            db.executemany("INSERT OR IGNORE INTO orphan_answers VALUES (?, ?, ?)",
-                           [(rid, answer, _iso(_now())) for rid, answer in answers])
+            db.executemany(
+                "INSERT OR IGNORE INTO orphan_answers VALUES (?, ?, ?)",
+                [(rid, answer, _iso(_now())) for rid, answer in answers],
+            )
 
         await self._write(keep)
 
     async def take_orphan_answer(self, request_id: str) -> bytes | None:
         def take(db: sqlite3.Connection) -> bytes | None:
-            row = db.execute("DELETE FROM orphan_answers WHERE request_id = ? RETURNING answer",
-                             (request_id,)).fetchone()
+            row = db.execute(
+                "DELETE FROM orphan_answers WHERE request_id = ? RETURNING answer", (request_id,)
+            ).fetchone()
             return bytes(row[0]) if row else None
 
         return await self._write(take)
@@ -290,26 +354,36 @@ class SQLiteStore:
         def count(db: sqlite3.Connection) -> int:
             row = db.execute(
                 "INSERT INTO attempts VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET count = count + 1 "
-                "RETURNING count", (key, _iso(_now()))).fetchone()
+                "RETURNING count",
+                (key, _iso(_now())),
+            ).fetchone()
             return int(row[0])
 
         return await self._write(count)
 
     async def audit_entries(self, request_id: str) -> list[AuditEntry]:
-        rows = await self._run(lambda db: db.execute(
-            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = ? ORDER BY seq", (request_id,)).fetchall())
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE request_id = ? ORDER BY seq", (request_id,)
+            ).fetchall()
+        )
         return [AuditEntry.from_row((dt.datetime.fromisoformat(r[0]), *r[1:])) for r in rows]
 
     async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
-        rows = await self._run(lambda db: db.execute(
-            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = ? ORDER BY seq", (subject_ref,)).fetchall())
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = ? ORDER BY seq", (subject_ref,)
+            ).fetchall()
+        )
         return [AuditEntry.from_row((dt.datetime.fromisoformat(r[0]), *r[1:])) for r in rows]
 
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         def read(db: sqlite3.Connection) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
             rows = db.execute(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
-            chain = [ChainedEntry(r[0], AuditEntry.from_row((dt.datetime.fromisoformat(r[1]), *r[2:15])), r[15], r[16])
-                     for r in rows]
+            chain = [
+                ChainedEntry(r[0], AuditEntry.from_row((dt.datetime.fromisoformat(r[1]), *r[2:15])), r[15], r[16])
+                for r in rows
+            ]
             head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
             return chain, (int(head[0]), str(head[1])) if head else None
 
@@ -319,23 +393,30 @@ class SQLiteStore:
     async def put_operator(self, name: str, password_hash: str) -> bool:
         def put(db: sqlite3.Connection) -> bool:
             existed = db.execute("SELECT 1 FROM operators WHERE name = ?", (name,)).fetchone() is not None
-            db.execute("INSERT INTO operators VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-                       "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
-                       (name, password_hash, _iso(_now())))
+            db.execute(
+                "INSERT INTO operators VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+                (name, password_hash, _iso(_now())),
+            )
             return not existed
 
         return await self._write(put)
 
     async def operator_hash(self, name: str) -> str | None:
-        row = await self._run(lambda db: db.execute(
-            "SELECT password_hash FROM operators WHERE name = ?", (name,)).fetchone())
+        row = await self._run(
+            lambda db: db.execute("SELECT password_hash FROM operators WHERE name = ?", (name,)).fetchone()
+        )
         return str(row[0]) if row else None
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
-        row = await self._run(lambda db: db.execute(
-            "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, "
-            "sha256, revoked_at FROM attestations WHERE attestation_id = ?", (attestation_id,)).fetchone())
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, "
+                "sha256, revoked_at FROM attestations WHERE attestation_id = ?",
+                (attestation_id,),
+            ).fetchone()
+        )
         if row is None:
             return None
         issued, until, revoked = _time(row[5]), _time(row[6]), _time(row[8])
@@ -372,8 +453,11 @@ def _while_locked(step: Callable[[], object], seconds: float = 30.0) -> None:
 
 
 def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:
-    row = db.execute("SELECT request_id, response_id, digest, body, kind, status, problem, http_status, "
-                     "document_type FROM responses WHERE request_id = ?", (request_id,)).fetchone()
+    row = db.execute(
+        "SELECT request_id, response_id, digest, body, kind, status, problem, http_status, "
+        "document_type FROM responses WHERE request_id = ?",
+        (request_id,),
+    ).fetchone()
     return StoredResponse.from_row(row) if row else None
 
 
@@ -384,6 +468,9 @@ def _acquire(db: sqlite3.Connection, request_id: str, owner: str, seconds: float
         state: LeaseState = "held"
     else:
         state = "taken_over" if row is not None and row[0] != owner else "acquired"
-        db.execute("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
-                   "SET owner = excluded.owner, expires_at = excluded.expires_at", (request_id, owner, now + seconds))
+        db.execute(
+            "INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (request_id) DO UPDATE "
+            "SET owner = excluded.owner, expires_at = excluded.expires_at",
+            (request_id, owner, now + seconds),
+        )
     return Lease(state, row[0] if row is not None and row[0] != owner else None)

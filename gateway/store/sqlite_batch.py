@@ -47,8 +47,9 @@ Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 class Batcher:
     """Runs calls on one connection, on one thread, writes grouped into one transaction."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-store",
-                 writers_lock: Path | None = None) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-store", writers_lock: Path | None = None
+    ) -> None:
         self._connect = connect
         self._writers_lock = writers_lock
         self._lock_fd: int | None = None

@@ -46,10 +46,22 @@ def delivery_key(message: aio_pika.abc.AbstractIncomingMessage) -> str:
 class BusIntake:
     """Consumes requests and publishes responses on one channel with publisher confirms."""
 
-    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, pipeline: Pipeline, store: Store,
-                 metrics: Metrics, *, request_queue: str, dead_queue: str, prefetch: int,
-                 max_deliveries: int, bulk_queue: str, bulk_prefetch: int, max_concurrency: int,
-                 queue_type: str = "classic") -> None:
+    def __init__(
+        self,
+        connection: aio_pika.abc.AbstractRobustConnection,
+        pipeline: Pipeline,
+        store: Store,
+        metrics: Metrics,
+        *,
+        request_queue: str,
+        dead_queue: str,
+        prefetch: int,
+        max_deliveries: int,
+        bulk_queue: str,
+        bulk_prefetch: int,
+        max_concurrency: int,
+        queue_type: str = "classic",
+    ) -> None:
         self._queue_arguments = {"x-queue-type": queue_type} if queue_type != "classic" else None
         self._connection = connection
         self._bulk_queue_name = bulk_queue
@@ -74,17 +86,20 @@ class BusIntake:
     async def start(self) -> None:
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._channel.set_qos(prefetch_count=self._prefetch)
-        self._queue = await self._channel.declare_queue(self._request_queue, durable=True,
-                                                        arguments=self._queue_arguments)
+        self._queue = await self._channel.declare_queue(
+            self._request_queue, durable=True, arguments=self._queue_arguments
+        )
         await self._channel.declare_queue(self._dead_queue, durable=True, arguments=self._queue_arguments)
         self._lane_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._lane_channel.set_qos(prefetch_count=self._bulk_prefetch)
-        self._lane_queue = await self._lane_channel.declare_queue(self._bulk_queue_name, durable=True,
-                                                                  arguments=self._queue_arguments)
+        self._lane_queue = await self._lane_channel.declare_queue(
+            self._bulk_queue_name, durable=True, arguments=self._queue_arguments
+        )
         self._tag = await self._queue.consume(self._on_message)
         self._lane_tag = await self._lane_queue.consume(self._on_lane_message)
-        log.info("bus_intake_started", queue=self._request_queue, prefetch=self._prefetch,
-                 bulk_queue=self._bulk_queue_name)
+        log.info(
+            "bus_intake_started", queue=self._request_queue, prefetch=self._prefetch, bulk_queue=self._bulk_queue_name
+        )
 
     async def stop(self, grace: float = 20.0) -> None:
         """Stops taking requests and lets those in flight finish within `grace` seconds;
@@ -128,14 +143,25 @@ class BusIntake:
         """Moves a bulk request, unchanged, to the bulk lane: published with a confirm, then acked."""
         assert self._channel is not None
         try:
-            await self._confirmed(self._channel.default_exchange.publish(
-                aio_pika.Message(
-                    message.body, headers=dict(message.headers or {}), content_type=message.content_type,
-                    content_encoding=message.content_encoding, correlation_id=message.correlation_id,
-                    message_id=message.message_id, reply_to=message.reply_to, type=message.type,
-                    app_id=message.app_id, timestamp=message.timestamp,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=self._bulk_queue_name, mandatory=True))
+            await self._confirmed(
+                self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        headers=dict(message.headers or {}),
+                        content_type=message.content_type,
+                        content_encoding=message.content_encoding,
+                        correlation_id=message.correlation_id,
+                        message_id=message.message_id,
+                        reply_to=message.reply_to,
+                        type=message.type,
+                        app_id=message.app_id,
+                        timestamp=message.timestamp,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=self._bulk_queue_name,
+                    mandatory=True,
+                )
+            )
             await self._ack(message)
         except Exception:
             log.exception("bulk_move_failed", message_id=message.message_id)
@@ -151,8 +177,9 @@ class BusIntake:
         self._track(task)
         task.add_done_callback(lambda t: self._active.pop(key, None) if self._active.get(key) is t else None)
 
-    async def _process(self, message: aio_pika.abc.AbstractIncomingMessage, key: str,
-                       earlier: asyncio.Task[None] | None, lane: str) -> None:
+    async def _process(
+        self, message: aio_pika.abc.AbstractIncomingMessage, key: str, earlier: asyncio.Task[None] | None, lane: str
+    ) -> None:
         if earlier is not None:
             # Redelivered after a reconnection while this worker still works on the first copy:
             # wait for it, so that the answer it records is the one sent again.
@@ -167,15 +194,36 @@ class BusIntake:
             if not message.reply_to:
                 await self._dead_letter(message, DeadReason.REPLY_TO_MISSING)
             else:
-                outcome = await self._pipeline.handle(message.body, message.content_type,
-                                                      message_id=message.message_id, transport=Transport.AMQP,
-                                                      redelivered=bool(message.redelivered))
+                outcome = await self._pipeline.handle(
+                    message.body,
+                    message.content_type,
+                    message_id=message.message_id,
+                    transport=Transport.AMQP,
+                    redelivered=bool(message.redelivered),
+                )
                 assert outcome.audit is not None
-                await self._store.record(outcome.audit, Delivery(
-                    key=key, request_id=outcome.request_id, response_id=outcome.response_id, body=outcome.body,
-                    kind=outcome.kind, status=outcome.status, problem=outcome.problem), outcome.journey)
-                await self._reply_or_dead(message, outcome.body, outcome.kind, outcome.status, outcome.problem,
-                                          outcome.response_id, outcome.retry_after)
+                await self._store.record(
+                    outcome.audit,
+                    Delivery(
+                        key=key,
+                        request_id=outcome.request_id,
+                        response_id=outcome.response_id,
+                        body=outcome.body,
+                        kind=outcome.kind,
+                        status=outcome.status,
+                        problem=outcome.problem,
+                    ),
+                    outcome.journey,
+                )
+                await self._reply_or_dead(
+                    message,
+                    outcome.body,
+                    outcome.kind,
+                    outcome.status,
+                    outcome.problem,
+                    outcome.response_id,
+                    outcome.retry_after,
+                )
             await self._ack(message)
         except Exception:
             # The store or the broker failed: hand the message back, after a pause, to be tried again.
@@ -191,8 +239,9 @@ class BusIntake:
         previous = await self._store.find_delivery(key)
         if previous is not None:
             log.info("redelivery_replayed", message_id=message.message_id)
-            await self._reply_or_dead(message, previous.body, previous.kind, previous.status, previous.problem,
-                                      previous.response_id, None)
+            await self._reply_or_dead(
+                message, previous.body, previous.kind, previous.status, previous.problem, previous.response_id, None
+            )
             await self._ack(message)
             return True
         attempts = await self._store.count_attempt(key)
@@ -215,12 +264,24 @@ class BusIntake:
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                 await message.ack()
-        except (aio_pika.exceptions.ChannelInvalidStateError, aio_pika.exceptions.AMQPError, ConnectionError,
-                TimeoutError):
+        except (
+            aio_pika.exceptions.ChannelInvalidStateError,
+            aio_pika.exceptions.AMQPError,
+            ConnectionError,
+            TimeoutError,
+        ):
             log.info("ack_lost_to_reconnection", message_id=message.message_id)
 
-    async def _reply_or_dead(self, message: aio_pika.abc.AbstractIncomingMessage, body: bytes, kind: str,
-                             status: str, problem: str | None, response_id: str, retry_after: int | None) -> None:
+    async def _reply_or_dead(
+        self,
+        message: aio_pika.abc.AbstractIncomingMessage,
+        body: bytes,
+        kind: str,
+        status: str,
+        problem: str | None,
+        response_id: str,
+        retry_after: int | None,
+    ) -> None:
         assert self._channel is not None
         if not message.reply_to:
             await self._dead_letter(message, DeadReason.REPLY_TO_MISSING)
@@ -231,18 +292,20 @@ class BusIntake:
         if retry_after is not None:
             headers["x-retry-after"] = retry_after
         try:
-            await self._confirmed(self._channel.default_exchange.publish(
-                aio_pika.Message(
-                    body,
-                    content_type=JOSE if kind == "jose" else XML,
-                    correlation_id=message.correlation_id or message.message_id,
-                    message_id=response_id,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    headers=headers,
-                ),
-                routing_key=message.reply_to,
-                mandatory=True,
-            ))
+            await self._confirmed(
+                self._channel.default_exchange.publish(
+                    aio_pika.Message(
+                        body,
+                        content_type=JOSE if kind == "jose" else XML,
+                        correlation_id=message.correlation_id or message.message_id,
+                        message_id=response_id,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        headers=headers,
+                    ),
+                    routing_key=message.reply_to,
+                    mandatory=True,
+                )
+            )
         except aio_pika.exceptions.DeliveryError:
             await self._dead_letter(message, DeadReason.REPLY_TO_UNROUTABLE)
 
@@ -251,31 +314,41 @@ class BusIntake:
         headers = dict(message.headers or {})
         headers["x-dead-reason"] = reason
         headers["x-dead-at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        await self._confirmed(self._channel.default_exchange.publish(
-            aio_pika.Message(
-                message.body,
-                content_type=message.content_type,
-                content_encoding=message.content_encoding,
-                correlation_id=message.correlation_id,
-                message_id=message.message_id,
-                reply_to=message.reply_to,
-                type=message.type,
-                app_id=message.app_id,
-                timestamp=message.timestamp,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers=headers,
-            ),
-            routing_key=self._dead_queue,
-            mandatory=True,
-        ))
+        await self._confirmed(
+            self._channel.default_exchange.publish(
+                aio_pika.Message(
+                    message.body,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    correlation_id=message.correlation_id,
+                    message_id=message.message_id,
+                    reply_to=message.reply_to,
+                    type=message.type,
+                    app_id=message.app_id,
+                    timestamp=message.timestamp,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    headers=headers,
+                ),
+                routing_key=self._dead_queue,
+                mandatory=True,
+            )
+        )
         self._metrics.dead_letters.labels(reason).inc()
         await self._audit_dead(message, reason)
         log.warning("dead_lettered", reason=reason, message_id=message.message_id)
 
     async def _audit_dead(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         try:
-            await self._store.record(AuditEntry(
-                at=dt.datetime.now(dt.UTC), request_id=message.message_id or "", transport=Transport.AMQP,
-                status="dead", problem=reason, request_sha256=hashlib.sha256(message.body).hexdigest()), None)
+            await self._store.record(
+                AuditEntry(
+                    at=dt.datetime.now(dt.UTC),
+                    request_id=message.message_id or "",
+                    transport=Transport.AMQP,
+                    status="dead",
+                    problem=reason,
+                    request_sha256=hashlib.sha256(message.body).hexdigest(),
+                ),
+                None,
+            )
         except Exception:
             log.exception("audit_failed", message_id=message.message_id)

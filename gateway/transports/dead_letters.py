@@ -44,8 +44,12 @@ REPLAYED_HEADER = "x-replayed-from-dead"
 #: Set by a quorum queue on each delivery; a replay is a new message, not a redelivery.
 _BROKER_COUNTERS = ("x-delivery-count", "x-acquired-count")
 SETTLE_SECONDS = 2.0  # at most, for a quorum queue to count the messages handed back
-_BROKER_ERRORS = (aio_pika.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError, ConnectionError,
-                  TimeoutError)
+_BROKER_ERRORS = (
+    aio_pika.exceptions.AMQPError,
+    aio_pika.exceptions.ChannelInvalidStateError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class DeadLetterError(Exception):
@@ -56,8 +60,10 @@ class PurgeMismatch(Exception):
     """The dead-letter queue does not hold the number of messages the operator confirmed."""
 
     def __init__(self, queue: str, expected: int, actual: int) -> None:
-        super().__init__(f"{queue} holds {actual} message(s), not the {expected} confirmed: nothing was purged; "
-                         f"browse again and confirm the new count")
+        super().__init__(
+            f"{queue} holds {actual} message(s), not the {expected} confirmed: nothing was purged; "
+            f"browse again and confirm the new count"
+        )
         self.queue = queue
         self.expected = expected
         self.actual = actual
@@ -81,9 +87,15 @@ class DeadLetter:
     @classmethod
     def of(cls, position: int, message: aio_pika.abc.AbstractIncomingMessage) -> DeadLetter:
         return cls(
-            position=position, key=delivery_key(message), message_id=message.message_id,
-            correlation_id=message.correlation_id, reply_to=message.reply_to, content_type=message.content_type,
-            reason=_reason(message), dead_at=_dead_at(message), size=len(message.body),
+            position=position,
+            key=delivery_key(message),
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            reply_to=message.reply_to,
+            content_type=message.content_type,
+            reason=_reason(message),
+            dead_at=_dead_at(message),
+            size=len(message.body),
             fingerprint=hashlib.sha256(message.body).hexdigest()[:12],
         )
 
@@ -126,8 +138,13 @@ class DeadLetters:
     interleave. Keep one instance per process (the runtime's) for the lock to mean that.
     """
 
-    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, dead_queue: str, request_queue: str,
-                 queue_arguments: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        connection: aio_pika.abc.AbstractRobustConnection,
+        dead_queue: str,
+        request_queue: str,
+        queue_arguments: dict[str, Any] | None = None,
+    ) -> None:
         self._connection = connection
         self._dead_queue = dead_queue
         self._request_queue = request_queue
@@ -173,8 +190,13 @@ class DeadLetters:
                     await self._ack(message, replayed)
                     held.pop()
                     replayed += 1
-                    log.info("dead_letter_replayed", queue=self._dead_queue, to=self._request_queue,
-                             message_id=message.message_id, reason=_reason(message))
+                    log.info(
+                        "dead_letter_replayed",
+                        queue=self._dead_queue,
+                        to=self._request_queue,
+                        message_id=message.message_id,
+                        reason=_reason(message),
+                    )
                     if key is not None:
                         break
             finally:
@@ -207,8 +229,9 @@ class DeadLetters:
         log.warning("dead_letters_purged", queue=self._dead_queue, purged=expected)
         return expected
 
-    async def _forward(self, channel: aio_pika.abc.AbstractChannel, message: aio_pika.abc.AbstractIncomingMessage,
-                       replayed: int) -> None:
+    async def _forward(
+        self, channel: aio_pika.abc.AbstractChannel, message: aio_pika.abc.AbstractIncomingMessage, replayed: int
+    ) -> None:
         """Publishes `message` to the request queue, persistent and confirmed; raises DeadLetterError if it
         was not confirmed (the caller hands the message back to the dead queue)."""
         headers = dict(message.headers or {})
@@ -217,17 +240,33 @@ class DeadLetters:
             headers.pop(name, None)
         headers[REPLAYED_HEADER] = reason or "unknown"
         try:
-            await _bounded(channel.default_exchange.publish(
-                aio_pika.Message(
-                    message.body, headers=headers, content_type=message.content_type,
-                    content_encoding=message.content_encoding, correlation_id=message.correlation_id,
-                    message_id=message.message_id, reply_to=message.reply_to, type=message.type,
-                    app_id=message.app_id, timestamp=message.timestamp,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=self._request_queue, mandatory=True))
+            await _bounded(
+                channel.default_exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        headers=headers,
+                        content_type=message.content_type,
+                        content_encoding=message.content_encoding,
+                        correlation_id=message.correlation_id,
+                        message_id=message.message_id,
+                        reply_to=message.reply_to,
+                        type=message.type,
+                        app_id=message.app_id,
+                        timestamp=message.timestamp,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=self._request_queue,
+                    mandatory=True,
+                )
+            )
         except aio_pika.exceptions.DeliveryError as exc:
-            log.warning("dead_letter_replay_refused", queue=self._dead_queue, to=self._request_queue,
-                        message_id=message.message_id, replayed=replayed)
+            log.warning(
+                "dead_letter_replay_refused",
+                queue=self._dead_queue,
+                to=self._request_queue,
+                message_id=message.message_id,
+                replayed=replayed,
+            )
             raise DeadLetterError(
                 f"the broker did not take the replay of {message.message_id!r} to {self._request_queue} "
                 f"(no such queue, or refused): it stays in {self._dead_queue}; {replayed} replayed before it"
@@ -250,23 +289,28 @@ class DeadLetters:
             ) from exc
 
     @contextlib.asynccontextmanager
-    async def _session(self, operation: str, *,
-                       confirms: bool) -> AsyncIterator[tuple[aio_pika.abc.AbstractQueue, int]]:
+    async def _session(
+        self, operation: str, *, confirms: bool
+    ) -> AsyncIterator[tuple[aio_pika.abc.AbstractQueue, int]]:
         """The lock, a channel of its own, and the dead queue with its message count; aio-pika errors
         inside become DeadLetterError. Closing the channel hands back any message still unacked."""
         async with self._lock:
             channel: aio_pika.abc.AbstractChannel | None = None
             try:
-                channel = await _bounded(self._connection.channel(publisher_confirms=confirms,
-                                                                  on_return_raises=confirms))
-                queue = await _bounded(channel.declare_queue(self._dead_queue, durable=True,
-                                                             arguments=self._queue_arguments, robust=False))
+                channel = await _bounded(
+                    self._connection.channel(publisher_confirms=confirms, on_return_raises=confirms)
+                )
+                queue = await _bounded(
+                    channel.declare_queue(self._dead_queue, durable=True, arguments=self._queue_arguments, robust=False)
+                )
                 yield queue, int(queue.declaration_result.message_count or 0)
             except _BROKER_ERRORS as exc:
-                log.warning("dead_letters_failed", operation=operation, queue=self._dead_queue,
-                            error=type(exc).__name__)
-                raise DeadLetterError(f"{operation} of {self._dead_queue} failed: {_describe(exc)}; "
-                                      f"no message was lost") from exc
+                log.warning(
+                    "dead_letters_failed", operation=operation, queue=self._dead_queue, error=type(exc).__name__
+                )
+                raise DeadLetterError(
+                    f"{operation} of {self._dead_queue} failed: {_describe(exc)}; no message was lost"
+                ) from exc
             finally:
                 if channel is not None and not channel.is_closed:
                     with contextlib.suppress(*_BROKER_ERRORS):

@@ -51,5 +51,9 @@ async def answer(request: web.Request, pipeline: Pipeline, store: Store, limit: 
         headers["X-Problem"] = outcome.problem
     if outcome.retry_after is not None:
         headers["Retry-After"] = str(outcome.retry_after)
-    return web.Response(body=outcome.body, status=outcome.http_status, headers=headers,
-                        content_type=JOSE if outcome.kind == "jose" else XML)
+    return web.Response(
+        body=outcome.body,
+        status=outcome.http_status,
+        headers=headers,
+        content_type=JOSE if outcome.kind == "jose" else XML,
+    )

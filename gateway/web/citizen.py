@@ -37,10 +37,15 @@ def _read(gateway: Gateway, body: bytes) -> tuple[str, str, str]:
         raise AccessDenied(f"{signer.participant} is not a citizen portal")
     payload: Any = json.loads(message.payload)
     subject = payload.get("subject")
-    if not (isinstance(subject, dict) and len(subject) == 1 and isinstance(payload.get("issuedAt"), str)
-            and isinstance(payload.get("requestId"), str) and UUID_PATTERN.match(payload["requestId"])):
+    if not (
+        isinstance(subject, dict)
+        and len(subject) == 1
+        and isinstance(payload.get("issuedAt"), str)
+        and isinstance(payload.get("requestId"), str)
+        and UUID_PATTERN.match(payload["requestId"])
+    ):
         raise SchemaInvalid("expected {requestId, issuedAt, subject: {nin|nif|rc}}")
-    (kind, identifier), = subject.items()
+    ((kind, identifier),) = subject.items()
     if kind not in SUBJECT_PATTERNS or not isinstance(identifier, str) or not SUBJECT_PATTERNS[kind].match(identifier):
         raise SchemaInvalid(f"subject {kind!r} is not a well-formed identifier")
     try:
@@ -68,8 +73,18 @@ async def access_report(request: web.Request) -> web.Response:
         "entries": journal_report(await gateway.store.audit_by_subject(ref)),
     }
     sealed = gateway.sealer.seal_json(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
-    await gateway.store.record(AuditEntry(
-        at=dt.datetime.now(dt.UTC), request_id=request_id, transport=Transport.CITIZEN_PORTAL, requester=portal,
-        purpose="access-report", status="served", request_sha256=hashlib.sha256(body).hexdigest(),
-        response_sha256=hashlib.sha256(sealed).hexdigest(), subject_ref=ref), None)
+    await gateway.store.record(
+        AuditEntry(
+            at=dt.datetime.now(dt.UTC),
+            request_id=request_id,
+            transport=Transport.CITIZEN_PORTAL,
+            requester=portal,
+            purpose="access-report",
+            status="served",
+            request_sha256=hashlib.sha256(body).hexdigest(),
+            response_sha256=hashlib.sha256(sealed).hexdigest(),
+            subject_ref=ref,
+        ),
+        None,
+    )
     return web.Response(body=sealed, content_type=JOSE)

@@ -29,11 +29,19 @@ async def post_request(request: web.Request) -> web.Response:
 
 async def document_types(request: web.Request) -> web.Response:
     catalogue = gateway_of(request).config.catalogue
-    return web.json_response([
-        {"name": t.name, "provider": t.provider, "subject": t.subject, "slaSeconds": t.sla_seconds,
-         "validityDays": t.validity_days, "purposes": {p: list(f) for p, f in t.purposes.items()}}
-        for t in catalogue.values()
-    ])
+    return web.json_response(
+        [
+            {
+                "name": t.name,
+                "provider": t.provider,
+                "subject": t.subject,
+                "slaSeconds": t.sla_seconds,
+                "validityDays": t.validity_days,
+                "purposes": {p: list(f) for p, f in t.purposes.items()},
+            }
+            for t in catalogue.values()
+        ]
+    )
 
 
 async def schema(request: web.Request) -> web.StreamResponse:

@@ -11,8 +11,10 @@ from gateway_sandbox.civil_registry.service import QUEUE, serve
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m gateway_sandbox.civil_registry",
-                                     description="Sandbox civil registry: answers signed queries on the bus.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway_sandbox.civil_registry",
+        description="Sandbox civil registry: answers signed queries on the bus.",
+    )
     parser.add_argument("--home", type=Path, default=Path("var"), help="the gateway's home (its pki/ is read)")
     parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
     parser.add_argument("--db", type=Path, default=None, help="default: HOME/sandbox/civil-registry.sqlite3")

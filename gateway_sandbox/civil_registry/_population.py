@@ -149,8 +149,14 @@ class Population:
         return self.rng.randrange(len(WILAYAS[wilaya].communes))
 
     def _person(
-        self, sex: str, birth: date, last: NamePair, wilaya: int, commune: int,
-        parents: tuple[Person, Person] | None, origin: int | None,
+        self,
+        sex: str,
+        birth: date,
+        last: NamePair,
+        wilaya: int,
+        commune: int,
+        parents: tuple[Person, Person] | None,
+        origin: int | None,
     ) -> Person:
         """Create a person with a fresh NIN and birth record number, and register them."""
         rng = self.rng
@@ -167,8 +173,22 @@ class Population:
         else:
             father_name, mother_name = parents[0].name, parents[1].name
             father_nin, mother_nin = parents[0].nin, parents[1].nin
-        person = Person(nin, sex, first, last, birth, wilaya, commune, father_nin, mother_nin,
-                        father_name, mother_name, record, origin, birth)
+        person = Person(
+            nin,
+            sex,
+            first,
+            last,
+            birth,
+            wilaya,
+            commune,
+            father_nin,
+            mother_nin,
+            father_name,
+            mother_name,
+            record,
+            origin,
+            birth,
+        )
         self.persons.append(person)
         return person
 
@@ -176,8 +196,7 @@ class Population:
         """Start a new family tree from a husband with no parents in the registry."""
         wilaya = index if index < len(WILAYAS) else self.rng.randrange(len(WILAYAS))
         birth = self._date(_FIRST_BIRTH, date(1972, 12, 31))
-        head = self._person("M", birth, self.rng.choice(FAMILY_NAMES), wilaya,
-                            self._commune(wilaya), None, None)
+        head = self._person("M", birth, self.rng.choice(FAMILY_NAMES), wilaya, self._commune(wilaya), None, None)
         self._marry(head)
 
     def _marry(self, groom: Person) -> None:
@@ -189,8 +208,7 @@ class Population:
         wilaya = groom.wilaya
         if groom.origin is not None and rng.random() < 0.2:
             wilaya = rng.randrange(len(WILAYAS))
-        family = Family(len(self.families) + 1, groom, wilaya, self._commune(wilaya),
-                        self._address())
+        family = Family(len(self.families) + 1, groom, wilaya, self._commune(wilaya), self._address())
         bride = self._bride(groom, wedding, family, 30)
         if bride is None:
             return
@@ -221,8 +239,7 @@ class Population:
         low = max(_FIRST_BIRTH, wedding - _years(oldest), groom.birth - _years(3))
         birth = self._date(low, wedding - _years(18))
         wilaya = family.wilaya if rng.random() < 0.7 else rng.randrange(len(WILAYAS))
-        return self._person("F", birth, rng.choice(FAMILY_NAMES), wilaya,
-                            self._commune(wilaya), None, None)
+        return self._person("F", birth, rng.choice(FAMILY_NAMES), wilaya, self._commune(wilaya), None, None)
 
     def _wed(self, family: Family, person: Person, wedding: date) -> None:
         """Record ``person`` as head or spouse of ``family``, living at its address."""
@@ -240,15 +257,13 @@ class Population:
         for _ in range(count):
             if born > _LAST_BIRTH or self._full():
                 return
-            mothers = [wife for wife, wed in family.spouses
-                       if wed < born and wife.birth + _years(45) > born]
+            mothers = [wife for wife, wed in family.spouses if wed < born and wife.birth + _years(45) > born]
             if not mothers:
                 return
             mother = rng.choice(mothers)
             sex = rng.choice(("M", "F"))
             commune = family.commune if rng.random() < 0.9 else self._commune(family.wilaya)
-            child = self._person(sex, born, family.head.last, family.wilaya, commune,
-                                 (family.head, mother), family.id)
+            child = self._person(sex, born, family.head.last, family.wilaya, commune, (family.head, mother), family.id)
             child.home = (family.address, family.wilaya, family.commune, born)
             family.children.append(child)
             for parent in (family.head, mother):

@@ -72,35 +72,51 @@ CREATE TABLE child (
 def _write(db: sqlite3.Connection, population: Population, seed: int) -> None:
     """Create the schema and insert the generated population."""
     db.executescript(_SCHEMA)
-    meta = {"people": str(len(population.persons)), "seed": str(seed),
-            "referenceDate": REFERENCE_DATE.isoformat(), "schema": "1"}
+    meta = {
+        "people": str(len(population.persons)),
+        "seed": str(seed),
+        "referenceDate": REFERENCE_DATE.isoformat(),
+        "schema": "1",
+    }
     db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
     people, homes, deaths = [], [], []
     for p in population.persons:
         birth_place = WILAYAS[p.wilaya]
-        people.append((p.nin, p.first[0], p.last[0], p.first[1], p.last[1], p.sex,
-                       p.birth.isoformat(), birth_place.communes[p.commune].latin,
-                       birth_place.code, p.father, p.mother, p.father_name, p.mother_name,
-                       p.record))
+        people.append(
+            (
+                p.nin,
+                p.first[0],
+                p.last[0],
+                p.first[1],
+                p.last[1],
+                p.sex,
+                p.birth.isoformat(),
+                birth_place.communes[p.commune].latin,
+                birth_place.code,
+                p.father,
+                p.mother,
+                p.father_name,
+                p.mother_name,
+                p.record,
+            )
+        )
         if p.death is not None:
             when, wilaya, commune, number = p.death
             place = WILAYAS[wilaya]
-            deaths.append((p.nin, when.isoformat(), place.communes[commune].latin,
-                           place.code, number))
+            deaths.append((p.nin, when.isoformat(), place.communes[commune].latin, place.code, number))
         elif p.home is not None:
             address, wilaya, commune, since = p.home
             place = WILAYAS[wilaya]
-            homes.append((p.nin, address, place.communes[commune].latin, place.code,
-                          since.isoformat()))
+            homes.append((p.nin, address, place.communes[commune].latin, place.code, since.isoformat()))
     db.executemany(f"INSERT INTO person VALUES ({', '.join('?' * 14)})", people)
     db.executemany("INSERT INTO residence VALUES (?, ?, ?, ?, ?)", homes)
     db.executemany("INSERT INTO death VALUES (?, ?, ?, ?, ?)", deaths)
     families = population.families
     db.executemany("INSERT INTO family VALUES (?, ?)", [(f.id, f.head.nin) for f in families])
-    db.executemany("INSERT INTO spouse VALUES (?, ?, ?)",
-                   [(f.id, s.nin, d.isoformat()) for f in families for s, d in f.spouses])
-    db.executemany("INSERT INTO child VALUES (?, ?)",
-                   [(f.id, c.nin) for f in families for c in f.children])
+    db.executemany(
+        "INSERT INTO spouse VALUES (?, ?, ?)", [(f.id, s.nin, d.isoformat()) for f in families for s, d in f.spouses]
+    )
+    db.executemany("INSERT INTO child VALUES (?, ?)", [(f.id, c.nin) for f in families for c in f.children])
 
 
 def build(path: Path, people: int = 12_000, seed: int = 1962) -> None:
@@ -144,9 +160,7 @@ class Registry:
 
     def __init__(self, path: Path) -> None:
         """Open the database at ``path`` read-only."""
-        self._db = sqlite3.connect(
-            f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False
-        )
+        self._db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._lookups: dict[str, Callable[[str], dict[str, object] | None]] = {
             "birth-certificate": self._birth,
@@ -164,7 +178,9 @@ class Registry:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
         """Close the registry."""
@@ -227,28 +243,48 @@ class Registry:
         rows = self._rows(
             "SELECT last_name_ar, first_name_ar, last_name_latin, first_name_latin, sex,"
             " birth_date, birth_commune, birth_wilaya, father_name, mother_name,"
-            " birth_record_number FROM person WHERE nin = ?", nin)
-        keys = ("lastNameAr", "firstNameAr", "lastNameLatin", "firstNameLatin", "sex",
-                "birthDate", "birthCommune", "birthWilaya", "fatherName", "motherName",
-                "birthRecordNumber")
+            " birth_record_number FROM person WHERE nin = ?",
+            nin,
+        )
+        keys = (
+            "lastNameAr",
+            "firstNameAr",
+            "lastNameLatin",
+            "firstNameLatin",
+            "sex",
+            "birthDate",
+            "birthCommune",
+            "birthWilaya",
+            "fatherName",
+            "motherName",
+            "birthRecordNumber",
+        )
         return dict(zip(keys, rows[0], strict=True)) if rows else None
 
     def _family(self, nin: str) -> dict[str, object] | None:
         """Answer the family record of which ``nin`` is the head or a spouse."""
         ids = self._rows("SELECT id FROM family WHERE head_nin = ?", nin) or self._rows(
-            "SELECT family_id FROM spouse WHERE nin = ? ORDER BY family_id LIMIT 1", nin)
+            "SELECT family_id FROM spouse WHERE nin = ? ORDER BY family_id LIMIT 1", nin
+        )
         if not ids:
             return None
         family_id = ids[0][0]
         name = "p.first_name_latin || ' ' || p.last_name_latin"
-        head = self._rows(f"SELECT {name}, p.birth_date FROM family f"
-                          " JOIN person p ON p.nin = f.head_nin WHERE f.id = ?", family_id)[0]
-        spouses = self._rows(f"SELECT {name}, p.birth_date, s.marriage_date FROM spouse s"
-                             " JOIN person p ON p.nin = s.nin WHERE s.family_id = ?"
-                             " ORDER BY s.marriage_date, s.nin", family_id)
-        children = self._rows(f"SELECT {name}, p.birth_date, p.sex FROM child c"
-                              " JOIN person p ON p.nin = c.nin WHERE c.family_id = ?"
-                              " ORDER BY p.birth_date, p.nin", family_id)
+        head = self._rows(
+            f"SELECT {name}, p.birth_date FROM family f JOIN person p ON p.nin = f.head_nin WHERE f.id = ?", family_id
+        )[0]
+        spouses = self._rows(
+            f"SELECT {name}, p.birth_date, s.marriage_date FROM spouse s"
+            " JOIN person p ON p.nin = s.nin WHERE s.family_id = ?"
+            " ORDER BY s.marriage_date, s.nin",
+            family_id,
+        )
+        children = self._rows(
+            f"SELECT {name}, p.birth_date, p.sex FROM child c"
+            " JOIN person p ON p.nin = c.nin WHERE c.family_id = ?"
+            " ORDER BY p.birth_date, p.nin",
+            family_id,
+        )
         return {
             "headOfFamily": {"name": head[0], "birthDate": head[1]},
             "spouses": [{"name": s[0], "birthDate": s[1], "marriageDate": s[2]} for s in spouses],
@@ -257,17 +293,27 @@ class Registry:
 
     def _death(self, nin: str) -> dict[str, object] | None:
         """Answer a death record."""
-        rows = self._rows("SELECT death_date, death_commune, death_wilaya, death_record_number"
-                          " FROM death WHERE nin = ?", nin)
+        rows = self._rows(
+            "SELECT death_date, death_commune, death_wilaya, death_record_number FROM death WHERE nin = ?", nin
+        )
         if not rows:
             return None
         date_, commune, wilaya, number = rows[0]
-        return {"deathRecorded": True, "deathDate": date_, "deathCommune": commune,
-                "deathWilaya": wilaya, "deathRecordNumber": number}
+        return {
+            "deathRecorded": True,
+            "deathDate": date_,
+            "deathCommune": commune,
+            "deathWilaya": wilaya,
+            "deathRecordNumber": number,
+        }
 
     def _residence(self, nin: str) -> dict[str, object] | None:
         """Answer a residence certificate (living persons only)."""
-        rows = self._rows("SELECT address, commune, wilaya, since FROM residence WHERE nin = ?"
-                          " AND NOT EXISTS (SELECT 1 FROM death WHERE nin = ?)", nin, nin)
+        rows = self._rows(
+            "SELECT address, commune, wilaya, since FROM residence WHERE nin = ?"
+            " AND NOT EXISTS (SELECT 1 FROM death WHERE nin = ?)",
+            nin,
+            nin,
+        )
         keys = ("address", "commune", "wilaya", "since")
         return dict(zip(keys, rows[0], strict=True)) if rows else None

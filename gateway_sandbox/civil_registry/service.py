@@ -82,8 +82,9 @@ class QueryChecker:
 
 
 class CivilRegistryService:
-    def __init__(self, registry: Registry, identity: Identity, checker: QueryChecker, amqp_url: str,
-                 queue: str = QUEUE) -> None:
+    def __init__(
+        self, registry: Registry, identity: Identity, checker: QueryChecker, amqp_url: str, queue: str = QUEUE
+    ) -> None:
         self._registry = registry
         self._identity = identity
         self._checker = checker
@@ -115,19 +116,32 @@ class CivilRegistryService:
         try:
             query = self._checker.payload(body)
         except (ValueError, KeyError, IndexError, TypeError, InvalidSignature) as exc:
-            return {"queryId": None, "status": "error", "error": f"query refused: {type(exc).__name__}",
-                    "obtainedAt": now}
+            return {
+                "queryId": None,
+                "status": "error",
+                "error": f"query refused: {type(exc).__name__}",
+                "obtainedAt": now,
+            }
         nin = str(query.get("subject", {}).get("nin", ""))
         try:
             data = self._registry.lookup(str(query.get("documentType")), nin)
         except ValueError as exc:
             return {"queryId": query.get("queryId"), "status": "error", "error": str(exc), "obtainedAt": now}
-        _log("query", request_id=query.get("requestId"), query_id=query.get("queryId"),
-             document_type=query.get("documentType"),
-             subject=hashlib.sha256(nin.encode()).hexdigest()[:16], found=data is not None)
-        return {"queryId": query.get("queryId"), "requestId": query.get("requestId"),
-                "status": "found" if data is not None else "not-found",
-                "data": data or {}, "obtainedAt": now}
+        _log(
+            "query",
+            request_id=query.get("requestId"),
+            query_id=query.get("queryId"),
+            document_type=query.get("documentType"),
+            subject=hashlib.sha256(nin.encode()).hexdigest()[:16],
+            found=data is not None,
+        )
+        return {
+            "queryId": query.get("queryId"),
+            "requestId": query.get("requestId"),
+            "status": "found" if data is not None else "not-found",
+            "data": data or {},
+            "obtainedAt": now,
+        }
 
     async def _on_query(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         async with message.process(requeue=False):
@@ -136,8 +150,12 @@ class CivilRegistryService:
                 return
             reply = self._sign(self.answer(message.body))
             await self._channel.default_exchange.publish(
-                aio_pika.Message(reply, content_type="application/jose", correlation_id=message.correlation_id,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                aio_pika.Message(
+                    reply,
+                    content_type="application/jose",
+                    correlation_id=message.correlation_id,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
                 routing_key=message.reply_to,
             )
             self.answered += 1

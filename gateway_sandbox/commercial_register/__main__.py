@@ -21,14 +21,16 @@ _PEM_END = b"-----END CERTIFICATE-----"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gateway_sandbox.commercial_register",
-                                     description="CNRC sandbox: SOAP 1.1 with signed extracts.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway_sandbox.commercial_register", description="CNRC sandbox: SOAP 1.1 with signed extracts."
+    )
     parser.add_argument("--db", type=Path, required=True, help="SQLite file (built if missing)")
     parser.add_argument("--seed", type=int, default=companies.DEFAULT_SEED)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--cert", type=Path, required=True,
-                        help="signing certificate, optionally followed by its chain (PEM)")
+    parser.add_argument(
+        "--cert", type=Path, required=True, help="signing certificate, optionally followed by its chain (PEM)"
+    )
     parser.add_argument("--key", type=Path, required=True, help="ECDSA signing key (PEM)")
     parser.add_argument("--fault", choices=server.FAULTS, default="none")
     parser.add_argument("--delay-ms", type=int, default=0)
@@ -41,8 +43,11 @@ def _emit(**fields: object) -> None:
 
 def split_pem_chain(data: bytes) -> list[bytes]:
     """Split a PEM bundle into one PEM block per certificate, in file order."""
-    return [block.strip() + b"\n" + _PEM_END + b"\n"
-            for block in data.split(_PEM_END) if b"-----BEGIN CERTIFICATE-----" in block]
+    return [
+        block.strip() + b"\n" + _PEM_END + b"\n"
+        for block in data.split(_PEM_END)
+        if b"-----BEGIN CERTIFICATE-----" in block
+    ]
 
 
 def load_signer(cert: Path, key: Path) -> tuple[ec.EllipticCurvePrivateKey, list[bytes]]:
@@ -62,8 +67,7 @@ async def _serve(args: argparse.Namespace) -> None:
         count = records.build(args.db, seed=args.seed)
         _emit(service="cnrc", event="database-built", entries=count)
     with records.RegisterRecords(args.db) as register:
-        app = server.make_app(register, signer_key, chain, fault=args.fault,
-                              delay_ms=args.delay_ms)
+        app = server.make_app(register, signer_key, chain, fault=args.fault, delay_ms=args.delay_ms)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:

@@ -33,27 +33,35 @@ CREATE TABLE activite (
 """
 
 
-def build(path: str | os.PathLike[str], seed: int = companies.DEFAULT_SEED,
-          count: int = companies.DEFAULT_COUNT) -> int:
+def build(
+    path: str | os.PathLike[str], seed: int = companies.DEFAULT_SEED, count: int = companies.DEFAULT_COUNT
+) -> int:
     """Write the register database at `path` atomically and return the number of entries."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     registered = [c for c in companies.generate(count=count, seed=seed) if c.rc is not None]
     entries = [
-        (c.rc, c.name, c.legal_form, c.nif, c.full_address, c.registration_date.isoformat(),
-         "RADIEE" if c.struck_off else "ACTIVE")
+        (
+            c.rc,
+            c.name,
+            c.legal_form,
+            c.nif,
+            c.full_address,
+            c.registration_date.isoformat(),
+            "RADIEE" if c.struck_off else "ACTIVE",
+        )
         for c in registered
     ]
-    activities = [(c.rc, rank, code) for c in registered
-                  for rank, code in enumerate(c.activity_codes)]
+    activities = [(c.rc, rank, code) for c in registered for rank, code in enumerate(c.activity_codes)]
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         db = sqlite3.connect(tmp_name)
         try:
             db.executescript(_SCHEMA)
-            db.executemany("INSERT INTO meta VALUES (?, ?)",
-                           [("seed", str(seed)), ("count", str(count)), ("schema", "1")])
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [("seed", str(seed)), ("count", str(count)), ("schema", "1")]
+            )
             db.executemany("INSERT INTO registre VALUES (?, ?, ?, ?, ?, ?, ?)", entries)
             db.executemany("INSERT INTO activite VALUES (?, ?, ?)", activities)
             db.commit()
@@ -94,8 +102,7 @@ class RegisterRecords:
         row = self._db.execute("SELECT * FROM registre WHERE numero_rc = ?", (rc,)).fetchone()
         if row is None:
             return None
-        codes = [r[0] for r in self._db.execute(
-            "SELECT code FROM activite WHERE numero_rc = ? ORDER BY rang", (rc,))]
+        codes = [r[0] for r in self._db.execute("SELECT code FROM activite WHERE numero_rc = ? ORDER BY rang", (rc,))]
         return {
             "NumeroRC": row["numero_rc"],
             "Denomination": row["denomination"],
@@ -118,9 +125,12 @@ class RegisterRecords:
         if kind not in KINDS:
             raise ValueError(f"unknown document kind {kind!r}; expected one of {KINDS}")
         per_state = {
-            state: [r[0] for r in self._db.execute(
-                "SELECT numero_rc FROM registre WHERE statut = ? ORDER BY numero_rc LIMIT ?",
-                (state, n))]
+            state: [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT numero_rc FROM registre WHERE statut = ? ORDER BY numero_rc LIMIT ?", (state, n)
+                )
+            ]
             for state in ("ACTIVE", "RADIEE")
         }
         found = [per_state["ACTIVE" if i % 2 == 0 else "RADIEE"][i // 2] for i in range(n)]
@@ -130,8 +140,7 @@ class RegisterRecords:
             digits = "".join(rng.choice("0123456789") for _ in range(7))
             year = rng.randint(1990, 2024) % 100
             candidate = f"{rng.randint(1, 58):02d}/00-{digits}{rng.choice('AB')}{year:02d}"
-            exists = self._db.execute(
-                "SELECT 1 FROM registre WHERE numero_rc = ?", (candidate,)).fetchone()
+            exists = self._db.execute("SELECT 1 FROM registre WHERE numero_rc = ?", (candidate,)).fetchone()
             if candidate not in missing and exists is None:
                 missing.append(candidate)
         return {"found": found, "missing": missing}

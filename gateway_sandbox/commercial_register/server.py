@@ -50,8 +50,12 @@ class SigningIdentity:
         """Keep `key` and parse `chain_pem` (signing certificate first)."""
         self.key = key
         self.chain = [x509.load_pem_x509_certificate(pem) for pem in chain_pem]
-        self.signer = XMLSigner(method=SignatureConstructionMethod.enveloped, signature_algorithm="ecdsa-sha256",
-                                digest_algorithm="sha256", c14n_algorithm=EXC_C14N)
+        self.signer = XMLSigner(
+            method=SignatureConstructionMethod.enveloped,
+            signature_algorithm="ecdsa-sha256",
+            digest_algorithm="sha256",
+            c14n_algorithm=EXC_C14N,
+        )
 
     def sign(self, element: etree._Element) -> etree._Element:
         """Return `element` with an enveloped ds:Signature appended inside it."""
@@ -108,8 +112,9 @@ def soap_fault(code: str) -> web.Response:
 
 def parse_request(body: bytes) -> tuple[str, str]:
     """Return (NumeroRC, Demandeur) from a ConsulterExtrait envelope, or raise BadRequest."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
     try:
         root = etree.fromstring(body, parser)
     except etree.XMLSyntaxError:
@@ -171,8 +176,7 @@ async def _soap(request: web.Request) -> web.StreamResponse:
     elif fault == "error":
         return soap_fault("ERREUR_INTERNE")
     elif fault == "malformed":
-        return web.Response(status=200, content_type="text/xml",
-                            text="<html><body>Service indisponible</body></html")
+        return web.Response(status=200, content_type="text/xml", text="<html><body>Service indisponible</body></html")
     elif fault == "down-after-headers":
         return await _cut_short(request)
     if request.headers.get("SOAPAction", "").strip().strip('"') != SOAP_ACTION:
@@ -216,15 +220,19 @@ async def _access_log(request: web.Request, handler: Handler) -> web.StreamRespo
         status = exc.status
         raise
     finally:
-        log.info(json.dumps({
-            "service": "cnrc",
-            "method": request.method,
-            "path": request.path,
-            "status": status,
-            "requester": request.get(REQUESTER_KEY),
-            "subject": request.get(SUBJECT_KEY),
-            "ms": round((time.monotonic() - started) * 1000, 1),
-        }))
+        log.info(
+            json.dumps(
+                {
+                    "service": "cnrc",
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "requester": request.get(REQUESTER_KEY),
+                    "subject": request.get(SUBJECT_KEY),
+                    "ms": round((time.monotonic() - started) * 1000, 1),
+                }
+            )
+        )
 
 
 def make_app(

@@ -17,8 +17,9 @@ from gateway_sandbox.tax_directorate import records, server
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gateway_sandbox.tax_directorate",
-                                     description="DGI sandbox: JSON REST over mutual TLS.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway_sandbox.tax_directorate", description="DGI sandbox: JSON REST over mutual TLS."
+    )
     parser.add_argument("--db", type=Path, required=True, help="SQLite file (built if missing)")
     parser.add_argument("--seed", type=int, default=companies.DEFAULT_SEED)
     parser.add_argument("--host", default="127.0.0.1")
@@ -26,9 +27,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cert", type=Path, required=True, help="server certificate chain (PEM)")
     parser.add_argument("--key", type=Path, required=True, help="server private key (PEM)")
     parser.add_argument("--ca", type=Path, required=True, help="CA for client certificates (PEM)")
-    parser.add_argument("--allow-client", action="append", default=None, metavar="ORG_ID",
-                        help="allowed client organizationIdentifier (repeatable; "
-                             "default dz.exchange.gateway)")
+    parser.add_argument(
+        "--allow-client",
+        action="append",
+        default=None,
+        metavar="ORG_ID",
+        help="allowed client organizationIdentifier (repeatable; default dz.exchange.gateway)",
+    )
     parser.add_argument("--fault", choices=server.FAULTS, default="none")
     parser.add_argument("--delay-ms", type=int, default=0)
     return parser.parse_args(argv)
@@ -44,13 +49,13 @@ async def _serve(args: argparse.Namespace) -> None:
         _emit(service="dgi", event="database-built", taxpayers=count)
     allowed = frozenset(args.allow_client or server.DEFAULT_ALLOWED_CLIENTS)
     with records.TaxRecords(args.db) as taxpayers:
-        app = server.make_app(taxpayers, fault=args.fault, delay_ms=args.delay_ms,
-                              allowed_clients=allowed)
+        app = server.make_app(taxpayers, fault=args.fault, delay_ms=args.delay_ms, allowed_clients=allowed)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, args.host, args.port,
-                               ssl_context=server.make_ssl_context(args.cert, args.key, args.ca))
+            site = web.TCPSite(
+                runner, args.host, args.port, ssl_context=server.make_ssl_context(args.cert, args.key, args.ca)
+            )
             await site.start()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -29,17 +29,23 @@ CREATE TABLE contribuable (
 """
 
 
-def build(path: str | os.PathLike[str], seed: int = companies.DEFAULT_SEED,
-          count: int = companies.DEFAULT_COUNT) -> int:
+def build(
+    path: str | os.PathLike[str], seed: int = companies.DEFAULT_SEED, count: int = companies.DEFAULT_COUNT
+) -> int:
     """Write the taxpayer database at `path` atomically and return the number of taxpayers."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     rows = [
         (
-            c.nif, c.name, c.legal_form, c.full_address, c.tax_centre,
+            c.nif,
+            c.name,
+            c.legal_form,
+            c.full_address,
+            c.tax_centre,
             c.registration_date.isoformat(),
             "A_JOUR" if c.tax_up_to_date else "EN_RETARD",
-            c.tax_period_from.isoformat(), c.tax_period_to.isoformat(),
+            c.tax_period_from.isoformat(),
+            c.tax_period_to.isoformat(),
         )
         for c in companies.generate(count=count, seed=seed)
     ]
@@ -49,8 +55,9 @@ def build(path: str | os.PathLike[str], seed: int = companies.DEFAULT_SEED,
         db = sqlite3.connect(tmp_name)
         try:
             db.executescript(_SCHEMA)
-            db.executemany("INSERT INTO meta VALUES (?, ?)",
-                           [("seed", str(seed)), ("count", str(count)), ("schema", "1")])
+            db.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [("seed", str(seed)), ("count", str(count)), ("schema", "1")]
+            )
             db.executemany("INSERT INTO contribuable VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.commit()
         finally:
@@ -82,9 +89,7 @@ class TaxRecords:
         self.close()
 
     def _row(self, nif: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute(
-            "SELECT * FROM contribuable WHERE nif = ?", (nif,)
-        ).fetchone()
+        row: sqlite3.Row | None = self._db.execute("SELECT * FROM contribuable WHERE nif = ?", (nif,)).fetchone()
         return row
 
     def count(self) -> int:
@@ -127,21 +132,24 @@ class TaxRecords:
             raise ValueError(f"unknown document kind {kind!r}; expected one of {KINDS}")
         if kind == "tax-status-certificate":
             per_state = {
-                state: [r[0] for r in self._db.execute(
-                    "SELECT nif FROM contribuable WHERE situation = ? ORDER BY nif LIMIT ?",
-                    (state, n))]
+                state: [
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT nif FROM contribuable WHERE situation = ? ORDER BY nif LIMIT ?", (state, n)
+                    )
+                ]
                 for state in ("A_JOUR", "EN_RETARD")
             }
             found = [per_state["A_JOUR" if i % 2 == 0 else "EN_RETARD"][i // 2] for i in range(n)]
         else:
-            found = [r[0] for r in self._db.execute(
-                "SELECT nif FROM contribuable ORDER BY nif LIMIT ?", (n,))]
+            found = [r[0] for r in self._db.execute("SELECT nif FROM contribuable ORDER BY nif LIMIT ?", (n,))]
         rng = random.Random(f"missing-{kind}")
         missing: list[str] = []
         while len(missing) < n:
             # Shaped like the generated NIFs: kind digit, wilaya, registration year, 10 digits.
-            candidate = (f"{rng.choice('01')}{rng.randint(1, 58):02d}{rng.randint(0, 99):02d}"
-                         + "".join(rng.choice("0123456789") for _ in range(10)))
+            candidate = f"{rng.choice('01')}{rng.randint(1, 58):02d}{rng.randint(0, 99):02d}" + "".join(
+                rng.choice("0123456789") for _ in range(10)
+            )
             if candidate not in missing and self._row(candidate) is None:
                 missing.append(candidate)
         return {"found": found, "missing": missing}

@@ -59,8 +59,7 @@ def client_organization(request: web.Request) -> str | None:
     der = ssl_object.getpeercert(binary_form=True)
     if not der:
         return None
-    attributes = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
-        ORGANIZATION_IDENTIFIER)
+    attributes = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(ORGANIZATION_IDENTIFIER)
     if not attributes:
         return None
     value = attributes[0].value
@@ -80,14 +79,18 @@ async def _access_log(request: web.Request, handler: Handler) -> web.StreamRespo
         status = exc.status
         raise
     finally:
-        log.info(json.dumps({
-            "service": "dgi",
-            "method": request.method,
-            "path": redact_path(request.path),
-            "status": status,
-            "client": request.get(CLIENT_KEY),
-            "ms": round((time.monotonic() - started) * 1000, 1),
-        }))
+        log.info(
+            json.dumps(
+                {
+                    "service": "dgi",
+                    "method": request.method,
+                    "path": redact_path(request.path),
+                    "status": status,
+                    "client": request.get(CLIENT_KEY),
+                    "ms": round((time.monotonic() - started) * 1000, 1),
+                }
+            )
+        )
 
 
 @web.middleware
@@ -97,8 +100,7 @@ async def _authorise(request: web.Request, handler: Handler) -> web.StreamRespon
     if organization is not None:
         request[CLIENT_KEY] = organization
     if organization is None or organization not in request.app[ALLOWED_KEY]:
-        return _error(403, "CLIENT_NON_AUTORISE",
-                      "Le certificat client ne désigne pas un partenaire autorisé.")
+        return _error(403, "CLIENT_NON_AUTORISE", "Le certificat client ne désigne pas un partenaire autorisé.")
     try:
         return await handler(request)
     except web.HTTPNotFound:
@@ -115,8 +117,9 @@ async def _apply_fault(request: web.Request) -> web.StreamResponse | None:
     elif fault == "error":
         return _error(500, "ERREUR_INTERNE", "Erreur interne du service.")
     elif fault == "malformed":
-        return web.Response(status=200, content_type="application/json",
-                            text="<html><body>Service indisponible</body></html>")
+        return web.Response(
+            status=200, content_type="application/json", text="<html><body>Service indisponible</body></html>"
+        )
     elif fault == "down-after-headers":
         response = web.StreamResponse(status=200)
         response.content_type = "application/json"
@@ -140,8 +143,7 @@ def _lookup(kind: str) -> Handler:
         if faulty is not None:
             return faulty
         records = request.app[RECORDS_KEY]
-        document: dict[str, Any] | None = (
-            records.situation(nif) if kind == "situation" else records.registration(nif))
+        document: dict[str, Any] | None = records.situation(nif) if kind == "situation" else records.registration(nif)
         if document is None:
             return _error(404, "CONTRIBUABLE_INCONNU", "Aucun contribuable ne porte ce NIF.")
         return web.json_response(document)

@@ -31,8 +31,11 @@ from gateway_sandbox.tax_directorate import make_ssl_context
 GATEWAY = "dz.exchange.gateway"
 DGI = "dz.finances.dgi"
 CNRC = "dz.commerce.cnrc"
-PURPOSES = {"tax-status-certificate": "contribution-recovery", "tax-registration": "employer-registration",
-            "commercial-register-extract": "employer-registration"}
+PURPOSES = {
+    "tax-status-certificate": "contribution-recovery",
+    "tax-registration": "employer-registration",
+    "commercial-register-extract": "employer-registration",
+}
 SUBJECT_KINDS = {"tax-status-certificate": "NIF", "tax-registration": "NIF", "commercial-register-extract": "RC"}
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 TEST_ADMINISTRATION = "dz.test.registre"
@@ -43,28 +46,48 @@ Running = Callable[..., AbstractAsyncContextManager[Adapter]]
 
 def query(document_type: str, subject_id: str, *, requester: str = "dz.cnas") -> ProviderQuery:
     """A canonical query for one subject, as the router builds it."""
-    return ProviderQuery(str(uuid.uuid4()), str(uuid.uuid4()), document_type,
-                         PURPOSES.get(document_type, "contribution-recovery"), requester,
-                         SUBJECT_KINDS.get(document_type, "NIF"), subject_id)
+    return ProviderQuery(
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        document_type,
+        PURPOSES.get(document_type, "contribution-recovery"),
+        requester,
+        SUBJECT_KINDS.get(document_type, "NIF"),
+        subject_id,
+    )
 
 
-def admitted(doc_type: DocumentType, subject_id: str, *, deadline_seconds: float | None = None,
-             signer: Signer | None = None) -> Admitted:
+def admitted(
+    doc_type: DocumentType, subject_id: str, *, deadline_seconds: float | None = None, signer: Signer | None = None
+) -> Admitted:
     """An admitted request for `doc_type`, with a deadline of `deadline_seconds` (default: the type's SLA)."""
     now = dt.datetime.now(dt.UTC)
     seconds = doc_type.sla_seconds if deadline_seconds is None else deadline_seconds
     purpose = next(iter(doc_type.purposes))
     request = Request(
-        "xml", str(uuid.uuid4()), "dz.cnas", "CNAS-16-001", None, doc_type.name, purpose, None, "normal",
-        now, now + dt.timedelta(seconds=seconds), doc_type.subject, subject_id, "0" * 64,
+        "xml",
+        str(uuid.uuid4()),
+        "dz.cnas",
+        "CNAS-16-001",
+        None,
+        doc_type.name,
+        purpose,
+        None,
+        "normal",
+        now,
+        now + dt.timedelta(seconds=seconds),
+        doc_type.subject,
+        subject_id,
+        "0" * 64,
         signer or Signer("dz.cnas", ()),
     )
     return Admitted(request, doc_type, now + dt.timedelta(seconds=seconds))
 
 
 @asynccontextmanager
-async def serve(app: web.Application, ssl_context: ssl.SSLContext | None = None,
-                sock: socket.socket | None = None) -> AsyncIterator[int]:
+async def serve(
+    app: web.Application, ssl_context: ssl.SSLContext | None = None, sock: socket.socket | None = None
+) -> AsyncIterator[int]:
     """Runs `app` on 127.0.0.1 (an ephemeral port, or `sock`) and yields the port."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -127,8 +150,12 @@ def resign_extract(envelope: bytes, key: ec.EllipticCurvePrivateKey, chain_pem: 
     parent = extract.getparent()
     index = parent.index(extract)
     detached = etree.fromstring(etree.tostring(extract))
-    signer = XMLSigner(method=SignatureConstructionMethod.enveloped, signature_algorithm="ecdsa-sha256",
-                       digest_algorithm="sha256", c14n_algorithm=EXC_C14N)
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm="ecdsa-sha256",
+        digest_algorithm="sha256",
+        c14n_algorithm=EXC_C14N,
+    )
     certs = [x509.load_pem_x509_certificate(pem) for pem in chain_pem]
     signed = signer.sign(detached, key=key, cert=certs)
     parent.remove(extract)

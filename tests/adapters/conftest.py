@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from adapter_kit import CNRC, DGI, GATEWAY, TEST_ADMINISTRATION, Running, Sandbox, serve, server_tls, signing_identity
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -28,6 +27,17 @@ from gateway_sandbox.commercial_register import make_app as register_app
 from gateway_sandbox.tax_directorate import TaxRecords
 from gateway_sandbox.tax_directorate import build as build_tax
 from gateway_sandbox.tax_directorate import make_app as tax_app
+from tests.adapters.adapter_kit import (
+    CNRC,
+    DGI,
+    GATEWAY,
+    TEST_ADMINISTRATION,
+    Running,
+    Sandbox,
+    serve,
+    server_tls,
+    signing_identity,
+)
 
 
 @pytest.fixture(scope="session")

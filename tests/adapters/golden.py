@@ -3,7 +3,7 @@ administration's own format, recorded once from the sandboxes and kept under tes
 
 Run by hand to (re)record, then review the diff like code:
 
-    .venv/bin/python tests/adapters/golden.py
+    .venv/bin/python -m tests.adapters.golden
 
 Each case is `tests/golden/<provider>/<case>.json` (the query, the request line and the
 headers that matter, the answer's status and content type, and the canonical answer the
@@ -54,9 +54,12 @@ def capture(into: list[Captured]) -> Middleware:
 
     @web.middleware
     async def recorder(request: web.Request, handler: Handler) -> web.StreamResponse:
-        seen = Captured(request.method, request.raw_path,
-                        {h: request.headers[h] for h in CONTRACT_HEADERS if h in request.headers},
-                        await request.read())
+        seen = Captured(
+            request.method,
+            request.raw_path,
+            {h: request.headers[h] for h in CONTRACT_HEADERS if h in request.headers},
+            await request.read(),
+        )
         into.append(seen)
         response = await handler(request)
         if isinstance(response, web.Response) and isinstance(response.body, bytes):
@@ -70,8 +73,11 @@ def capture(into: list[Captured]) -> Middleware:
 def cases(provider: str) -> list[tuple[str, dict[str, Any]]]:
     """The recorded cases of `provider`: (name, case), by name."""
     folder = GOLDEN / provider
-    return [(path.name.removesuffix(".json"), json.loads(path.read_text("utf-8")))
-            for path in sorted(folder.glob("*.json")) if path.name.count(".") == 1]
+    return [
+        (path.name.removesuffix(".json"), json.loads(path.read_text("utf-8")))
+        for path in sorted(folder.glob("*.json"))
+        if path.name.count(".") == 1
+    ]
 
 
 def body_file(provider: str, name: str | None) -> bytes:
@@ -100,8 +106,6 @@ def xml_shape(element: Any) -> Any:
 # ---------------------------------------------------------------------------------- recording
 async def _record() -> None:
     sys.path.insert(0, str(HERE))
-    from adapter_kit import CNRC, DGI, GATEWAY, query, serve, server_tls, signing_identity
-
     from gateway import adapters as adapter_registry
     from gateway.adapters.base import AdapterContext, ProviderQuery
     from gateway.config import Provider
@@ -115,6 +119,7 @@ async def _record() -> None:
     from gateway_sandbox.tax_directorate import TaxRecords
     from gateway_sandbox.tax_directorate import build as build_tax
     from gateway_sandbox.tax_directorate import make_app as tax_app
+    from tests.adapters.adapter_kit import CNRC, DGI, GATEWAY, query, serve, server_tls, signing_identity
 
     work = Path(tempfile.mkdtemp(prefix="golden-"))
     pki = work / "pki"
@@ -128,24 +133,78 @@ async def _record() -> None:
     registration_ids = taxes.examples("tax-registration")
     rc_ids = register.examples(3)
     plan: list[tuple[str, str, str, str, str, str]] = [  # provider, case, description, fault, type, subject
-        (DGI, "situation-up-to-date", "tax situation of a taxpayer up to date", "none",
-         "tax-status-certificate", status_ids["found"][0]),
-        (DGI, "situation-in-arrears", "tax situation of a taxpayer in arrears", "none",
-         "tax-status-certificate", status_ids["found"][1]),
-        (DGI, "registration", "tax registration of a known taxpayer", "none",
-         "tax-registration", registration_ids["found"][0]),
-        (DGI, "unknown-taxpayer", "404 CONTRIBUABLE_INCONNU: not found", "none",
-         "tax-status-certificate", status_ids["missing"][0]),
-        (DGI, "internal-error", "500 ERREUR_INTERNE: provider_error", "error",
-         "tax-registration", registration_ids["found"][0]),
-        (CNRC, "extract-active", "signed extract of an active company", "none",
-         "commercial-register-extract", rc_ids["found"][0]),
-        (CNRC, "extract-struck-off", "signed extract of a company struck off", "none",
-         "commercial-register-extract", rc_ids["found"][1]),
-        (CNRC, "unknown-entry", "fault RC_INCONNU: not found", "none",
-         "commercial-register-extract", rc_ids["missing"][0]),
-        (CNRC, "internal-error", "fault ERREUR_INTERNE: provider_error", "error",
-         "commercial-register-extract", rc_ids["found"][0]),
+        (
+            DGI,
+            "situation-up-to-date",
+            "tax situation of a taxpayer up to date",
+            "none",
+            "tax-status-certificate",
+            status_ids["found"][0],
+        ),
+        (
+            DGI,
+            "situation-in-arrears",
+            "tax situation of a taxpayer in arrears",
+            "none",
+            "tax-status-certificate",
+            status_ids["found"][1],
+        ),
+        (
+            DGI,
+            "registration",
+            "tax registration of a known taxpayer",
+            "none",
+            "tax-registration",
+            registration_ids["found"][0],
+        ),
+        (
+            DGI,
+            "unknown-taxpayer",
+            "404 CONTRIBUABLE_INCONNU: not found",
+            "none",
+            "tax-status-certificate",
+            status_ids["missing"][0],
+        ),
+        (
+            DGI,
+            "internal-error",
+            "500 ERREUR_INTERNE: provider_error",
+            "error",
+            "tax-registration",
+            registration_ids["found"][0],
+        ),
+        (
+            CNRC,
+            "extract-active",
+            "signed extract of an active company",
+            "none",
+            "commercial-register-extract",
+            rc_ids["found"][0],
+        ),
+        (
+            CNRC,
+            "extract-struck-off",
+            "signed extract of a company struck off",
+            "none",
+            "commercial-register-extract",
+            rc_ids["found"][1],
+        ),
+        (
+            CNRC,
+            "unknown-entry",
+            "fault RC_INCONNU: not found",
+            "none",
+            "commercial-register-extract",
+            rc_ids["missing"][0],
+        ),
+        (
+            CNRC,
+            "internal-error",
+            "fault ERREUR_INTERNE: provider_error",
+            "error",
+            "commercial-register-extract",
+            rc_ids["found"][0],
+        ),
     ]
     for provider, name, description, fault, doc_type, subject in plan:
         seen: list[Captured] = []
@@ -153,8 +212,12 @@ async def _record() -> None:
             app, tls, module, path = tax_app(taxes, fault=fault), server_tls(pki, DGI), "tax_directorate", ""
         else:
             signer_key, signer_chain = signing_identity(pki, CNRC)
-            app, tls, module, path = register_app(register, signer_key, signer_chain, fault=fault), None, \
-                "commercial_register", "/soap"
+            app, tls, module, path = (
+                register_app(register, signer_key, signer_chain, fault=fault),
+                None,
+                "commercial_register",
+                "/soap",
+            )
         app.middlewares.insert(0, capture(seen))
         q: ProviderQuery = query(doc_type, subject)
         async with serve(app, tls) as port:
@@ -173,8 +236,9 @@ async def _record() -> None:
         print(f"{provider}/{name}: {expected}")
 
 
-def _write(provider: str, name: str, description: str, fault: str, q: Any, exchange: Captured,
-           expected: dict[str, Any]) -> None:
+def _write(
+    provider: str, name: str, description: str, fault: str, q: Any, exchange: Captured, expected: dict[str, Any]
+) -> None:
     folder = GOLDEN / provider
     folder.mkdir(parents=True, exist_ok=True)
     request: dict[str, Any] = {"method": exchange.method, "path": exchange.path, "headers": exchange.headers}
@@ -182,14 +246,22 @@ def _write(provider: str, name: str, description: str, fault: str, q: Any, excha
         request["bodyFile"] = f"{name}.request.xml"
         (folder / request["bodyFile"]).write_bytes(exchange.body)
     suffix = "json" if "json" in exchange.content_type else "xml"
-    response: dict[str, Any] = {"status": exchange.status, "contentType": exchange.content_type,
-                "bodyFile": f"{name}.response.{suffix}"}
+    response: dict[str, Any] = {
+        "status": exchange.status,
+        "contentType": exchange.content_type,
+        "bodyFile": f"{name}.response.{suffix}",
+    }
     (folder / response["bodyFile"]).write_bytes(exchange.response)
     case = {
         "description": description,
         "sandbox": {"fault": fault},
-        "query": {"documentType": q.document_type, "purpose": q.purpose, "requester": q.requester,
-                  "subjectKind": q.subject_kind, "subjectId": q.subject_id},
+        "query": {
+            "documentType": q.document_type,
+            "purpose": q.purpose,
+            "requester": q.requester,
+            "subjectKind": q.subject_kind,
+            "subjectId": q.subject_id,
+        },
         "request": request,
         "response": response,
         "expected": expected,

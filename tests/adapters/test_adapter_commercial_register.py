@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_kit import CNRC, Running, Sandbox, port_of, query, refused_port, resign_extract, serve, signing_identity
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
@@ -19,6 +18,17 @@ from gateway.errors import GatewayError
 from gateway.signing.pki import cert_pem, issue, make_ca
 from gateway_sandbox.commercial_register import RegisterRecords, make_app
 from gateway_sandbox.commercial_register.server import build_extract, soap_fault
+from tests.adapters.adapter_kit import (
+    CNRC,
+    Running,
+    Sandbox,
+    port_of,
+    query,
+    refused_port,
+    resign_extract,
+    serve,
+    signing_identity,
+)
 
 EXTRACT = "commercial-register-extract"
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
@@ -30,8 +40,7 @@ async def _problem(adapter: Adapter, subject: str, timeout: float = 5.0) -> Gate
     return caught.value
 
 
-async def test_extract_is_verified_and_translated(register_adapter: Adapter,
-                                                  register_records: RegisterRecords) -> None:
+async def test_extract_is_verified_and_translated(register_adapter: Adapter, register_records: RegisterRecords) -> None:
     """A known RC comes back found, from the signed extract, in canonical fields and values (active and struck off)."""
     found = register_records.examples(3)["found"]
     for rc, status in ((found[0], "active"), (found[1], "struck-off")):
@@ -40,12 +49,23 @@ async def test_extract_is_verified_and_translated(register_adapter: Adapter,
         answer = await register_adapter.fetch(query(EXTRACT, rc), 5)
         assert answer.found and answer.provider == CNRC
         assert dict(answer.data) == {
-            "companyName": native["Denomination"], "legalForm": native["FormeJuridique"], "nif": native["NIF"],
-            "headOffice": native["SiegeSocial"], "activityCodes": native["CodesActivite"],
-            "registrationDate": native["DateImmatriculation"], "status": status,
+            "companyName": native["Denomination"],
+            "legalForm": native["FormeJuridique"],
+            "nif": native["NIF"],
+            "headOffice": native["SiegeSocial"],
+            "activityCodes": native["CodesActivite"],
+            "registrationDate": native["DateImmatriculation"],
+            "status": status,
         }
-        assert list(answer.data) == ["companyName", "legalForm", "nif", "headOffice", "activityCodes",
-                                     "registrationDate", "status"]
+        assert list(answer.data) == [
+            "companyName",
+            "legalForm",
+            "nif",
+            "headOffice",
+            "activityCodes",
+            "registrationDate",
+            "status",
+        ]
 
 
 async def test_unknown_entry_is_not_found(register_adapter: Adapter, register_records: RegisterRecords) -> None:
@@ -61,28 +81,30 @@ async def test_nothing_listening_is_provider_unavailable(adapter: Running) -> No
             assert (await _problem(made, "16/00-0123456B19")).code == "provider_unavailable"
 
 
-async def test_slow_service_is_provider_timeout(adapter: Running, register_sandbox: Sandbox,
-                                                register_records: RegisterRecords) -> None:
+async def test_slow_service_is_provider_timeout(
+    adapter: Running, register_sandbox: Sandbox, register_records: RegisterRecords
+) -> None:
     """A CNRC slower than the time given is provider_timeout, raised when that time is up."""
     rc = register_records.examples(3)["found"][0]
-    async with register_sandbox(fault="slow", delay_ms=3000) as url, \
-            adapter(CNRC, "commercial_register", url) as made:
+    async with register_sandbox(fault="slow", delay_ms=3000) as url, adapter(CNRC, "commercial_register", url) as made:
         started = time.monotonic()
         assert (await _problem(made, rc, timeout=0.3)).code == "provider_timeout"
         assert time.monotonic() - started < 1.0
 
 
 @pytest.mark.parametrize("fault", ["error", "malformed", "badsig", "down-after-headers"])
-async def test_faulty_service_is_provider_error(adapter: Running, register_sandbox: Sandbox,
-                                                register_records: RegisterRecords, fault: str) -> None:
+async def test_faulty_service_is_provider_error(
+    adapter: Running, register_sandbox: Sandbox, register_records: RegisterRecords, fault: str
+) -> None:
     """ERREUR_INTERNE, a body that is not XML, an extract altered after signing or a cut connection: provider_error."""
     rc = register_records.examples(3)["found"][0]
     async with register_sandbox(fault=fault) as url, adapter(CNRC, "commercial_register", url) as made:
         assert (await _problem(made, rc)).code == "provider_error"
 
 
-async def test_extract_signed_by_another_participant_is_provider_error(adapter: Running, register_sandbox: Sandbox,
-                                                                       register_records: RegisterRecords) -> None:
+async def test_extract_signed_by_another_participant_is_provider_error(
+    adapter: Running, register_sandbox: Sandbox, register_records: RegisterRecords
+) -> None:
     """An extract validly signed, but by another participant of the exchange (the DGI), is provider_error."""
     rc = register_records.examples(3)["found"][0]
     async with register_sandbox(signer="dz.finances.dgi") as url, adapter(CNRC, "commercial_register", url) as made:
@@ -90,8 +112,9 @@ async def test_extract_signed_by_another_participant_is_provider_error(adapter: 
     assert problem.code == "provider_error" and "dz.finances.dgi" in problem.detail
 
 
-async def test_extract_signed_outside_the_exchange_is_provider_error(adapter: Running,
-                                                                     register_records: RegisterRecords) -> None:
+async def test_extract_signed_outside_the_exchange_is_provider_error(
+    adapter: Running, register_records: RegisterRecords
+) -> None:
     """An extract signed by a certificate naming the CNRC but issued by another CA is provider_error."""
     forger = issue(make_ca("Forger CA"), CNRC, key=ec.generate_private_key(ec.SECP256R1()))
     assert isinstance(forger.key, ec.EllipticCurvePrivateKey)
@@ -157,14 +180,28 @@ def _hostile_answers(records: RegisterRecords, pki_dir: Path, rc: str, other_rc:
     }
 
 
-CASES = ["unsigned", "changed-after-signing", "about-another-entry", "wrapped-signature", "unknown-status",
-         "bad-activity-code", "no-activity-code", "bad-date", "doctype", "not-soap", "rc-invalid-fault",
-         "fault-without-code", "http-404", "http-503"]
+CASES = [
+    "unsigned",
+    "changed-after-signing",
+    "about-another-entry",
+    "wrapped-signature",
+    "unknown-status",
+    "bad-activity-code",
+    "no-activity-code",
+    "bad-date",
+    "doctype",
+    "not-soap",
+    "rc-invalid-fault",
+    "fault-without-code",
+    "http-404",
+    "http-503",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_hostile_or_malformed_answers_are_provider_error(context: AdapterContext, register_records: RegisterRecords,
-                                                         pki_dir: Path, case: str) -> None:
+def test_hostile_or_malformed_answers_are_provider_error(
+    context: AdapterContext, register_records: RegisterRecords, pki_dir: Path, case: str
+) -> None:
     """Unsigned, re-targeted, wrapped, out-of-shape or DTD-bearing answers and other faults are provider_error."""
     found = register_records.examples(3)["found"]
     status, body = _hostile_answers(register_records, pki_dir, found[0], found[1])[case]
@@ -196,13 +233,16 @@ def _https(pki_dir: Path, code: str) -> ssl.SSLContext:
 
 
 @pytest.mark.parametrize(("server", "found"), [(CNRC, True), ("dz.finances.dgi", False)])
-async def test_over_https_the_server_must_be_the_register(adapter: Running, register_records: RegisterRecords,
-                                                          pki_dir: Path, server: str, found: bool) -> None:
+async def test_over_https_the_server_must_be_the_register(
+    adapter: Running, register_records: RegisterRecords, pki_dir: Path, server: str, found: bool
+) -> None:
     """Over https, a server with the CNRC's certificate answers; one with another participant's is provider_error."""
     key, chain = signing_identity(pki_dir)
     rc = register_records.examples(3)["found"][0]
-    async with serve(make_app(register_records, key, chain), _https(pki_dir, server)) as port, \
-            adapter(CNRC, "commercial_register", f"https://127.0.0.1:{port}/soap") as made:
+    async with (
+        serve(make_app(register_records, key, chain), _https(pki_dir, server)) as port,
+        adapter(CNRC, "commercial_register", f"https://127.0.0.1:{port}/soap") as made,
+    ):
         if found:
             assert (await made.fetch(query(EXTRACT, rc), 5)).found
         else:

@@ -22,25 +22,35 @@ from typing import Any
 import aiohttp
 import jsonschema
 import pytest
-from adapter_kit import CNRC, DGI, Running, Sandbox, resign_extract, serve, server_tls, signing_identity
 from aiohttp import web
-from golden import Captured, body_file, capture, cases, json_shape, xml_shape
 from lxml import etree
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.adapters.http import client_tls
 from gateway.errors import GatewayError
+from tests.adapters.adapter_kit import CNRC, DGI, Running, Sandbox, resign_extract, serve, server_tls, signing_identity
+from tests.adapters.golden import Captured, body_file, capture, cases, json_shape, xml_shape
 
 MODULES = {DGI: "tax_directorate", CNRC: "commercial_register"}
-CASES = [pytest.param(provider, name, case, id=f"{provider}/{name}")
-         for provider in (DGI, CNRC) for name, case in cases(provider)]
+CASES = [
+    pytest.param(provider, name, case, id=f"{provider}/{name}")
+    for provider in (DGI, CNRC)
+    for name, case in cases(provider)
+]
 SCHEMAS = Path(__file__).resolve().parents[2] / "gateway" / "schemas"
 
 
 def _query(case: dict[str, Any]) -> ProviderQuery:
     q = case["query"]
-    return ProviderQuery("golden-query", "golden-request", q["documentType"], q["purpose"], q["requester"],
-                         q["subjectKind"], q["subjectId"])
+    return ProviderQuery(
+        "golden-query",
+        "golden-request",
+        q["documentType"],
+        q["purpose"],
+        q["requester"],
+        q["subjectKind"],
+        q["subjectId"],
+    )
 
 
 def test_every_provider_has_golden_cases() -> None:
@@ -54,7 +64,8 @@ def test_every_provider_has_golden_cases() -> None:
 
 @pytest.mark.parametrize(("provider", "name", "case"), CASES)
 async def test_adapter_sends_the_recorded_request_and_maps_the_recorded_answer(
-        adapter: Running, pki_dir: Path, provider: str, name: str, case: dict[str, Any]) -> None:
+    adapter: Running, pki_dir: Path, provider: str, name: str, case: dict[str, Any]
+) -> None:
     """Replayed the recorded answer, the adapter sent the recorded request and made the recorded canonical answer."""
     recorded = case["response"]
     answer_body = body_file(provider, recorded["bodyFile"])
@@ -62,8 +73,9 @@ async def test_adapter_sends_the_recorded_request_and_maps_the_recorded_answer(
         answer_body = resign_extract(answer_body, *signing_identity(pki_dir))
 
     async def replay(request: web.Request) -> web.Response:
-        return web.Response(status=recorded["status"], body=answer_body,
-                            headers={"Content-Type": recorded["contentType"]})
+        return web.Response(
+            status=recorded["status"], body=answer_body, headers={"Content-Type": recorded["contentType"]}
+        )
 
     seen: list[Captured] = []
     app = web.Application(middlewares=[capture(seen)])
@@ -94,15 +106,22 @@ def test_recorded_canonical_data_fits_the_type_schema(provider: str, name: str, 
 
 @pytest.mark.parametrize(("provider", "name", "case"), CASES)
 async def test_live_sandbox_still_answers_in_the_recorded_shape(
-        tax_sandbox: Sandbox, register_sandbox: Sandbox, context: AdapterContext,
-        provider: str, name: str, case: dict[str, Any]) -> None:
+    tax_sandbox: Sandbox,
+    register_sandbox: Sandbox,
+    context: AdapterContext,
+    provider: str,
+    name: str,
+    case: dict[str, Any],
+) -> None:
     """Sent the recorded request, the running sandbox answers with the recorded status, type and shape."""
     request, recorded = case["request"], case["response"]
     sandbox = tax_sandbox if provider == DGI else register_sandbox
     async with sandbox(fault=case["sandbox"]["fault"]) as url, aiohttp.ClientSession() as session:
         base = url if provider == DGI else url.removesuffix("/soap")
         async with session.request(
-            request["method"], base + request["path"], headers=request["headers"],
+            request["method"],
+            base + request["path"],
+            headers=request["headers"],
             data=body_file(provider, request.get("bodyFile")) or None,
             ssl=client_tls(context) if provider == DGI else True,
         ) as response:

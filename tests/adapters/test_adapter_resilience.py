@@ -10,18 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_kit import (
-    DGI,
-    CountingAdapter,
-    Running,
-    Sandbox,
-    admitted,
-    port_of,
-    query,
-    refused_port,
-    serve,
-    server_tls,
-)
 from aiohttp import web
 
 from gateway import config as config_module
@@ -33,12 +21,23 @@ from gateway.adapters.resilience import (
     CircuitBreaker,
     Policy,
     Resilient,
-    TransientProviderError,
 )
 from gateway.config import ConfigError, Provider
-from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
+from gateway.errors import GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable, TransientProviderError
 from gateway.pipeline.route import Router
 from gateway_sandbox.tax_directorate import TaxRecords, make_app
+from tests.adapters.adapter_kit import (
+    DGI,
+    CountingAdapter,
+    Running,
+    Sandbox,
+    admitted,
+    port_of,
+    query,
+    refused_port,
+    serve,
+    server_tls,
+)
 
 NO_RETRY = Policy(breaker_failures=3, breaker_open_seconds=0.3, retries=0)
 
@@ -93,7 +92,8 @@ async def test_breaker_opens_after_consecutive_failures_and_refuses_at_once(adap
 
 
 async def test_breaker_half_opens_after_the_period_and_a_good_probe_closes_it(
-        adapter: Running, tax_records: TaxRecords, pki_dir: Path) -> None:
+    adapter: Running, tax_records: TaxRecords, pki_dir: Path
+) -> None:
     """Once the open period is over the breaker is half-open; a successful probe closes it again."""
     nif = tax_records.examples("tax-registration")["found"][0]
     with refused_port() as sock:
@@ -142,8 +142,9 @@ async def test_only_one_probe_goes_through_while_half_open() -> None:
     assert (await probe).found and resilient.state == CLOSED and fake.calls == 2
 
 
-async def test_transient_failure_then_success_within_the_deadline(adapter: Running, tax_records: TaxRecords,
-                                                                  pki_dir: Path) -> None:
+async def test_transient_failure_then_success_within_the_deadline(
+    adapter: Running, tax_records: TaxRecords, pki_dir: Path
+) -> None:
     """A refused connection is retried after a backoff; the DGI coming up meanwhile answers the same fetch."""
     nif = tax_records.examples("tax-registration")["found"][0]
     with refused_port() as sock:
@@ -167,9 +168,14 @@ async def test_transient_failure_then_success_within_the_deadline(adapter: Runni
 async def test_http_503_is_retried_then_answered(adapter: Running, pki_dir: Path) -> None:
     """A 503 from the service is transient: retried, and the second answer is used."""
     hits: list[str] = []
-    answer_body = {"nif": "001016171386103", "raisonSociale": "SPA Test", "formeJuridique": "SPA",
-                   "adresse": "1, rue Test, Alger", "centreImpots": "CDI Alger Centre",
-                   "dateImmatriculation": "2001-05-04"}
+    answer_body = {
+        "nif": "001016171386103",
+        "raisonSociale": "SPA Test",
+        "formeJuridique": "SPA",
+        "adresse": "1, rue Test, Alger",
+        "centreImpots": "CDI Alger Centre",
+        "dateImmatriculation": "2001-05-04",
+    }
 
     async def flaky(request: web.Request) -> web.Response:
         hits.append(request.path)
@@ -179,15 +185,16 @@ async def test_http_503_is_retried_then_answered(adapter: Running, pki_dir: Path
 
     app = web.Application()
     app.router.add_get("/api/v1/contribuables/{nif}/immatriculation", flaky)
-    async with serve(app, server_tls(pki_dir)) as port, \
-            adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made:
+    async with (
+        serve(app, server_tls(pki_dir)) as port,
+        adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made,
+    ):
         resilient = Resilient(made, Policy(retries=2, retry_backoff_seconds=0.01))
         answer = await resilient.fetch(query("tax-registration", "001016171386103"), 2)
     assert answer.found and answer.data["taxCentre"] == "CDI Alger Centre" and len(hits) == 2
 
 
-async def test_malformed_answer_is_not_retried(adapter: Running, tax_sandbox: Sandbox,
-                                               tax_records: TaxRecords) -> None:
+async def test_malformed_answer_is_not_retried(adapter: Running, tax_sandbox: Sandbox, tax_records: TaxRecords) -> None:
     """A malformed answer is provider_error at once: asking again would not make it true."""
     nif = tax_records.examples("tax-registration")["found"][0]
     async with tax_sandbox(fault="malformed") as url, adapter(DGI, "tax_directorate", url) as made:
@@ -214,8 +221,10 @@ async def test_timeouts_count_against_the_provider_only_when_its_sla_was_binding
     fake = FakeAdapter(*[ProviderTimeout("slow")] * 4)
     resilient = Resilient(fake, Policy(breaker_failures=2, retries=0))
     for _ in range(2):
-        assert await _code(resilient.fetch(query("tax-registration", "0" * 15), 1, deadline_bound=True)) \
+        assert (
+            await _code(resilient.fetch(query("tax-registration", "0" * 15), 1, deadline_bound=True))
             == "provider_timeout"
+        )
     assert resilient.state == CLOSED
     for _ in range(2):
         await _code(resilient.fetch(query("tax-registration", "0" * 15), 1))
@@ -232,9 +241,9 @@ def test_breaker_counts_only_consecutive_failures() -> None:
     assert breaker.state == CLOSED
 
 
-async def test_router_turns_a_deadline_bound_timeout_into_deadline_exceeded(tax_sandbox: Sandbox,
-                                                                            tax_records: TaxRecords,
-                                                                            adapter: Running) -> None:
+async def test_router_turns_a_deadline_bound_timeout_into_deadline_exceeded(
+    tax_sandbox: Sandbox, tax_records: TaxRecords, adapter: Running
+) -> None:
     """Through the Router, a slow DGI under a requester deadline shorter than the SLA is deadline_exceeded."""
     config = config_module.load()
     doc_type = config.catalogue["tax-registration"]
@@ -259,8 +268,10 @@ async def test_router_takes_breaker_settings_from_provider_options(adapter: Runn
             assert router.breaker_states() == {DGI: OPEN}
 
 
-@pytest.mark.parametrize("options", [{"breaker_failures": 0}, {"retries": -1}, {"breaker_open_seconds": "30"},
-                                     {"retry_backoff_seconds": True}])
+@pytest.mark.parametrize(
+    "options",
+    [{"breaker_failures": 0}, {"retries": -1}, {"breaker_open_seconds": "30"}, {"retry_backoff_seconds": True}],
+)
 def test_bad_breaker_options_are_a_configuration_error(options: dict[str, Any]) -> None:
     """Breaker and retry options must be non-negative numbers (and at least one failure to open)."""
     with pytest.raises(ConfigError):

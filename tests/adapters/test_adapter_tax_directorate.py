@@ -8,7 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from adapter_kit import (
+from cryptography.hazmat.primitives import serialization
+
+from gateway.adapters.base import Adapter, AdapterContext
+from gateway.adapters.tax_directorate import TaxDirectorateAdapter
+from gateway.config import ConfigError, Provider
+from gateway.errors import GatewayError, TransientProviderError
+from gateway.signing.jws import JWSSigner
+from gateway.signing.pki import Issued, cert_pem, issue, load_identity, make_ca, make_crl
+from gateway.signing.trust import TrustStore
+from gateway_sandbox.tax_directorate import TaxRecords, make_app, make_ssl_context
+from tests.adapters.adapter_kit import (
     DGI,
     GATEWAY,
     Running,
@@ -20,16 +30,6 @@ from adapter_kit import (
     serve,
     server_tls,
 )
-from cryptography.hazmat.primitives import serialization
-
-from gateway.adapters.base import Adapter, AdapterContext
-from gateway.adapters.tax_directorate import TaxDirectorateAdapter
-from gateway.config import ConfigError, Provider
-from gateway.errors import GatewayError, TransientProviderError
-from gateway.signing.jws import JWSSigner
-from gateway.signing.pki import Issued, cert_pem, issue, load_identity, make_ca, make_crl
-from gateway.signing.trust import TrustStore
-from gateway_sandbox.tax_directorate import TaxRecords, make_app, make_ssl_context
 
 
 async def _problem(adapter: Adapter, document_type: str, subject: str, timeout: float = 5.0) -> GatewayError:
@@ -46,8 +46,12 @@ async def test_situation_is_translated_to_canonical_fields(tax_adapter: Adapter,
         assert native is not None
         answer = await tax_adapter.fetch(query("tax-status-certificate", nif), 5)
         assert answer.found and answer.provider == DGI
-        assert dict(answer.data) == {"taxpayerName": native["raisonSociale"], "situation": situation,
-                                     "periodFrom": native["periode"]["du"], "periodTo": native["periode"]["au"]}
+        assert dict(answer.data) == {
+            "taxpayerName": native["raisonSociale"],
+            "situation": situation,
+            "periodFrom": native["periode"]["du"],
+            "periodTo": native["periode"]["au"],
+        }
         assert list(answer.data) == ["taxpayerName", "situation", "periodFrom", "periodTo"]
 
 
@@ -58,14 +62,17 @@ async def test_registration_is_translated_to_canonical_fields(tax_adapter: Adapt
     assert native is not None
     answer = await tax_adapter.fetch(query("tax-registration", nif), 5)
     assert answer.found
-    assert dict(answer.data) == {"taxpayerName": native["raisonSociale"], "legalForm": native["formeJuridique"],
-                                 "address": native["adresse"], "taxCentre": native["centreImpots"],
-                                 "registrationDate": native["dateImmatriculation"]}
+    assert dict(answer.data) == {
+        "taxpayerName": native["raisonSociale"],
+        "legalForm": native["formeJuridique"],
+        "address": native["adresse"],
+        "taxCentre": native["centreImpots"],
+        "registrationDate": native["dateImmatriculation"],
+    }
 
 
 @pytest.mark.parametrize("document_type", ["tax-status-certificate", "tax-registration"])
-async def test_unknown_taxpayer_is_not_found(tax_adapter: Adapter, tax_records: TaxRecords,
-                                             document_type: str) -> None:
+async def test_unknown_taxpayer_is_not_found(tax_adapter: Adapter, tax_records: TaxRecords, document_type: str) -> None:
     """404 CONTRIBUABLE_INCONNU is a real answer: not found, with no data."""
     nif = tax_records.examples(document_type)["missing"][0]
     answer = await tax_adapter.fetch(query(document_type, nif), 5)
@@ -79,8 +86,9 @@ async def test_nothing_listening_is_provider_unavailable(adapter: Running) -> No
             assert (await _problem(made, "tax-registration", "0" * 15)).code == "provider_unavailable"
 
 
-async def test_slow_service_is_provider_timeout(adapter: Running, tax_sandbox: Sandbox,
-                                                tax_records: TaxRecords) -> None:
+async def test_slow_service_is_provider_timeout(
+    adapter: Running, tax_sandbox: Sandbox, tax_records: TaxRecords
+) -> None:
     """A DGI slower than the time given is provider_timeout, raised when that time is up."""
     nif = tax_records.examples("tax-registration")["found"][0]
     async with tax_sandbox(fault="slow", delay_ms=3000) as url, adapter(DGI, "tax_directorate", url) as made:
@@ -90,8 +98,9 @@ async def test_slow_service_is_provider_timeout(adapter: Running, tax_sandbox: S
 
 
 @pytest.mark.parametrize("fault", ["error", "malformed", "down-after-headers"])
-async def test_faulty_service_is_provider_error(adapter: Running, tax_sandbox: Sandbox, tax_records: TaxRecords,
-                                                fault: str) -> None:
+async def test_faulty_service_is_provider_error(
+    adapter: Running, tax_sandbox: Sandbox, tax_records: TaxRecords, fault: str
+) -> None:
     """A 500 ERREUR_INTERNE, an HTML body labelled JSON, or a connection cut mid-answer is provider_error."""
     nif = tax_records.examples("tax-status-certificate")["found"][0]
     async with tax_sandbox(fault=fault) as url, adapter(DGI, "tax_directorate", url) as made:
@@ -100,29 +109,36 @@ async def test_faulty_service_is_provider_error(adapter: Running, tax_sandbox: S
     assert isinstance(problem, TransientProviderError) == (fault == "down-after-headers")
 
 
-async def test_server_outside_the_exchange_is_provider_error(adapter: Running, tax_records: TaxRecords,
-                                                             pki_dir: Path, tmp_path: Path) -> None:
+async def test_server_outside_the_exchange_is_provider_error(
+    adapter: Running, tax_records: TaxRecords, pki_dir: Path, tmp_path: Path
+) -> None:
     """A server whose certificate (naming the DGI) comes from another CA fails TLS: provider_error, not retried."""
     stranger = make_ca("Some other CA")
     tls = foreign_server_tls(tmp_path, issue(stranger, DGI), pki_dir / "ca.pem")
-    async with serve(make_app(tax_records), tls) as port, \
-            adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made:
+    async with (
+        serve(make_app(tax_records), tls) as port,
+        adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made,
+    ):
         problem = await _problem(made, "tax-registration", "0" * 15)
     assert problem.code == "provider_error" and not isinstance(problem, TransientProviderError)
 
 
-async def test_server_of_another_participant_is_provider_error(adapter: Running, tax_records: TaxRecords,
-                                                               pki_dir: Path) -> None:
+async def test_server_of_another_participant_is_provider_error(
+    adapter: Running, tax_records: TaxRecords, pki_dir: Path
+) -> None:
     """A server with a valid exchange certificate that names another participant (the CNRC) is provider_error."""
-    async with serve(make_app(tax_records), server_tls(pki_dir, "dz.commerce.cnrc")) as port, \
-            adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made:
+    async with (
+        serve(make_app(tax_records), server_tls(pki_dir, "dz.commerce.cnrc")) as port,
+        adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made,
+    ):
         problem = await _problem(made, "tax-registration", tax_records.examples("tax-registration")["found"][0])
     assert problem.code == "provider_error"
     assert "dz.commerce.cnrc" in problem.detail
 
 
-async def test_server_with_a_revoked_certificate_is_provider_error(tax_records: TaxRecords, ca: Issued,
-                                                                   tmp_path: Path, pki_dir: Path) -> None:
+async def test_server_with_a_revoked_certificate_is_provider_error(
+    tax_records: TaxRecords, ca: Issued, tmp_path: Path, pki_dir: Path
+) -> None:
     """The server certificate goes through the trust store, so one its CRLs revoke is provider_error."""
     revoked = issue(ca, DGI)
     (tmp_path / "crl").mkdir()
@@ -142,57 +158,76 @@ async def test_server_with_a_revoked_certificate_is_provider_error(tax_records: 
     assert problem.code == "provider_error" and "certificate_revoked" in problem.detail
 
 
-async def test_server_that_refuses_our_certificate_is_provider_error(adapter: Running, tax_records: TaxRecords,
-                                                                     pki_dir: Path, tmp_path: Path) -> None:
+async def test_server_that_refuses_our_certificate_is_provider_error(
+    adapter: Running, tax_records: TaxRecords, pki_dir: Path, tmp_path: Path
+) -> None:
     """A genuine DGI that does not accept the gateway's client certificate drops the connection after the
     TLS 1.3 handshake, which the client sees as a cut connection: provider_error (retryable)."""
     other = make_ca("Another client CA")
     (tmp_path / "other-ca.pem").write_bytes(cert_pem(other.cert))
     tls = make_ssl_context(pki_dir / DGI / "cert.pem", pki_dir / DGI / "key.pem", tmp_path / "other-ca.pem")
-    async with serve(make_app(tax_records), tls) as port, \
-            adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made:
+    async with (
+        serve(make_app(tax_records), tls) as port,
+        adapter(DGI, "tax_directorate", f"https://127.0.0.1:{port}") as made,
+    ):
         problem = await _problem(made, "tax-registration", "0" * 15)
     assert problem.code == "provider_error" and isinstance(problem, TransientProviderError)
 
 
-async def test_service_refusing_the_gateway_is_provider_error(adapter: Running, tax_sandbox: Sandbox,
-                                                              tax_records: TaxRecords) -> None:
+async def test_service_refusing_the_gateway_is_provider_error(
+    adapter: Running, tax_sandbox: Sandbox, tax_records: TaxRecords
+) -> None:
     """A DGI that answers 403 CLIENT_NON_AUTORISE (the gateway is not on its list) is provider_error."""
     nif = tax_records.examples("tax-registration")["found"][0]
-    async with tax_sandbox(allowed_clients=frozenset({"dz.someone.else"})) as url, \
-            adapter(DGI, "tax_directorate", url) as made:
+    async with (
+        tax_sandbox(allowed_clients=frozenset({"dz.someone.else"})) as url,
+        adapter(DGI, "tax_directorate", url) as made,
+    ):
         problem = await _problem(made, "tax-registration", nif)
     assert problem.code == "provider_error" and "CLIENT_NON_AUTORISE" in problem.detail
 
 
-GOOD: dict[str, Any] = {"nif": "001016171386103", "raisonSociale": "SPA Test", "situationFiscale": "A_JOUR",
-        "periode": {"du": "2025-01-01", "au": "2025-09-30"}}
+GOOD: dict[str, Any] = {
+    "nif": "001016171386103",
+    "raisonSociale": "SPA Test",
+    "situationFiscale": "A_JOUR",
+    "periode": {"du": "2025-01-01", "au": "2025-09-30"},
+}
 
 
 def _without(key: str) -> dict[str, Any]:
     return {k: v for k, v in GOOD.items() if k != key}
 
 
-@pytest.mark.parametrize(("status", "content_type", "body"), [
-    pytest.param(200, "application/json", {**GOOD, "nif": "001016171386104"}, id="about-another-taxpayer"),
-    pytest.param(200, "application/json", _without("raisonSociale"), id="missing-name"),
-    pytest.param(200, "application/json", _without("periode"), id="missing-period"),
-    pytest.param(200, "application/json", {**GOOD, "situationFiscale": "INCONNUE"}, id="unknown-situation"),
-    pytest.param(200, "application/json", {**GOOD, "periode": {"du": "2025-13-01", "au": "2025-09-30"}},
-                 id="impossible-date"),
-    pytest.param(200, "application/json", {**GOOD, "periode": {"du": "2025-10-01", "au": "2025-09-30"}},
-                 id="period-backwards"),
-    pytest.param(200, "application/json", {**GOOD, "raisonSociale": "x" * 201}, id="name-too-long"),
-    pytest.param(200, "application/json", {**GOOD, "raisonSociale": 42}, id="name-not-text"),
-    pytest.param(200, "application/json", [GOOD], id="not-an-object"),
-    pytest.param(200, "text/html", GOOD, id="not-json-content-type"),
-    pytest.param(404, "application/json", {"erreur": "RESSOURCE_INCONNUE"}, id="404-other-than-unknown-taxpayer"),
-    pytest.param(404, "text/html", "<html>not here</html>", id="404-without-code"),
-    pytest.param(400, "application/json", {"erreur": "NIF_INVALIDE"}, id="400"),
-    pytest.param(503, "application/json", {"erreur": "MAINTENANCE"}, id="503"),
-])
-def test_malformed_or_error_answers_are_provider_error(context: AdapterContext, status: int, content_type: str,
-                                                       body: Any) -> None:
+@pytest.mark.parametrize(
+    ("status", "content_type", "body"),
+    [
+        pytest.param(200, "application/json", {**GOOD, "nif": "001016171386104"}, id="about-another-taxpayer"),
+        pytest.param(200, "application/json", _without("raisonSociale"), id="missing-name"),
+        pytest.param(200, "application/json", _without("periode"), id="missing-period"),
+        pytest.param(200, "application/json", {**GOOD, "situationFiscale": "INCONNUE"}, id="unknown-situation"),
+        pytest.param(
+            200, "application/json", {**GOOD, "periode": {"du": "2025-13-01", "au": "2025-09-30"}}, id="impossible-date"
+        ),
+        pytest.param(
+            200,
+            "application/json",
+            {**GOOD, "periode": {"du": "2025-10-01", "au": "2025-09-30"}},
+            id="period-backwards",
+        ),
+        pytest.param(200, "application/json", {**GOOD, "raisonSociale": "x" * 201}, id="name-too-long"),
+        pytest.param(200, "application/json", {**GOOD, "raisonSociale": 42}, id="name-not-text"),
+        pytest.param(200, "application/json", [GOOD], id="not-an-object"),
+        pytest.param(200, "text/html", GOOD, id="not-json-content-type"),
+        pytest.param(404, "application/json", {"erreur": "RESSOURCE_INCONNUE"}, id="404-other-than-unknown-taxpayer"),
+        pytest.param(404, "text/html", "<html>not here</html>", id="404-without-code"),
+        pytest.param(400, "application/json", {"erreur": "NIF_INVALIDE"}, id="400"),
+        pytest.param(503, "application/json", {"erreur": "MAINTENANCE"}, id="503"),
+    ],
+)
+def test_malformed_or_error_answers_are_provider_error(
+    context: AdapterContext, status: int, content_type: str, body: Any
+) -> None:
     """Any answer that is not a complete, well-shaped record of the asked NIF, or not-found, is provider_error."""
     made = TaxDirectorateAdapter(Provider(DGI, "tax_directorate", {"url": "https://127.0.0.1:1"}), context)
     raw = body.encode() if isinstance(body, str) else json.dumps(body).encode()
@@ -202,8 +237,9 @@ def test_malformed_or_error_answers_are_provider_error(context: AdapterContext, 
     assert isinstance(caught.value, TransientProviderError) == (status == 503)
 
 
-@pytest.mark.parametrize("options", [{"url": "http://127.0.0.1:8443"}, {},
-                                     {"url": "https://x", "documents": {"some-type": "bilan"}}])
+@pytest.mark.parametrize(
+    "options", [{"url": "http://127.0.0.1:8443"}, {}, {"url": "https://x", "documents": {"some-type": "bilan"}}]
+)
 def test_bad_configuration_is_refused_at_start(context: AdapterContext, options: dict[str, Any]) -> None:
     """A plain-HTTP or missing URL, or a document mapped to an unknown resource, is a configuration error."""
     with pytest.raises(ConfigError):

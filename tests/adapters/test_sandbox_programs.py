@@ -13,7 +13,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
-from adapter_kit import CNRC, DGI, GATEWAY, query
 
 from gateway import adapters as adapter_registry
 from gateway import config as config_module
@@ -23,9 +22,17 @@ from gateway.runtime import sandboxes
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import ensure_development_pki, load_identity
 from gateway.signing.trust import TrustStore
+from tests.adapters.adapter_kit import CNRC, DGI, GATEWAY, query
 
-SEVEN = {"birth-certificate", "family-record", "death-record", "residence-certificate",
-         "tax-status-certificate", "tax-registration", "commercial-register-extract"}
+SEVEN = {
+    "birth-certificate",
+    "family-record",
+    "death-record",
+    "residence-certificate",
+    "tax-status-certificate",
+    "tax-registration",
+    "commercial-register-extract",
+}
 
 
 def _free_port() -> int:
@@ -35,8 +42,10 @@ def _free_port() -> int:
 
 
 def _with_urls(config: Config, urls: dict[str, str]) -> Config:
-    providers = {code: dataclasses.replace(p, options=MappingProxyType({**p.options, "url": urls[code]}))
-                 if code in urls else p for code, p in config.providers.items()}
+    providers = {
+        code: dataclasses.replace(p, options=MappingProxyType({**p.options, "url": urls[code]})) if code in urls else p
+        for code, p in config.providers.items()
+    }
     return dataclasses.replace(config, providers=MappingProxyType(providers))
 
 
@@ -52,8 +61,11 @@ def test_commands_follow_the_provider_urls(home: Path) -> None:
     """The shipped configuration starts the three sandboxes, DGI on 8443 and CNRC on 8444, with HOME's PKI."""
     config = config_module.load()
     by_module = {command[2]: command for command in sandboxes.commands(home, config)}
-    assert set(by_module) == {"gateway_sandbox.civil_registry", "gateway_sandbox.tax_directorate",
-                              "gateway_sandbox.commercial_register"}
+    assert set(by_module) == {
+        "gateway_sandbox.civil_registry",
+        "gateway_sandbox.tax_directorate",
+        "gateway_sandbox.commercial_register",
+    }
     tax, register = by_module["gateway_sandbox.tax_directorate"], by_module["gateway_sandbox.commercial_register"]
     assert tax[tax.index("--port") + 1] == "8443" and register[register.index("--port") + 1] == "8444"
     assert tax[tax.index("--cert") + 1] == str(home / "pki" / DGI / "cert.pem")
@@ -83,8 +95,9 @@ def test_examples_cover_all_seven_document_types(home: Path) -> None:
 @pytest.fixture(scope="module")
 def programs(home: Path) -> Iterator[Config]:
     """The DGI and CNRC sandbox programs started from `commands()`, on free ports, stopped afterwards."""
-    config = _with_urls(config_module.load(), {DGI: f"https://127.0.0.1:{_free_port()}",
-                                               CNRC: f"http://127.0.0.1:{_free_port()}/soap"})
+    config = _with_urls(
+        config_module.load(), {DGI: f"https://127.0.0.1:{_free_port()}", CNRC: f"http://127.0.0.1:{_free_port()}/soap"}
+    )
     commands = [c for c in sandboxes.commands(home, config) if c[2] != "gateway_sandbox.civil_registry"]
     children = [subprocess.Popen(c, stderr=subprocess.PIPE, text=True) for c in commands]
     try:
@@ -109,11 +122,15 @@ def programs(home: Path) -> Iterator[Config]:
 async def test_started_programs_answer_the_adapters(programs: Config, home: Path) -> None:
     """The programs started as `gateway up` starts them answer the DGI and CNRC adapters with HOME's PKI."""
     key, chain = load_identity(home / "pki" / GATEWAY)
-    context = AdapterContext(None, JWSSigner(key, chain), TrustStore.from_pem_file(home / "pki" / "ca.pem"),
-                             GATEWAY, home / "pki")
+    context = AdapterContext(
+        None, JWSSigner(key, chain), TrustStore.from_pem_file(home / "pki" / "ca.pem"), GATEWAY, home / "pki"
+    )
     examples = await asyncio.to_thread(sandboxes.examples, home)
-    for code, doc_type in ((DGI, "tax-status-certificate"), (DGI, "tax-registration"),
-                           (CNRC, "commercial-register-extract")):
+    for code, doc_type in (
+        (DGI, "tax-status-certificate"),
+        (DGI, "tax-registration"),
+        (CNRC, "commercial-register-extract"),
+    ):
         adapter = adapter_registry.create(programs.providers[code], context)
         await adapter.start()
         try:

@@ -16,9 +16,27 @@ def test_short_benchmark_reports_echo_relay_full_path_and_paced_latency() -> Non
     """`gateway bench` on 60 requests in 2 rounds: echo, relay, full path and paced run, 0 lost, 0 bad seals,
     CPU per request (each sandbox's apart), the ratio as the median of the rounds', and none of the
     sandboxes' request logs on the output; the paced run's CPU per request is reported too."""
-    result = subprocess.run([sys.executable, "-m", "gateway", "bench", "--requests", "60", "--rounds", "2",
-                             "--in-flight", "20", "--rate", "20", "--seconds", "2"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "bench",
+            "--requests",
+            "60",
+            "--rounds",
+            "2",
+            "--in-flight",
+            "20",
+            "--rate",
+            "20",
+            "--seconds",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     for part in ("echo", "relay", "full_path", "full_path_paced"):
@@ -52,13 +70,17 @@ def test_the_full_path_mix_spreads_over_the_seven_types_and_several_agencies(tmp
     assert len({root.findtext(f"{{{NS}}}Agency")[5:7] for root in roots}) > 3
 
 
-def test_a_sandbox_that_stopped_has_the_end_of_its_log_reported(tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_sandbox_that_stopped_has_the_end_of_its_log_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A sandbox that exited on its own during the run is named, with its exit code and its log's last lines."""
     from benchmarks.processes import report_dead, spawn
 
-    dead = spawn("-c", "import sys; print('port already in use', file=sys.stderr); sys.exit(3)",
-                  log=tmp_path / "gateway_sandbox.tax_directorate.log")
+    dead = spawn(
+        "-c",
+        "import sys; print('port already in use', file=sys.stderr); sys.exit(3)",
+        log=tmp_path / "gateway_sandbox.tax_directorate.log",
+    )
     alive = spawn("-c", "import time; time.sleep(30)", log=tmp_path / "gateway_sandbox.civil_registry.log")
     try:
         dead.wait(30)

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import TextIO
 
 import aio_pika
-import partners
 import pytest
 import pytest_asyncio
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from exchange import AMQP_URL, BusClient, with_provider
 
 from gateway import config as config_module
 from gateway import logs
@@ -31,6 +29,8 @@ from gateway_sandbox.commercial_register.records import RegisterRecords
 from gateway_sandbox.commercial_register.records import build as register_build
 from gateway_sandbox.tax_directorate.records import TaxRecords
 from gateway_sandbox.tax_directorate.records import build as tax_build
+from tests.e2e import partners
+from tests.e2e.exchange import AMQP_URL, BusClient, with_provider
 
 RUN = uuid.uuid4().hex[:8]
 QUOTA_REQUESTER = "dz.test.quota"
@@ -72,7 +72,8 @@ def cnas(home: Path) -> Issued:
 
 
 @pytest.fixture(scope="session")
-def identity(home: Path):  # type: ignore[no-untyped-def]
+def identity(home: Path) -> Callable[[str], Issued]:
+    """A participant's key and certificate, by its code, from the home's development PKI."""
     return lambda code: load_issued(home / "pki" / code)
 
 
@@ -93,14 +94,15 @@ def register_records(home: Path) -> Iterator[RegisterRecords]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def partner_urls(home: Path, tax_records: TaxRecords,
-                       register_records: RegisterRecords) -> AsyncIterator[dict[str, str]]:
+async def partner_urls(
+    home: Path, tax_records: TaxRecords, register_records: RegisterRecords
+) -> AsyncIterator[dict[str, str]]:
     """The DGI and CNRC sandboxes of this session, by provider code."""
-    async with partners.tax_directorate(home, tax_records) as dgi, \
-            partners.commercial_register(home, register_records) as cnrc:
+    async with (
+        partners.tax_directorate(home, tax_records) as dgi,
+        partners.commercial_register(home, register_records) as cnrc,
+    ):
         yield {"dz.finances.dgi": dgi, "dz.commerce.cnrc": cnrc}
-
-
 
 
 @pytest.fixture(scope="session")
@@ -112,29 +114,38 @@ def test_config(partner_urls: dict[str, str]) -> Config:
     civil = base.providers["dz.interieur.etat-civil"]
     providers = dict(base.providers)
     providers[civil.code] = dataclasses.replace(
-        civil, options=MappingProxyType({**civil.options, "queue": f"test.{RUN}.partner.etat-civil"}))
+        civil, options=MappingProxyType({**civil.options, "queue": f"test.{RUN}.partner.etat-civil"})
+    )
     participants = dict(base.participants)
     participants[QUOTA_REQUESTER] = Participant(QUOTA_REQUESTER, "quota test requester", ("requester",))
     requesters = dict(base.requesters)
     requesters[QUOTA_REQUESTER] = dataclasses.replace(
-        base.requesters["dz.cnas"], code=QUOTA_REQUESTER, quota=Quota(per_second=0.01, burst=2))
+        base.requesters["dz.cnas"], code=QUOTA_REQUESTER, quota=Quota(per_second=0.01, burst=2)
+    )
     assert isinstance(requesters[QUOTA_REQUESTER], Requester)
     config = dataclasses.replace(
-        base, providers=MappingProxyType(providers), participants=MappingProxyType(participants),
+        base,
+        providers=MappingProxyType(providers),
+        participants=MappingProxyType(participants),
         requesters=MappingProxyType(requesters),
     )
-    return config.with_settings(request_queue=f"test.{RUN}.requests", dead_queue=f"test.{RUN}.dead",
-                                bulk_queue=f"test.{RUN}.lane.bulk",
-                                crl_reload_seconds=1, http_port=0)
+    return config.with_settings(
+        request_queue=f"test.{RUN}.requests",
+        dead_queue=f"test.{RUN}.dead",
+        bulk_queue=f"test.{RUN}.lane.bulk",
+        crl_reload_seconds=1,
+        http_port=0,
+    )
 
 
 @pytest.fixture(scope="session")
-def examples(home: Path, tax_records: TaxRecords,
-             register_records: RegisterRecords) -> dict[str, dict[str, list[str]]]:
+def examples(home: Path, tax_records: TaxRecords, register_records: RegisterRecords) -> dict[str, dict[str, list[str]]]:
     """Found and missing subject ids for each of the seven types."""
     with Registry(home / "sandbox" / "civil-registry.sqlite3") as registry:
-        out = {t: registry.examples(t, 3) for t in
-               ("birth-certificate", "family-record", "death-record", "residence-certificate")}
+        out = {
+            t: registry.examples(t, 3)
+            for t in ("birth-certificate", "family-record", "death-record", "residence-certificate")
+        }
     for kind in ("tax-status-certificate", "tax-registration"):
         out[kind] = tax_records.examples(kind, 3)
     out["commercial-register-extract"] = register_records.examples(n=3)
@@ -144,8 +155,12 @@ def examples(home: Path, tax_records: TaxRecords,
 @pytest_asyncio.fixture(scope="session")
 async def session_queues(test_config: Config) -> AsyncIterator[list[str]]:
     """This session's queue names, deleted once everything that uses them has stopped."""
-    names = [test_config.settings.request_queue, test_config.settings.dead_queue, test_config.settings.bulk_queue,
-             str(test_config.providers["dz.interieur.etat-civil"].options["queue"])]
+    names = [
+        test_config.settings.request_queue,
+        test_config.settings.dead_queue,
+        test_config.settings.bulk_queue,
+        str(test_config.providers["dz.interieur.etat-civil"].options["queue"]),
+    ]
     yield names
     connection = await aio_pika.connect(AMQP_URL)
     async with connection:
@@ -155,12 +170,15 @@ async def session_queues(test_config: Config) -> AsyncIterator[list[str]]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def civil_registry(home: Path, test_config: Config,
-                         session_queues: list[str]) -> AsyncIterator[CivilRegistryService]:
+async def civil_registry(
+    home: Path, test_config: Config, session_queues: list[str]
+) -> AsyncIterator[CivilRegistryService]:
     ca_cert = x509.load_pem_x509_certificate((home / "pki" / "ca.pem").read_bytes())
     service = CivilRegistryService(
-        Registry(home / "sandbox" / "civil-registry.sqlite3"), load_identity(home / "pki"),
-        QueryChecker(ca_cert, frozenset({"dz.exchange.gateway"})), AMQP_URL,
+        Registry(home / "sandbox" / "civil-registry.sqlite3"),
+        load_identity(home / "pki"),
+        QueryChecker(ca_cert, frozenset({"dz.exchange.gateway"})),
+        AMQP_URL,
         queue=str(test_config.providers["dz.interieur.etat-civil"].options["queue"]),
     )
     await service.start()
@@ -169,8 +187,9 @@ async def civil_registry(home: Path, test_config: Config,
 
 
 @pytest_asyncio.fixture(scope="session")
-async def gateway(home: Path, test_config: Config, civil_registry: CivilRegistryService,
-                  log_file: Path) -> AsyncIterator[Gateway]:
+async def gateway(
+    home: Path, test_config: Config, civil_registry: CivilRegistryService, log_file: Path
+) -> AsyncIterator[Gateway]:
     gw = Gateway(test_config, home)
     await gw.start()
     yield gw

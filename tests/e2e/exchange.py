@@ -25,15 +25,25 @@ from gateway_client.signing import EXC_C14N
 from gateway_client.signing import sign_xml as client_sign_xml
 
 AMQP_URL = config_module.load().settings.amqp_url
-__all__ = ["AMQP_URL", "BusClient", "Reply", "request_fields", "sign_xml", "signed_jws", "signed_xml", "to_xml",
-           "with_provider"]
+__all__ = [
+    "AMQP_URL",
+    "BusClient",
+    "Reply",
+    "request_fields",
+    "sign_xml",
+    "signed_jws",
+    "signed_xml",
+    "to_xml",
+    "with_provider",
+]
 
 
 def with_provider(config: Config, code: str, **options: object) -> Config:
     """`config` with one provider's options changed."""
     providers = dict(config.providers)
-    providers[code] = dataclasses.replace(providers[code], options=MappingProxyType(
-        {**providers[code].options, **options}))
+    providers[code] = dataclasses.replace(
+        providers[code], options=MappingProxyType({**providers[code].options, **options})
+    )
     return dataclasses.replace(config, providers=MappingProxyType(providers))
 
 
@@ -41,8 +51,9 @@ def now_iso(offset_s: float = 0) -> str:
     return instant(offset_s)
 
 
-def sign_xml(root: etree._Element, who: Issued, chain: list[x509.Certificate] | None = None,
-             *, c14n: str = EXC_C14N) -> bytes:
+def sign_xml(
+    root: etree._Element, who: Issued, chain: list[x509.Certificate] | None = None, *, c14n: str = EXC_C14N
+) -> bytes:
     """`root` signed by `who`, with `chain` (intermediates) after its certificate."""
     return client_sign_xml(root, who.key, [who.cert, *(chain or [])], c14n=c14n)
 
@@ -93,15 +104,27 @@ class BusClient:
         if future is not None and not future.done():
             future.set_result(Reply(message.body, message))
 
-    async def send(self, body: bytes, *, message_id: str | None, content_type: str | None = "application/xml",
-                   reply_to: str | None = "", correlation_id: str | None = None) -> str:
+    async def send(
+        self,
+        body: bytes,
+        *,
+        message_id: str | None,
+        content_type: str | None = "application/xml",
+        reply_to: str | None = "",
+        correlation_id: str | None = None,
+    ) -> str:
         assert self.reply_queue is not None
         cid = correlation_id or str(uuid.uuid4())
         self.waiting[cid] = asyncio.get_running_loop().create_future()
         await self.channel.default_exchange.publish(
-            aio_pika.Message(body, message_id=message_id, correlation_id=cid, content_type=content_type,
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                             reply_to=self.reply_queue.name if reply_to == "" else reply_to),
+            aio_pika.Message(
+                body,
+                message_id=message_id,
+                correlation_id=cid,
+                content_type=content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                reply_to=self.reply_queue.name if reply_to == "" else reply_to,
+            ),
             routing_key=self.request_queue,
         )
         return cid
@@ -112,6 +135,12 @@ class BusClient:
         finally:
             self.waiting.pop(cid, None)
 
-    async def call(self, body: bytes, *, message_id: str | None, content_type: str | None = "application/xml",
-                   timeout: float = 20.0) -> Reply:
+    async def call(
+        self,
+        body: bytes,
+        *,
+        message_id: str | None,
+        content_type: str | None = "application/xml",
+        timeout: float = 20.0,
+    ) -> Reply:
         return await self.wait(await self.send(body, message_id=message_id, content_type=content_type), timeout)

@@ -9,15 +9,16 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
-from exchange import BusClient, now_iso, signed_xml
 
 from gateway.runtime.worker import Gateway
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
 from gateway.signing.seal import verify_jws_seal
+from tests.e2e.exchange import BusClient, now_iso, signed_xml
 
 Examples = dict[str, dict[str, list[str]]]
 
@@ -27,12 +28,15 @@ def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_citizen_report_lists_exactly_the_requests_about_that_person(
-        bus: BusClient, cnas: Issued, examples: Examples, home: Path) -> None:
+    bus: BusClient, cnas: Issued, examples: Examples, home: Path
+) -> None:
     """`gateway audit subject NIN` lists the requests about that NIN, and none about anyone else."""
     person, other = examples["residence-certificate"]["found"][2], examples["birth-certificate"]["found"][2]
     asked = []
-    for doc_type, purpose in (("residence-certificate", "insured-registration"),
-                              ("birth-certificate", "insured-registration")):
+    for doc_type, purpose in (
+        ("residence-certificate", "insured-registration"),
+        ("birth-certificate", "insured-registration"),
+    ):
         rid, body = signed_xml(cnas, document_type=doc_type, purpose=purpose, subject={"nin": person})
         await bus.call(body, message_id=rid)
         asked.append(rid)
@@ -44,12 +48,14 @@ async def test_citizen_report_lists_exactly_the_requests_about_that_person(
     assert {r["requestId"] for r in report} == set(asked)
     assert {(r["documentType"], r["purpose"], r["provider"], r["requester"]) for r in report} == {
         ("residence-certificate", "insured-registration", "dz.interieur.etat-civil", "dz.cnas"),
-        ("birth-certificate", "insured-registration", "dz.interieur.etat-civil", "dz.cnas")}
+        ("birth-certificate", "insured-registration", "dz.interieur.etat-civil", "dz.cnas"),
+    }
     assert person not in result.stdout
 
 
-async def test_verify_names_the_first_tampered_entry(bus: BusClient, cnas: Issued, examples: Examples,
-                                                     home: Path, tmp_path: Path) -> None:
+async def test_verify_names_the_first_tampered_entry(
+    bus: BusClient, cnas: Issued, examples: Examples, home: Path, tmp_path: Path
+) -> None:
     """On a copy of the journal, `gateway audit verify` passes, then fails at the entry changed by hand."""
     rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]})
     await bus.call(body, message_id=rid)
@@ -72,8 +78,10 @@ async def test_verify_names_the_first_tampered_entry(bus: BusClient, cnas: Issue
 
 
 async def _report(http: str, token: bytes) -> tuple[int, bytes]:
-    async with aiohttp.ClientSession() as session, session.post(
-            http + "/v1/citizen/access-report", data=token, headers={"Content-Type": "application/jose"}) as r:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(http + "/v1/citizen/access-report", data=token, headers={"Content-Type": "application/jose"}) as r,
+    ):
         return r.status, await r.read()
 
 
@@ -83,7 +91,8 @@ def _portal_request(who: Issued, nin: str, issued_at: str | None = None) -> byte
 
 
 async def test_citizen_portal_gets_a_sealed_report_about_one_person(
-        http: str, bus: BusClient, cnas: Issued, identity, examples: Examples, gateway: Gateway) -> None:  # type: ignore[no-untyped-def]
+    http: str, bus: BusClient, cnas: Issued, identity: Callable[[str], Issued], examples: Examples, gateway: Gateway
+) -> None:
     """The portal, signing with its own certificate, gets a sealed report of exactly that person's requests."""
     person = examples["family-record"]["found"][2]
     rid, body = signed_xml(cnas, document_type="family-record", subject={"nin": person})
@@ -94,12 +103,14 @@ async def test_citizen_portal_gets_a_sealed_report_about_one_person(
     report = json.loads(seal.payload or b"")
     assert seal.signer.participant == "dz.exchange.gateway"
     assert [(e["documentType"], e["requester"], e["purpose"]) for e in report["entries"]] == [
-        ("family-record", "dz.cnas", "family-allowance")]
+        ("family-record", "dz.cnas", "family-allowance")
+    ]
     assert person.encode() not in sealed
 
 
 async def test_only_a_citizen_portal_may_ask_for_a_report(  # type: ignore[no-untyped-def]
-        http: str, cnas: Issued, identity, examples: Examples) -> None:
+    http: str, cnas: Issued, identity, examples: Examples
+) -> None:
     """CNAS itself is refused (access_denied); a stale or unsigned request is refused with its code."""
     person = examples["family-record"]["found"][2]
     status, answer = await _report(http, _portal_request(cnas, person))

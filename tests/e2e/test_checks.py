@@ -13,22 +13,23 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from exchange import BusClient, request_fields, sign_xml, signed_jws, signed_xml, to_xml
 from lxml import etree
 
 from gateway.runtime.worker import Gateway
 from gateway.signing import pki
 from gateway.signing.pki import Issued
 from gateway_sandbox.civil_registry.service import CivilRegistryService
+from tests.e2e.exchange import BusClient, request_fields, sign_xml, signed_jws, signed_xml, to_xml
 
 NIN = "birth-certificate"
 
 
-async def refused(bus: BusClient, body: bytes, rid: str | None, code: str, *,
-                  content_type: str | None = "application/xml") -> None:
+async def refused(
+    bus: BusClient, body: bytes, rid: str | None, code: str, *, content_type: str | None = "application/xml"
+) -> None:
     reply = await bus.call(body, message_id=rid, content_type=content_type)
     assert (reply.status, reply.problem) == ("refused", code), reply.body[:400]
     if content_type == "application/jose":
@@ -90,8 +91,9 @@ async def test_unsupported_content_type_is_refused_in_xml(bus: BusClient, cnas: 
 
 
 # ------------------------------------------------------------------ check 2: signature and certificate
-async def test_changed_after_signing_is_signature_invalid(bus: BusClient, cnas: Issued, found: str,
-                                                          examples: dict[str, dict[str, list[str]]]) -> None:
+async def test_changed_after_signing_is_signature_invalid(
+    bus: BusClient, cnas: Issued, found: str, examples: dict[str, dict[str, list[str]]]
+) -> None:
     """A signed request whose subject was changed afterwards is refused as signature_invalid."""
     rid, body = signed_xml(cnas, subject={"nin": found})
     await refused(bus, body.replace(found.encode(), examples[NIN]["found"][1].encode()), rid, "signature_invalid")
@@ -111,8 +113,9 @@ async def test_jws_alg_none_is_signature_invalid(bus: BusClient, cnas: Issued, f
     await refused(bus, header + b"." + payload + b".", rid, "signature_invalid", content_type="application/jose")
 
 
-async def test_jws_hs256_keyed_with_the_certificate_is_signature_invalid(bus: BusClient, cnas: Issued,
-                                                                          found: str) -> None:
+async def test_jws_hs256_keyed_with_the_certificate_is_signature_invalid(
+    bus: BusClient, cnas: Issued, found: str
+) -> None:
     """HS256 keyed with the signer's public certificate (algorithm confusion) is signature_invalid."""
     rid, token = signed_jws(cnas, subject={"nin": found})
     h64, p64, _ = token.split(b".")
@@ -146,14 +149,15 @@ async def test_expired_certificate_is_expired(bus: BusClient, ca: Issued, found:
     await refused(bus, body, rid, "certificate_expired")
 
 
-async def test_revoked_certificate_is_refused_after_crl_reload(bus: BusClient, ca: Issued, gateway: Gateway,
-                                                               found: str) -> None:
+async def test_revoked_certificate_is_refused_after_crl_reload(
+    bus: BusClient, ca: Issued, gateway: Gateway, found: str
+) -> None:
     """A CRL dropped in pki/crl takes effect without a restart: the listed cert is certificate_revoked."""
     victim = pki.issue(ca, "dz.cnas")
     rid, body = signed_xml(victim, subject={"nin": found})
     assert (await bus.call(body, message_id=rid)).status == "issued"
     crl_file = gateway.pki / "crl" / f"test-{uuid.uuid4().hex}.pem"
-    crl_file.write_bytes(pki.make_crl(ca, [victim.cert.serial_number]).public_bytes(pki.serialization.Encoding.PEM))
+    crl_file.write_bytes(pki.make_crl(ca, [victim.cert.serial_number]).public_bytes(serialization.Encoding.PEM))
     try:
         for _ in range(50):  # the gateway re-reads the folder every second in this configuration
             rid, body = signed_xml(victim, subject={"nin": found})
@@ -196,15 +200,21 @@ async def test_jws_payload_with_unknown_field_is_schema_invalid(bus: BusClient, 
 # ------------------------------------------------------------------ check 5: freshness
 async def test_old_request_is_stale(bus: BusClient, cnas: Issued, found: str) -> None:
     """IssuedAt ten minutes ago is stale_request."""
-    rid, body = signed_xml(cnas, subject={"nin": found}, issuedAt=(
-        dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    rid, body = signed_xml(
+        cnas,
+        subject={"nin": found},
+        issuedAt=(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     await refused(bus, body, rid, "stale_request")
 
 
 async def test_future_request_is_stale(bus: BusClient, cnas: Issued, found: str) -> None:
     """IssuedAt ten minutes ahead is stale_request too."""
-    rid, body = signed_xml(cnas, subject={"nin": found}, issuedAt=(
-        dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    rid, body = signed_xml(
+        cnas,
+        subject={"nin": found},
+        issuedAt=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     await refused(bus, body, rid, "stale_request")
 
 
@@ -243,8 +253,9 @@ async def test_over_quota_is_rate_limited_with_retry_after(bus: BusClient, ident
 
 
 # ------------------------------------------------------------------ check 8: duplicates
-async def test_repeat_gets_same_bytes_without_second_query(bus: BusClient, cnas: Issued, found: str,
-                                                           civil_registry: CivilRegistryService) -> None:
+async def test_repeat_gets_same_bytes_without_second_query(
+    bus: BusClient, cnas: Issued, found: str, civil_registry: CivilRegistryService
+) -> None:
     """The same signed request twice gets byte-identical answers and one provider query."""
     rid, body = signed_xml(cnas, subject={"nin": found})
     first = await bus.call(body, message_id=rid)
@@ -295,8 +306,7 @@ async def test_element_added_after_signing_is_signature_invalid(bus: BusClient, 
     await refused(bus, etree.tostring(root), rid, "signature_invalid")
 
 
-async def test_signature_moved_below_the_root_is_signature_invalid(bus: BusClient, cnas: Issued,
-                                                                  found: str) -> None:
+async def test_signature_moved_below_the_root_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
     """The signature moved inside Subject (not a child of the root) is refused."""
     rid, root = _signed_root(cnas, found)
     signature = root.find(f"{DS}Signature")
@@ -307,8 +317,7 @@ async def test_signature_moved_below_the_root_is_signature_invalid(bus: BusClien
     await refused(bus, etree.tostring(root), rid, "signature_invalid")
 
 
-async def test_signed_content_moved_under_an_id_is_signature_invalid(bus: BusClient, cnas: Issued,
-                                                                     found: str) -> None:
+async def test_signed_content_moved_under_an_id_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
     """Wrapping: the root says one thing while the signature covers another element by Id: refused."""
     rid, honest = _signed_root(cnas, found)
     signature = honest.find(f"{DS}Signature")
@@ -334,8 +343,9 @@ async def test_hmac_signature_method_is_signature_invalid(bus: BusClient, cnas: 
     signed_info = root.find(f"{DS}Signature/{DS}SignedInfo")
     value = root.find(f"{DS}Signature/{DS}SignatureValue")
     assert signed_info is not None and value is not None
-    mac = hmac.new(pki.cert_pem(cnas.cert), etree.tostring(signed_info, method="c14n", exclusive=True),
-                   "sha256").digest()
+    mac = hmac.new(
+        pki.cert_pem(cnas.cert), etree.tostring(signed_info, method="c14n", exclusive=True), "sha256"
+    ).digest()
     value.text = base64.b64encode(mac).decode()
     await refused(bus, etree.tostring(root), rid, "signature_invalid")
 
@@ -355,21 +365,32 @@ async def test_jws_without_x5c_is_signature_invalid(bus: BusClient, cnas: Issued
     rid, token = signed_jws(cnas, subject={"nin": found})
     header, p64, s64 = _jws_parts(token)
     header.pop("x5c")
-    await refused(bus, _b64(header) + b"." + p64 + b"." + s64, rid, "signature_invalid",
-                  content_type="application/jose")
+    await refused(
+        bus, _b64(header) + b"." + p64 + b"." + s64, rid, "signature_invalid", content_type="application/jose"
+    )
 
 
 async def test_jws_with_unknown_crit_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
     """A correctly signed JWS naming an unknown critical header extension is refused."""
     payload = request_fields(subject={"nin": found})
-    header = {"alg": "ES256", "typ": "dz-exchange+json", "crit": ["dz-magic"], "dz-magic": True,
-              "x5c": [base64.b64encode(cnas.cert.public_bytes(pki.serialization.Encoding.DER)).decode()]}
+    header = {
+        "alg": "ES256",
+        "typ": "dz-exchange+json",
+        "crit": ["dz-magic"],
+        "dz-magic": True,
+        "x5c": [base64.b64encode(cnas.cert.public_bytes(serialization.Encoding.DER)).decode()],
+    }
     signing_input = _b64(header) + b"." + _b64(payload)
     assert isinstance(cnas.key, ec.EllipticCurvePrivateKey)
     r, s = decode_dss_signature(cnas.key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
     signature = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")
-    await refused(bus, signing_input + b"." + signature, payload["requestId"], "signature_invalid",
-                  content_type="application/jose")
+    await refused(
+        bus,
+        signing_input + b"." + signature,
+        payload["requestId"],
+        "signature_invalid",
+        content_type="application/jose",
+    )
 
 
 async def test_jws_with_tampered_header_is_signature_invalid(bus: BusClient, cnas: Issued, found: str) -> None:
@@ -377,19 +398,22 @@ async def test_jws_with_tampered_header_is_signature_invalid(bus: BusClient, cna
     rid, token = signed_jws(cnas, subject={"nin": found})
     header, p64, s64 = _jws_parts(token)
     header["kid"] = "someone-else"
-    await refused(bus, _b64(header) + b"." + p64 + b"." + s64, rid, "signature_invalid",
-                  content_type="application/jose")
+    await refused(
+        bus, _b64(header) + b"." + p64 + b"." + s64, rid, "signature_invalid", content_type="application/jose"
+    )
 
 
-async def test_jws_with_tampered_payload_is_signature_invalid(bus: BusClient, cnas: Issued, found: str,
-                                                              examples: dict[str, dict[str, list[str]]]) -> None:
+async def test_jws_with_tampered_payload_is_signature_invalid(
+    bus: BusClient, cnas: Issued, found: str, examples: dict[str, dict[str, list[str]]]
+) -> None:
     """Changing the payload after signing (another subject) breaks the signature."""
     rid, token = signed_jws(cnas, subject={"nin": found})
     h64, p64, s64 = token.split(b".")
     payload = json.loads(base64.urlsafe_b64decode(p64 + b"=" * (-len(p64) % 4)))
     payload["subject"]["nin"] = examples[NIN]["found"][1]
-    await refused(bus, h64 + b"." + _b64(payload) + b"." + s64, rid, "signature_invalid",
-                  content_type="application/jose")
+    await refused(
+        bus, h64 + b"." + _b64(payload) + b"." + s64, rid, "signature_invalid", content_type="application/jose"
+    )
 
 
 # ------------------------------------------------------------------ more certificates
@@ -415,15 +439,21 @@ async def test_jws_from_an_untrusted_signer_is_untrusted(bus: BusClient, found: 
 
 
 # ------------------------------------------------------------------ parser attacks over the bus
-@pytest.mark.parametrize(("name", "body"), [
-    ("billion laughs", b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-                       b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>'),
-    ("internal DTD", b'<!DOCTYPE DocumentRequest [<!ELEMENT DocumentRequest ANY>]><DocumentRequest/>'),
-    ("external DTD", b'<!DOCTYPE r SYSTEM "http://169.254.169.254/latest/meta-data/"><r/>'),
-    ("deep nesting", b"<a>" * 5000 + b"</a>" * 5000),
-    ("empty body", b""),
-    ("processing instruction only", b'<?xml-stylesheet href="x"?>'),
-])
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        (
+            "billion laughs",
+            b'<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><l>&c;</l>',
+        ),
+        ("internal DTD", b"<!DOCTYPE DocumentRequest [<!ELEMENT DocumentRequest ANY>]><DocumentRequest/>"),
+        ("external DTD", b'<!DOCTYPE r SYSTEM "http://169.254.169.254/latest/meta-data/"><r/>'),
+        ("deep nesting", b"<a>" * 5000 + b"</a>" * 5000),
+        ("empty body", b""),
+        ("processing instruction only", b'<?xml-stylesheet href="x"?>'),
+    ],
+)
 async def test_parser_attacks_are_malformed(bus: BusClient, name: str, body: bytes) -> None:
     """Entity expansion, DTDs, deep nesting and empty bodies are refused as malformed, over the bus."""
     await refused(bus, body, str(uuid.uuid4()), "malformed")

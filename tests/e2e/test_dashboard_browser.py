@@ -17,15 +17,23 @@ from pathlib import Path
 import aio_pika
 import pytest
 import pytest_asyncio
-from exchange import AMQP_URL, BusClient, signed_xml
-from operator_kit import add_operator
 from playwright.async_api import Browser, Page, async_playwright
 
 from gateway.signing.pki import Issued
+from tests.e2e.exchange import AMQP_URL, BusClient, signed_xml
+from tests.e2e.operator_kit import add_operator
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "une phrase de passe pour le navigateur"
 Examples = dict[str, dict[str, list[str]]]
 
@@ -46,7 +54,8 @@ async def volume(page: Page) -> int:
 
 
 async def test_an_operator_logs_in_watches_traffic_and_replays_a_dead_letter(
-        browser: Browser, http: str, home: Path, cnas: Issued, examples: Examples, bus: BusClient) -> None:
+    browser: Browser, http: str, home: Path, cnas: Issued, examples: Examples, bus: BusClient
+) -> None:
     """Wrong password refused; login; the figures grow with real traffic; a dead letter replayed from the page
     reaches its client."""
     assert add_operator(home, "farida", PASSWORD).returncode == 0
@@ -77,9 +86,16 @@ async def test_an_operator_logs_in_watches_traffic_and_replays_a_dead_letter(
     late_queue = f"test.late-reply.{uuid.uuid4().hex[:8]}"
     rid, body = signed_xml(cnas, subject={"nin": found[0]}, agency="CNAS-58-001")
     await bus.channel.default_exchange.publish(
-        aio_pika.Message(body, message_id=rid, correlation_id=rid, content_type="application/xml",
-                         reply_to=late_queue, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-        routing_key=bus.request_queue)
+        aio_pika.Message(
+            body,
+            message_id=rid,
+            correlation_id=rid,
+            content_type="application/xml",
+            reply_to=late_queue,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
+        routing_key=bus.request_queue,
+    )
     replay_button = page.locator(f"button[data-message-id='{rid}']")
     for _ in range(40):
         await page.goto(http + "/dead-letters")

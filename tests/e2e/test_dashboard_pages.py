@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import aiohttp
-from exchange import signed_xml
 from lxml import etree
-from operator_kit import csrf_of, logged_in
 
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
+from tests.e2e.exchange import signed_xml
+from tests.e2e.operator_kit import csrf_of, logged_in
 
 NS = "{urn:dz:exchange:v1}"
 Examples = dict[str, dict[str, list[str]]]
@@ -20,8 +20,10 @@ Examples = dict[str, dict[str, list[str]]]
 
 async def ask(http: str, cnas: Issued, nin: str, agency: str) -> tuple[str, bytes]:
     rid, body = signed_xml(cnas, subject={"nin": nin}, agency=agency)
-    async with aiohttp.ClientSession() as session, session.post(
-            http + "/v1/requests", data=body, headers={"Content-Type": "application/xml"}) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(http + "/v1/requests", data=body, headers={"Content-Type": "application/xml"}) as response,
+    ):
         return rid, await response.read()
 
 
@@ -32,8 +34,9 @@ def row(page: str, first_cell: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1))]
 
 
-async def test_the_dashboard_counts_traffic_per_agency_and_wilaya(http: str, home: Path, cnas: Issued,
-                                                                  examples: Examples) -> None:
+async def test_the_dashboard_counts_traffic_per_agency_and_wilaya(
+    http: str, home: Path, cnas: Issued, examples: Examples
+) -> None:
     """Two issued and one not-found answer for agency CNAS-47-009 appear in its row and in wilaya 47's."""
     session = await logged_in(http, home, "nadia")
     async with session:
@@ -53,8 +56,9 @@ async def test_the_dashboard_counts_traffic_per_agency_and_wilaya(http: str, hom
     assert "<svg" in page and "gateway.dead" not in page.split("<h2>")[0]
 
 
-async def test_a_request_is_found_by_its_id_or_its_attestation_id(http: str, home: Path, cnas: Issued,
-                                                                 examples: Examples, gateway: Gateway) -> None:
+async def test_a_request_is_found_by_its_id_or_its_attestation_id(
+    http: str, home: Path, cnas: Issued, examples: Examples, gateway: Gateway
+) -> None:
     """The lookup shows each stage's time for a request id, and the same journey for its attestation id."""
     rid, answer = await ask(http, cnas, examples["birth-certificate"]["found"][2], "CNAS-16-004")
     attestation_id = etree.fromstring(answer).findtext(f"{NS}Attestation/{NS}AttestationId")
@@ -72,7 +76,8 @@ async def test_a_request_is_found_by_its_id_or_its_attestation_id(http: str, hom
         async with session.get(http + "/requests", params={"id": "00000000-0000-4000-8000-000000000000"}) as response:
             assert response.status == 404
     assert ("yacine", "request_lookup", "found") in [
-        (e.requester, e.status, e.problem) for e in await gateway.store.audit_entries(rid)]
+        (e.requester, e.status, e.problem) for e in await gateway.store.audit_entries(rid)
+    ]
 
 
 async def test_arabic_pages_read_right_to_left_and_the_choice_is_kept(http: str, home: Path) -> None:
@@ -94,8 +99,9 @@ async def test_every_operator_page_needs_a_login(http: str) -> None:
         for path in ("/", "/requests?id=x", "/dead-letters"):
             async with session.get(http + path, allow_redirects=False) as response:
                 assert response.status == 303 and response.headers["Location"] == "/login"
-        async with session.post(http + "/dead-letters/purge", data={"expected": "0"},
-                                allow_redirects=False) as response:
+        async with session.post(
+            http + "/dead-letters/purge", data={"expected": "0"}, allow_redirects=False
+        ) as response:
             assert response.status == 403
 
 
@@ -106,12 +112,16 @@ async def test_a_purge_confirmed_for_another_count_removes_nothing(http: str, ho
         async with session.get(http + "/dead-letters") as response:
             page = await response.text()
             before = int(page.split('data-count="')[1].split('"')[0])
-        async with session.post(http + "/dead-letters/purge", data={"csrf": csrf_of(page), "expected": str(before + 7)},
-                                headers={"Origin": http}) as response:
+        async with session.post(
+            http + "/dead-letters/purge",
+            data={"csrf": csrf_of(page), "expected": str(before + 7)},
+            headers={"Origin": http},
+        ) as response:
             after = await response.text()
             assert str(response.url).endswith("done=purge_mismatch")
         assert "rien n&#x27;a été purgé" in after
         assert int(after.split('data-count="')[1].split('"')[0]) == before
     chain, _ = await gateway.store.audit_chain()
     assert ("omar", "dead_letter_purge", f"refused: expected {before + 7}") in [
-        (c.entry.requester, c.entry.status, c.entry.problem) for c in chain]
+        (c.entry.requester, c.entry.status, c.entry.problem) for c in chain
+    ]

@@ -61,20 +61,33 @@ class Broker:
     async def bury(self, reason: str, *, reply_to: str | None = "client.replies", n: int = 0) -> Sent:
         """Publishes a dead message shaped as `bus._dead_letter` would."""
         rid = f"req-{n}-{uuid.uuid4().hex[:8]}"
-        sent = Sent(f"<Request id='{rid}'><Subject>NIN 10990{n}</Subject></Request>".encode(), rid,
-                    f"corr-{n}", reply_to, reason)
+        sent = Sent(
+            f"<Request id='{rid}'><Subject>NIN 10990{n}</Subject></Request>".encode(),
+            rid,
+            f"corr-{n}",
+            reply_to,
+            reason,
+        )
         await self.channel.default_exchange.publish(
-            aio_pika.Message(sent.body, content_type="application/xml", correlation_id=sent.correlation_id,
-                             message_id=sent.message_id, reply_to=reply_to, app_id="cnas-back-office",
-                             timestamp=STAMP, delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                             headers={"x-dead-reason": reason, "x-trace": f"trace-{n}"}),
-            routing_key=self.dead_queue, mandatory=True)
+            aio_pika.Message(
+                sent.body,
+                content_type="application/xml",
+                correlation_id=sent.correlation_id,
+                message_id=sent.message_id,
+                reply_to=reply_to,
+                app_id="cnas-back-office",
+                timestamp=STAMP,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                headers={"x-dead-reason": reason, "x-trace": f"trace-{n}"},
+            ),
+            routing_key=self.dead_queue,
+            mandatory=True,
+        )
         return sent
 
     async def count(self, name: str) -> int:
         declared = await self.channel.declare_queue(name, passive=True)
         return int(declared.declaration_result.message_count or 0)
-
 
     async def bodies(self, name: str, *, ordered: bool = True) -> list[bytes]:
         """The bodies left in `name`, consumed: in queue order, or sorted when the queue may have rotated."""
@@ -102,8 +115,14 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
         channel = await plain.channel(publisher_confirms=True, on_return_raises=True)
         for name in (dead_queue, request_queue):
             await channel.declare_queue(name, durable=True, arguments=arguments)
-        yield Broker(robust, channel, arguments is not None, dead_queue, request_queue,
-                     DeadLetters(robust, dead_queue, request_queue, arguments))
+        yield Broker(
+            robust,
+            channel,
+            arguments is not None,
+            dead_queue,
+            request_queue,
+            DeadLetters(robust, dead_queue, request_queue, arguments),
+        )
         cleanup = await plain.channel()
         for name in (dead_queue, request_queue):
             await cleanup.queue_delete(name)
@@ -113,8 +132,11 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
 
 
 async def bury_three(broker: Broker) -> list[Sent]:
-    return [await broker.bury(DeadReason.REPLY_TO_UNROUTABLE, n=0), await broker.bury(DeadReason.POISON_MESSAGE, n=1),
-            await broker.bury(DeadReason.REPLY_TO_MISSING, reply_to=None, n=2)]
+    return [
+        await broker.bury(DeadReason.REPLY_TO_UNROUTABLE, n=0),
+        await broker.bury(DeadReason.POISON_MESSAGE, n=1),
+        await broker.bury(DeadReason.REPLY_TO_MISSING, reply_to=None, n=2),
+    ]
 
 
 async def test_browse_shows_envelopes_and_leaves_every_message_in_place(broker: Broker) -> None:
@@ -163,14 +185,16 @@ async def test_replay_one_moves_exactly_that_message_with_its_properties(broker:
 
     [moved] = await broker.drain(broker.request_queue)
     assert moved.body == sent[1].body
-    assert (moved.message_id, moved.correlation_id, moved.reply_to) == (sent[1].message_id, "corr-1",
-                                                                        "client.replies")
+    assert (moved.message_id, moved.correlation_id, moved.reply_to) == (sent[1].message_id, "corr-1", "client.replies")
     assert (moved.content_type, moved.app_id) == ("application/xml", "cnas-back-office")
     assert moved.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
     assert moved.timestamp is not None and moved.timestamp.timestamp() == STAMP.timestamp()
     # A quorum queue stamps x-delivery-count on each delivery: 0 here, the dead queue's count not carried over.
-    assert moved.headers == {"x-replayed-from-dead": "poison_message", "x-trace": "trace-1",
-                             **({"x-delivery-count": 0} if broker.quorum else {})}
+    assert moved.headers == {
+        "x-replayed-from-dead": "poison_message",
+        "x-trace": "trace-1",
+        **({"x-delivery-count": 0} if broker.quorum else {}),
+    }
     assert await broker.bodies(broker.dead_queue, ordered=False) == sorted([sent[0].body, sent[2].body])
 
 
@@ -234,7 +258,8 @@ async def test_concurrent_operations_run_one_at_a_time(broker: Broker) -> None:
     sent = await bury_three(broker)
 
     first, second, replayed = await asyncio.gather(
-        broker.dead_letters.browse(), broker.dead_letters.browse(), broker.dead_letters.replay(sent[2].key))
+        broker.dead_letters.browse(), broker.dead_letters.browse(), broker.dead_letters.replay(sent[2].key)
+    )
 
     assert [letter.message_id for letter in first[0]] == [s.message_id for s in sent]
     assert [letter.message_id for letter in second[0]] == [s.message_id for s in sent]

@@ -6,12 +6,12 @@ import hashlib
 import json
 
 import aiohttp
-from exchange import signed_jws, signed_xml
 from lxml import etree
 
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
 from gateway.signing.seal import verify_jws_seal
+from tests.e2e.exchange import signed_jws, signed_xml
 
 NS = "{urn:dz:exchange:v1}"
 Examples = dict[str, dict[str, list[str]]]
@@ -21,8 +21,10 @@ Answer = tuple[int, bytes, dict[str, str]]
 
 
 async def post(http: str, body: bytes, content_type: str, path: str = "/v1/requests") -> Answer:
-    async with aiohttp.ClientSession() as session, session.post(
-            http + path, data=body, headers={"Content-Type": content_type}) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(http + path, data=body, headers={"Content-Type": content_type}) as response,
+    ):
         return response.status, await response.read(), dict(response.headers)
 
 
@@ -31,8 +33,7 @@ async def get(http: str, path: str) -> Answer:
         return response.status, await response.read(), dict(response.headers)
 
 
-async def test_post_request_answers_200_with_a_sealed_attestation(http: str, cnas: Issued,
-                                                                  examples: Examples) -> None:
+async def test_post_request_answers_200_with_a_sealed_attestation(http: str, cnas: Issued, examples: Examples) -> None:
     """POST /v1/requests with a signed XML request answers 200 and the sealed DocumentResponse."""
     rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]})
     status, answer, headers = await post(http, body, "application/xml")
@@ -51,8 +52,7 @@ async def test_http_status_follows_the_problem_code(http: str, cnas: Issued, exa
     assert status == 413 and headers["X-Problem"] == "too_large"
 
 
-async def test_jws_over_http_gets_a_jws_refusal_that_fits_the_schema(http: str, cnas: Issued,
-                                                                      gateway: Gateway) -> None:
+async def test_jws_over_http_gets_a_jws_refusal_that_fits_the_schema(http: str, cnas: Issued, gateway: Gateway) -> None:
     """A JWS refused over HTTP is answered as a sealed JWS whose payload fits response.schema.json."""
     _, token = signed_jws(cnas, subject={"nin": "42"})
     status, answer, headers = await post(http, token, "application/jose")
@@ -81,12 +81,12 @@ async def test_schemas_are_served_by_name(http: str) -> None:
     assert (await get(http, "/v1/schemas/nothing.xsd"))[0] == 404
 
 
-async def test_attestation_status_is_public_without_personal_data(http: str, cnas: Issued,
-                                                                  examples: Examples) -> None:
+async def test_attestation_status_is_public_without_personal_data(http: str, cnas: Issued, examples: Examples) -> None:
     """GET /v1/attestations/<id> says `valid` with the sealed document's sha256, and no NIN."""
     nin = examples["residence-certificate"]["found"][0]
-    _, body = signed_xml(cnas, document_type="residence-certificate", purpose="insured-registration",
-                         subject={"nin": nin})
+    _, body = signed_xml(
+        cnas, document_type="residence-certificate", purpose="insured-registration", subject={"nin": nin}
+    )
     _, sealed, _ = await post(http, body, "application/xml")
     attestation_id = etree.fromstring(sealed).findtext(f"{NS}Attestation/{NS}AttestationId")
     status, info, _ = await get(http, f"/v1/attestations/{attestation_id}")
@@ -102,8 +102,11 @@ async def test_verify_tells_genuine_from_forged(http: str, cnas: Issued, example
     _, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]})
     _, sealed, _ = await post(http, body, "application/xml")
     status, answer, _ = await post(http, sealed, "application/xml", "/v1/attestations/verify")
-    assert status == 200 and json.loads(answer) == {"valid": True, "status": "valid", "attestationId": json.loads(
-        answer)["attestationId"]}
+    assert status == 200 and json.loads(answer) == {
+        "valid": True,
+        "status": "valid",
+        "attestationId": json.loads(answer)["attestationId"],
+    }
     forged = sealed.replace(b"family-allowance", b"family-allowancf", 1)
     verdict = json.loads((await post(http, forged, "application/xml", "/v1/attestations/verify"))[1])
     assert verdict["valid"] is False and verdict["reason"].startswith("signature_invalid")
@@ -126,8 +129,9 @@ async def test_health_readiness_and_metrics(http: str) -> None:
     status, body, _ = await get(http, "/metrics")
     text = body.decode()
     assert status == 200 and "# TYPE gateway_requests_total counter" in text
-    assert 'gateway_requests_total{document_type="birth-certificate",problem="",status="issued",transport="http"}' \
-        in text
+    assert (
+        'gateway_requests_total{document_type="birth-certificate",problem="",status="issued",transport="http"}' in text
+    )
     assert "gateway_request_duration_seconds_bucket" in text
     assert 'gateway_sla_answers_total{document_type="birth-certificate",within_sla="true"}' in text
     assert 'gateway_breaker_open{provider="dz.finances.dgi"} 0.0' in text

@@ -13,7 +13,6 @@ from types import MappingProxyType
 import aio_pika
 import aio_pika.abc
 import pytest_asyncio
-from exchange import AMQP_URL, now_iso, signed_xml
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.adapters.civil_registry import BusAdapter
@@ -22,6 +21,7 @@ from gateway.errors import GatewayError
 from gateway.runtime.worker import Gateway
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
+from tests.e2e.exchange import AMQP_URL, now_iso, signed_xml
 
 Answer = Callable[[dict[str, object]], bytes]
 
@@ -30,9 +30,10 @@ Answer = Callable[[dict[str, object]], bytes]
 async def partner(gateway: Gateway) -> AsyncIterator[tuple[BusAdapter, Callable[[Answer], Awaitable[None]]]]:
     """An adapter on a queue of its own, and a way to plug in how the fake partner answers."""
     queue = f"test.partner-fault.{uuid.uuid4().hex[:8]}"
-    adapter = BusAdapter(Provider("dz.interieur.etat-civil", "civil_registry", MappingProxyType({"queue": queue})),
-                         AdapterContext(gateway.connection, gateway.jws_signer, gateway.trust,
-                                        "dz.exchange.gateway", gateway.pki))
+    adapter = BusAdapter(
+        Provider("dz.interieur.etat-civil", "civil_registry", MappingProxyType({"queue": queue})),
+        AdapterContext(gateway.connection, gateway.jws_signer, gateway.trust, "dz.exchange.gateway", gateway.pki),
+    )
     await adapter.start()
     connection = await aio_pika.connect(AMQP_URL)
     channel = await connection.channel()
@@ -44,7 +45,8 @@ async def partner(gateway: Gateway) -> AsyncIterator[tuple[BusAdapter, Callable[
             query = json.loads(_payload(message.body))
             await channel.default_exchange.publish(
                 aio_pika.Message(answer(query), correlation_id=message.correlation_id),
-                routing_key=message.reply_to or "")
+                routing_key=message.reply_to or "",
+            )
             await message.ack()
 
         await q.consume(on_query)
@@ -61,14 +63,24 @@ def _payload(token: bytes) -> bytes:
 
 
 def query() -> ProviderQuery:
-    return ProviderQuery(str(uuid.uuid4()), str(uuid.uuid4()), "birth-certificate", "family-allowance", "dz.cnas",
-                         "NIN", "109870123456789012")
+    return ProviderQuery(
+        str(uuid.uuid4()),
+        str(uuid.uuid4()),
+        "birth-certificate",
+        "family-allowance",
+        "dz.cnas",
+        "NIN",
+        "109870123456789012",
+    )
 
 
 def signed_by(who: Issued) -> Answer:
     signer = JWSSigner(who.key, [who.cert])
-    return lambda q: signer.sign(json.dumps({"queryId": q["queryId"], "status": "found", "data": {"sex": "M"},
-                                             "obtainedAt": "2026-11-29T10:00:00Z"}).encode())
+    return lambda q: signer.sign(
+        json.dumps(
+            {"queryId": q["queryId"], "status": "found", "data": {"sex": "M"}, "obtainedAt": "2026-11-29T10:00:00Z"}
+        ).encode()
+    )
 
 
 async def fetch_code(adapter: BusAdapter, timeout: float = 3.0) -> str:
@@ -122,4 +134,3 @@ async def test_request_past_its_deadline_is_deadline_exceeded(bus, cnas, example
     rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]}, deadline=now_iso(-1))
     reply = await bus.call(body, message_id=rid)
     assert (reply.status, reply.problem) == ("failed", "deadline_exceeded")
-

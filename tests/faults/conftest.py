@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-from harness import Cluster, Collector
+
+from tests.faults.harness import Cluster, Collector
 
 
 @pytest_asyncio.fixture

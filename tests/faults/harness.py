@@ -61,7 +61,8 @@ class Cluster:
         text = text.replace('bulk_queue = "gateway.lane.bulk"', f'bulk_queue = "{self.bulk}"')
         gateway_toml.write_text(text)
         (self.config / "providers.toml").write_text(
-            f'[providers."dz.interieur.etat-civil"]\nadapter = "civil_registry"\nqueue = "{self.partner}"\n')
+            f'[providers."dz.interieur.etat-civil"]\nadapter = "civil_registry"\nqueue = "{self.partner}"\n'
+        )
 
     @property
     def requests(self) -> str:
@@ -86,11 +87,22 @@ class Cluster:
     def start_worker(self, amqp_url: str | None = None) -> subprocess.Popen[bytes]:
         port = free_port()
         self.ports.append(port)
-        env = {**os.environ, "GATEWAY_CONFIG": str(self.config), "GATEWAY_HTTP_PORT": str(port),
-               "AMQP_URL": amqp_url or self.amqp_url, "GATEWAY_LOG_LEVEL": "INFO", **self.store_env}
+        env = {
+            **os.environ,
+            "GATEWAY_CONFIG": str(self.config),
+            "GATEWAY_HTTP_PORT": str(port),
+            "AMQP_URL": amqp_url or self.amqp_url,
+            "GATEWAY_LOG_LEVEL": "INFO",
+            **self.store_env,
+        }
         log = (self.root / f"worker-{len(self.workers)}.log").open("wb")
-        worker = subprocess.Popen([sys.executable, "-m", "gateway", "up", "--home", str(self.home),
-                                   "--no-sandboxes"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "up", "--home", str(self.home), "--no-sandboxes"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+        )
         self.workers.append(worker)
         return worker
 
@@ -109,9 +121,20 @@ class Cluster:
 
     def start_registry(self) -> subprocess.Popen[bytes]:
         self.registry = subprocess.Popen(
-            [sys.executable, "-m", "gateway_sandbox.civil_registry", "--home", str(self.home), "--amqp-url",
-             self.amqp_url, "--queue", self.partner],
-            stdout=subprocess.DEVNULL, stderr=self.registry_log.open("ab"))
+            [
+                sys.executable,
+                "-m",
+                "gateway_sandbox.civil_registry",
+                "--home",
+                str(self.home),
+                "--amqp-url",
+                self.amqp_url,
+                "--queue",
+                self.partner,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.registry_log.open("ab"),
+        )
         return self.registry
 
     def provider_queries(self) -> Counter[str]:
@@ -154,7 +177,7 @@ class Cluster:
         raise TimeoutError(f"fewer than {count} consumers on {queue} after {timeout} s")
 
     def stop(self) -> None:
-        for process in [*self.workers, *( [self.registry] if self.registry else [])]:
+        for process in [*self.workers, *([self.registry] if self.registry else [])]:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in [*self.workers, *([self.registry] if self.registry else [])]:
@@ -175,8 +198,9 @@ class Cluster:
         """The reply queues of this test's workers (those of killed workers outlive them)."""
         if shutil.which("rabbitmqctl") is None:
             return []  # the broker deletes them ten minutes after their last use
-        listed = subprocess.run(["rabbitmqctl", "list_queues", "-q", "name"], capture_output=True, text=True,
-                                timeout=60).stdout.split()
+        listed = subprocess.run(
+            ["rabbitmqctl", "list_queues", "-q", "name"], capture_output=True, text=True, timeout=60
+        ).stdout.split()
         pids = {f":{worker.pid}:" for worker in self.workers}
         return [name for name in listed if name.startswith("gateway.replies.") and any(p in name for p in pids)]
 
@@ -209,9 +233,16 @@ class Collector:
         for rid, body in requests:
             self.sent_at[rid] = time.monotonic()
             await self.channel.default_exchange.publish(
-                aio_pika.Message(body, message_id=rid, correlation_id=rid, reply_to=self.reply.name,
-                                 content_type="application/xml", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=queue)
+                aio_pika.Message(
+                    body,
+                    message_id=rid,
+                    correlation_id=rid,
+                    reply_to=self.reply.name,
+                    content_type="application/xml",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=queue,
+            )
             if per_second:
                 await asyncio.sleep(1 / per_second)
 

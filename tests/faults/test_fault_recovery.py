@@ -12,8 +12,9 @@ import subprocess
 import time
 
 import pytest
-from harness import Cluster, Collector, CuttableProxy
 from lxml import etree
+
+from tests.faults.harness import Cluster, Collector, CuttableProxy
 
 NS = "{urn:dz:exchange:v1}"
 pytestmark = pytest.mark.slow
@@ -56,8 +57,9 @@ async def until_answers(client: Collector, count: int, timeout: float = 60) -> N
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-async def test_three_workers_answer_a_burst_exactly_once(cluster: Cluster, client: Collector, postgres_dsn: str,
-                                                          store: str) -> None:
+async def test_three_workers_answer_a_burst_exactly_once(
+    cluster: Cluster, client: Collector, postgres_dsn: str, store: str
+) -> None:
     """Three workers (sharing one SQLite file, or one PostgreSQL), 1,000 requests: each answered
     exactly once, and one provider query per request."""
     if store == "postgresql":
@@ -98,9 +100,16 @@ async def test_sigkill_of_a_worker_mid_burst_loses_nothing(cluster: Cluster, cli
     await sending
     await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=180)
     assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
-    print("after SIGKILL:", statuses(client), "duplicate copies:",
-          sum(len(c) - 1 for c in client.copies.values()), "dead:", len(client.dead),
-          "answers recovered from the killed worker:", cluster.worker_events("answer_recovered"))
+    print(
+        "after SIGKILL:",
+        statuses(client),
+        "duplicate copies:",
+        sum(len(c) - 1 for c in client.copies.values()),
+        "dead:",
+        len(client.dead),
+        "answers recovered from the killed worker:",
+        cluster.worker_events("answer_recovered"),
+    )
 
 
 async def test_sigterm_drains_in_flight_work_and_exits_0(cluster: Cluster, client: Collector) -> None:
@@ -191,15 +200,17 @@ async def test_urgent_requests_overtake_a_bulk_flood(cluster: Cluster, client: C
     flooding = asyncio.create_task(client.send(cluster.requests, bulk))
     for i in range(len(urgent)):
         await asyncio.sleep(0.15)
-        await client.send(cluster.requests, urgent[i:i + 1])
+        await client.send(cluster.requests, urgent[i : i + 1])
     await flooding
     await client.wait_for({rid for rid, _ in urgent}, cluster.dead, timeout=60)
     latencies = sorted(client.answered_at[rid] - client.sent_at[rid] for rid, _ in urgent)
     await client.wait_for({rid for rid, _ in bulk}, cluster.dead, timeout=300)
     flood_seconds = max(client.answered_at[rid] for rid, _ in bulk) - flood_started
     assert_nothing_lost(cluster, client, {rid for rid, _ in [*bulk, *urgent]})
-    print(f"urgent under a bulk flood: p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
-          f"max {latencies[-1] * 1000:.0f} ms; the 3,000 bulk took {flood_seconds:.1f} s")
+    print(
+        f"urgent under a bulk flood: p50 {latencies[len(latencies) // 2] * 1000:.0f} ms, "
+        f"max {latencies[-1] * 1000:.0f} ms; the 3,000 bulk took {flood_seconds:.1f} s"
+    )
     assert latencies[-1] < flood_seconds / 4
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from ssl import SSLContext
 
 import pytest
-from _pki import Pki, make_pki
 from aiohttp import web
-from support import Serve
 
 from gateway_sandbox.commercial_register import records as register_records
 from gateway_sandbox.tax_directorate import records as tax_records
+from tests.sandbox._pki import Pki, make_pki
+from tests.sandbox.support import Serve
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,25 @@ from gateway_sandbox.civil_registry.records import DOCUMENT_TYPES, Registry, bui
 
 KEYS = {
     "birth-certificate": {
-        "lastNameAr", "firstNameAr", "lastNameLatin", "firstNameLatin", "sex", "birthDate",
-        "birthCommune", "birthWilaya", "fatherName", "motherName", "birthRecordNumber",
+        "lastNameAr",
+        "firstNameAr",
+        "lastNameLatin",
+        "firstNameLatin",
+        "sex",
+        "birthDate",
+        "birthCommune",
+        "birthWilaya",
+        "fatherName",
+        "motherName",
+        "birthRecordNumber",
     },
     "family-record": {"headOfFamily", "spouses", "children"},
     "death-record": {
-        "deathRecorded", "deathDate", "deathCommune", "deathWilaya", "deathRecordNumber",
+        "deathRecorded",
+        "deathDate",
+        "deathCommune",
+        "deathWilaya",
+        "deathRecordNumber",
     },
     "residence-certificate": {"address", "commune", "wilaya", "since"},
 }
@@ -110,9 +123,7 @@ def test_nins_are_unique_and_eighteen_digits(raw: sqlite3.Connection) -> None:
 
 
 @pytest.mark.parametrize("document_type", DOCUMENT_TYPES)
-def test_found_examples_return_exactly_the_documented_keys(
-    registry: Registry, document_type: str
-) -> None:
+def test_found_examples_return_exactly_the_documented_keys(registry: Registry, document_type: str) -> None:
     """Each found example NIN returns a dict with exactly the document type's keys."""
     found = registry.examples(document_type)["found"]
     assert len(found) == 3
@@ -156,20 +167,15 @@ def test_family_record_lists_spouses_and_children(registry: Registry) -> None:
     assert all(c["birthDate"] > spouses[0]["marriageDate"] for c in children)
 
 
-def test_spouse_finds_the_same_family_record(
-    registry: Registry, raw: sqlite3.Connection
-) -> None:
+def test_spouse_finds_the_same_family_record(registry: Registry, raw: sqlite3.Connection) -> None:
     """Looking up a spouse's NIN returns the family record of her husband."""
     head, spouse = raw.execute(
-        "SELECT f.head_nin, s.nin FROM family f JOIN spouse s ON s.family_id = f.id"
-        " ORDER BY f.id LIMIT 1"
+        "SELECT f.head_nin, s.nin FROM family f JOIN spouse s ON s.family_id = f.id ORDER BY f.id LIMIT 1"
     ).fetchone()
     assert registry.lookup("family-record", spouse) == registry.lookup("family-record", head)
 
 
-def test_child_carries_the_family_name_of_the_head(
-    registry: Registry, raw: sqlite3.Connection
-) -> None:
+def test_child_carries_the_family_name_of_the_head(registry: Registry, raw: sqlite3.Connection) -> None:
     """Every child of a family has the family name of its head, and is a person of the DB."""
     mismatched = raw.execute(
         "SELECT count(*) FROM child c JOIN family f ON f.id = c.family_id"
@@ -190,9 +196,7 @@ def test_child_carries_the_family_name_of_the_head(
 
 def test_death_dates_follow_birth_dates(raw: sqlite3.Connection) -> None:
     """Every death date is after the birth date and not after the registry's reference date."""
-    rows = raw.execute(
-        "SELECT p.birth_date, d.death_date FROM death d JOIN person p ON p.nin = d.nin"
-    ).fetchall()
+    rows = raw.execute("SELECT p.birth_date, d.death_date FROM death d JOIN person p ON p.nin = d.nin").fetchall()
     assert rows
     assert all(birth < death <= "2026-11-01" for birth, death in rows)
 

@@ -17,8 +17,12 @@ from gateway.signing import pki
 from gateway_sandbox import compact_jws
 from gateway_sandbox.civil_registry.service import PARTICIPANT, TYP, QueryChecker, load_identity
 
-QUERY = {"queryId": "q-1", "requestId": "r-1", "documentType": "birth-certificate",
-         "subject": {"nin": "109870123456789012"}}
+QUERY: dict[str, object] = {
+    "queryId": "q-1",
+    "requestId": "r-1",
+    "documentType": "birth-certificate",
+    "subject": {"nin": "109870123456789012"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +46,9 @@ def _jwcrypto_query(pki_dir: Path, code: str, payload: dict[str, object]) -> byt
 
 
 def _checker(pki_dir: Path) -> QueryChecker:
-    return QueryChecker(x509.load_pem_x509_certificate((pki_dir / "ca.pem").read_bytes()),
-                        frozenset({"dz.exchange.gateway"}))
+    return QueryChecker(
+        x509.load_pem_x509_certificate((pki_dir / "ca.pem").read_bytes()), frozenset({"dz.exchange.gateway"})
+    )
 
 
 def test_an_answer_signed_by_the_sandbox_verifies_with_jwcrypto(pki_dir: Path) -> None:

@@ -18,8 +18,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _pki import Leaf, Pki
-from support import ROOT, Serve
 
 from gateway_sandbox import companies
 from gateway_sandbox.tax_directorate import (
@@ -28,6 +26,8 @@ from gateway_sandbox.tax_directorate import (
     make_app,
     make_ssl_context,
 )
+from tests.sandbox._pki import Leaf, Pki
+from tests.sandbox.support import ROOT, Serve
 
 
 def _client_context(pki: Pki, leaf: Leaf | None) -> ssl.SSLContext:
@@ -42,8 +42,10 @@ def _server_context(pki: Pki) -> ssl.SSLContext:
 
 
 async def _get(port: int, path: str, context: ssl.SSLContext) -> tuple[int, Any]:
-    async with (aiohttp.ClientSession() as session,
-                session.get(f"https://127.0.0.1:{port}{path}", ssl=context) as response):
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"https://127.0.0.1:{port}{path}", ssl=context) as response,
+    ):
         return response.status, await response.json(content_type=None)
 
 
@@ -100,12 +102,17 @@ async def test_examples_over_mutual_tls(pki: Pki, tax_db: Path, serve: Serve) ->
             assert states == {"A_JOUR", "EN_RETARD"}
             registration = records.examples("tax-registration", n=2)
             for nif in registration["found"]:
-                status, body = await _get(port, f"/api/v1/contribuables/{nif}/immatriculation",
-                                          client)
+                status, body = await _get(port, f"/api/v1/contribuables/{nif}/immatriculation", client)
                 assert status == 200
                 assert body == records.registration(nif)
-                assert set(body) == {"nif", "raisonSociale", "formeJuridique", "adresse",
-                                     "centreImpots", "dateImmatriculation"}
+                assert set(body) == {
+                    "nif",
+                    "raisonSociale",
+                    "formeJuridique",
+                    "adresse",
+                    "centreImpots",
+                    "dateImmatriculation",
+                }
             for nif in certificate["missing"] + registration["missing"]:
                 assert re.fullmatch(r"[0-9]{15}", nif)
                 status, body = await _get(port, f"/api/v1/contribuables/{nif}/situation", client)
@@ -117,15 +124,16 @@ async def test_examples_over_mutual_tls(pki: Pki, tax_db: Path, serve: Serve) ->
 
 def _raw_exchange(port: int, context: ssl.SSLContext) -> bytes:
     """Open a TLS connection, send a health request and return the first bytes answered."""
-    with (socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
-          context.wrap_socket(sock, server_hostname="127.0.0.1") as tls):
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
+        context.wrap_socket(sock, server_hostname="127.0.0.1") as tls,
+    ):
         tls.sendall(b"GET /api/v1/sante HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         return tls.recv(64)
 
 
 @pytest.mark.asyncio
-async def test_client_without_certificate_is_refused_by_handshake(
-        pki: Pki, tax_db: Path, serve: Serve) -> None:
+async def test_client_without_certificate_is_refused_by_handshake(pki: Pki, tax_db: Path, serve: Serve) -> None:
     """A client presenting no certificate, or one from another CA, is cut off by TLS before any HTTP answer."""
     with TaxRecords(tax_db) as records:
         async with serve(make_app(records), _server_context(pki)) as port:
@@ -153,13 +161,15 @@ async def test_other_organization_gets_403(pki: Pki, tax_db: Path, serve: Serve)
     with TaxRecords(tax_db) as records:
         nif = records.examples("tax-registration", n=1)["found"][0]
         async with serve(make_app(records), _server_context(pki)) as port:
-            status, body = await _get(port, f"/api/v1/contribuables/{nif}/immatriculation",
-                                      _client_context(pki, pki.stranger))
+            status, body = await _get(
+                port, f"/api/v1/contribuables/{nif}/immatriculation", _client_context(pki, pki.stranger)
+            )
             assert (status, body["erreur"]) == (403, "CLIENT_NON_AUTORISE")
         allowed = frozenset({"dz.other.participant"})
         async with serve(make_app(records, allowed_clients=allowed), _server_context(pki)) as port:
-            status, _ = await _get(port, f"/api/v1/contribuables/{nif}/immatriculation",
-                                   _client_context(pki, pki.stranger))
+            status, _ = await _get(
+                port, f"/api/v1/contribuables/{nif}/immatriculation", _client_context(pki, pki.stranger)
+            )
             assert status == 200
 
 
@@ -176,18 +186,23 @@ async def test_fault_modes(pki: Pki, tax_db: Path, serve: Serve) -> None:
             assert time.monotonic() - started >= 0.3
             assert (status, body["nif"]) == (200, nif)
         async with serve(make_app(records, fault="error"), _server_context(pki)) as port:
-            assert await _get(port, url, client) == (500, {"erreur": "ERREUR_INTERNE",
-                                                           "message": "Erreur interne du service."})
-        async with (serve(make_app(records, fault="malformed"), _server_context(pki)) as port,
-                    aiohttp.ClientSession() as session,
-                    session.get(f"https://127.0.0.1:{port}{url}", ssl=client) as response):
+            assert await _get(port, url, client) == (
+                500,
+                {"erreur": "ERREUR_INTERNE", "message": "Erreur interne du service."},
+            )
+        async with (
+            serve(make_app(records, fault="malformed"), _server_context(pki)) as port,
+            aiohttp.ClientSession() as session,
+            session.get(f"https://127.0.0.1:{port}{url}", ssl=client) as response,
+        ):
             assert response.status == 200
             with pytest.raises(json.JSONDecodeError):
                 json.loads(await response.text())
-        async with serve(make_app(records, fault="down-after-headers"),
-                         _server_context(pki)) as port:
-            async with (aiohttp.ClientSession() as session,
-                        session.get(f"https://127.0.0.1:{port}{url}", ssl=client) as response):
+        async with serve(make_app(records, fault="down-after-headers"), _server_context(pki)) as port:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"https://127.0.0.1:{port}{url}", ssl=client) as response,
+            ):
                 assert response.status == 200
                 with pytest.raises(aiohttp.ClientPayloadError):
                     await response.read()
@@ -196,18 +211,17 @@ async def test_fault_modes(pki: Pki, tax_db: Path, serve: Serve) -> None:
 
 @pytest.mark.asyncio
 async def test_log_lines_pseudonymise_the_nif(
-        pki: Pki, tax_db: Path, serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+    pki: Pki, tax_db: Path, serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
     """Each request logs one JSON line whose path carries a sha256 prefix instead of the NIF."""
     caplog.set_level(logging.INFO, logger="gateway_sandbox.tax_directorate")
     with TaxRecords(tax_db) as records:
         nif = records.examples("tax-registration", n=1)["found"][0]
         async with serve(make_app(records), _server_context(pki)) as port:
-            await _get(port, f"/api/v1/contribuables/{nif}/immatriculation",
-                       _client_context(pki, pki.gateway))
+            await _get(port, f"/api/v1/contribuables/{nif}/immatriculation", _client_context(pki, pki.gateway))
     lines = [json.loads(r.getMessage()) for r in caplog.records]
     assert len(lines) == 1 and nif not in caplog.text
-    assert re.fullmatch(r"/api/v1/contribuables/sha256:[0-9a-f]{12}/immatriculation",
-                        lines[0]["path"])
+    assert re.fullmatch(r"/api/v1/contribuables/sha256:[0-9a-f]{12}/immatriculation", lines[0]["path"])
     assert (lines[0]["status"], lines[0]["client"]) == (200, "dz.exchange.gateway")
 
 
@@ -216,10 +230,23 @@ async def test_program_builds_serves_and_stops_cleanly(pki: Pki, tmp_path: Path)
     """The CLI builds a missing database, serves over mTLS, logs without NIFs and exits 0 on SIGTERM."""
     db = tmp_path / "dgi.sqlite"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway_sandbox.tax_directorate", "--db", str(db),
-        "--port", "0", "--cert", str(pki.server.cert), "--key", str(pki.server.key),
-        "--ca", str(pki.ca_cert), stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+        sys.executable,
+        "-m",
+        "gateway_sandbox.tax_directorate",
+        "--db",
+        str(db),
+        "--port",
+        "0",
+        "--cert",
+        str(pki.server.cert),
+        "--key",
+        str(pki.server.key),
+        "--ca",
+        str(pki.ca_cert),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
     assert process.stderr is not None
     lines: list[str] = []
     try:
@@ -232,8 +259,7 @@ async def test_program_builds_serves_and_stops_cleanly(pki: Pki, tmp_path: Path)
                 break
         with TaxRecords(db) as records:
             nif = records.examples("tax-status-certificate", n=1)["found"][0]
-        status, _ = await _get(port, f"/api/v1/contribuables/{nif}/situation",
-                               _client_context(pki, pki.gateway))
+        status, _ = await _get(port, f"/api/v1/contribuables/{nif}/situation", _client_context(pki, pki.gateway))
         assert status == 200
     finally:
         process.send_signal(signal.SIGTERM)

@@ -9,11 +9,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from store_kit import StoreFactory
 
 from gateway.store import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SQLiteStore
+from tests.store.store_kit import StoreFactory
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgresql"])

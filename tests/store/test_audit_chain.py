@@ -10,13 +10,13 @@ import sqlite3
 import uuid
 
 import pytest
-from store_kit import StoreFactory
 
 from gateway.audit import journal as audit
 from gateway.records import AuditEntry, Delivery, Journey
 from gateway.store import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SQLiteStore
+from tests.store.store_kit import StoreFactory
 
 
 def entry(i: int, subject: str = "ref-a") -> AuditEntry:

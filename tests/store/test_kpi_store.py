@@ -8,11 +8,11 @@ import datetime as dt
 import uuid
 
 import pytest
-from store_kit import StoreFactory
 
 from gateway.kpi import bucket_of, summarise
 from gateway.records import AuditEntry, Journey
 from gateway.store import Store
+from tests.store.store_kit import StoreFactory
 
 NOW = dt.datetime.now(dt.UTC).replace(second=30, microsecond=0)
 HOUR = dt.timedelta(hours=1)

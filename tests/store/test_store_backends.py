@@ -7,10 +7,9 @@ import asyncio
 import datetime as dt
 import uuid
 
-from store_kit import StoreFactory
-
 from gateway.records import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
 from gateway.store import Store
+from tests.store.store_kit import StoreFactory
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -93,9 +93,8 @@ def test_each_allowed_signature_method_verifies(ca: pki.Issued, verifier: XMLReq
 
 def _signxml_accepts(body: bytes, who: pki.Issued) -> bool:
     """signxml's general verifier, the reference the gateway's own verification must agree with."""
-    from signxml import XMLVerifier
     from signxml.exceptions import SignXMLException
-    from signxml.verifier import SignatureConfiguration
+    from signxml.verifier import SignatureConfiguration, XMLVerifier
 
     try:
         XMLVerifier().verify(
