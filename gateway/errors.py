@@ -1,4 +1,4 @@
-"""One exception tree with stable problem codes (PROTOCOL.md §4 and §5).
+"""One exception tree with stable problem codes (docs/protocol.md §5).
 
 Every failure that reaches a client is a `GatewayError`. Each class carries a stable
 `code`, whether it is `retryable`, the response `status` it produces (`refused` or

@@ -80,7 +80,7 @@ def bucket_bound(index: int) -> float:
 
 
 def wilaya_of(agency: str | None) -> str | None:
-    """The wilaya code of a requesting office (`CNAS-16-001` → `16`), PROTOCOL §4."""
+    """The wilaya code of a requesting office (`CNAS-16-001` → `16`), docs/protocol.md §2."""
     match = _WILAYA.match(agency or "")
     return match.group(1) if match else None
 

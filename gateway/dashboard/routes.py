@@ -1,4 +1,4 @@
-"""The operators' web interface (PROTOCOL §7, §8): login, logout, and the routes of its pages.
+"""The operators' web interface (docs/operations.md, the dashboard): login, logout, and the routes of its pages.
 
 Sessions are signed cookies (HttpOnly, SameSite=Strict); a POST from another site's page is
 refused (Origin/Referer), and every POST after login also carries a CSRF token bound to the

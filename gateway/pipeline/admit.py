@@ -1,4 +1,4 @@
-"""Stage 4, admit: freshness, catalogue, access policy and quota (PROTOCOL §4, checks 5 to 7).
+"""Stage 4, admit: freshness, catalogue, access policy and quota (docs/protocol.md §5, checks 5 to 7).
 
 Duplicates (check 8) need the store and in-flight work, so the pipeline runs that check
 right after this stage, through `gateway.duplicates`.

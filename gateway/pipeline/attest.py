@@ -2,7 +2,7 @@
 
 A response is built once as a plain mapping in the JSON form's camelCase, then rendered
 either as XML (`DocumentResponse`, PascalCase elements) or as a JSON payload, and sealed.
-The two encodings therefore carry the same fields (PROTOCOL §5).
+The two encodings therefore carry the same fields (docs/protocol.md §6).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stage 3, validate: schema check, then the typed canonical request (PROTOCOL §4, check 4)."""
+"""Stage 3, validate: schema check, then the typed canonical request (docs/protocol.md §5, check 4)."""
 
 from __future__ import annotations
 

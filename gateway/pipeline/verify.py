@@ -1,5 +1,5 @@
 """Stage 2, verify: the request's signature, its chain, and that the signer is the
-requester (PROTOCOL §4, checks 2 and 3). Hands on the signed content and nothing else."""
+requester (docs/protocol.md §5, checks 2 and 3). Hands on the signed content and nothing else."""
 
 from __future__ import annotations
 

@@ -180,7 +180,7 @@ class Gateway:
 
     async def _forget_old(self) -> None:
         """Once an hour, forgets remembered responses and deliveries older than `remember_days`
-        (PROTOCOL §4 check 8 asks for at least 7 days); attestations and the journal stay."""
+        (docs/protocol.md §5, check 8, promises 7 days); attestations and the journal stay."""
         while True:
             await asyncio.sleep(3600)
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=self.config.settings.remember_days)

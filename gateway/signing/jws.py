@@ -1,7 +1,7 @@
 """Compact JWS (RFC 7515) with an `x5c` chain: verifying requests and partner answers,
 and sealing JSON responses.
 
-The three algorithms of PROTOCOL §4 (ES256, PS256, RS256) are checked with
+The three algorithms of docs/protocol.md §2.2 (ES256, PS256, RS256) are checked with
 `cryptography` directly, after an explicit allow-list that refuses `none`, every `HS*`
 and unknown `crit` headers by name, and a key-type check (an RSA certificate never
 verifies an ES256 token, nor an EC one an RS256 token). The `x5c` chain goes through

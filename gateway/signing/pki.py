@@ -1,6 +1,6 @@
 """The exchange PKI: a development root CA and participant certificates.
 
-`gateway up` writes a development PKI on first start (PROTOCOL §8). Tests use the same
+`gateway up` writes a development PKI on first start (docs/operations.md, keys). Tests use the same
 functions to mint hostile certificates (expired, self-signed, weak keys, wrong usage).
 The participant code travels in the subject's `organizationIdentifier` (OID 2.5.4.97).
 """

@@ -1,4 +1,4 @@
-"""The gateway's seal on every response (PROTOCOL §5), and checking a seal again.
+"""The gateway's seal on every response (docs/protocol.md §6 and §7), and checking a seal again.
 
 XML responses carry an enveloped XAdES-BES signature (signed SigningTime and
 SigningCertificateV2) built from a fixed template (`xades.py`), which signxml and xmlsec1

@@ -2,7 +2,7 @@
 
 The one place that decides whether a certificate speaks for a participant. XML and JWS
 verification both hand it the certificates they found and get back the participant code,
-or a `GatewayError` with the precise problem code (PROTOCOL §1 and §4, check 2).
+or a `GatewayError` with the precise problem code (docs/protocol.md §1 and §5, check 2).
 
 `cryptography`'s verifier builds the chain; it checks no CRL and no key size, so both
 are checked here. Verified chains are cached by fingerprint until the CRLs change or

@@ -1,4 +1,4 @@
-"""The gateway's XAdES-BES seal, built from one fixed template (PROTOCOL §5).
+"""The gateway's XAdES-BES seal, built from one fixed template (docs/protocol.md §6).
 
 Every seal has the same shape, so it is assembled here instead of by signxml's general
 signer, which parses and serialises the document several times per signature and cost
@@ -14,7 +14,7 @@ verifiers that expect signxml's three references:
 - the certificate chain in `KeyInfo/X509Data`.
 
 The document comes in canonical form (the gateway writes its responses so, see
-`gateway/canonical.py`), and each signed part is written in the canonical form that C14N
+`gateway/signing/canonical.py`), and each signed part is written in the canonical form that C14N
 gives it in its place in the document, with the namespace declarations in scope there: the
 digests are hashes of that text, and nothing is parsed or canonicalized again. Tests check
 the seals with signxml's XAdESVerifier and with xmlsec1, and hold the canonical text to

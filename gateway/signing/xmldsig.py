@@ -1,6 +1,6 @@
 """Enveloped XMLDSig on requests: find the one signature, check what it covers, verify it.
 
-The protocol admits one shape (PROTOCOL §4): exactly one `ds:Signature`, a child of the
+The protocol admits one shape (docs/protocol.md §2.1): exactly one `ds:Signature`, a child of the
 root, with one `Reference URI=""` (the whole document) whose transforms are the
 enveloped-signature transform, optionally followed by one canonicalization, and an allowed
 canonicalization, signature and digest method. `check_shape` (where the signature sits, its

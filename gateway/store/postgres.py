@@ -123,7 +123,7 @@ _AUDIT_COLUMNS = (
 )
 # The journal's one appender at a time, server-side: the lock, the head, the entry and the new
 # head in one call, so that the lock is held for no network round trip. The hash is the one
-# `gateway.audit.chain_hash` computes: sha256 of the previous hash, a newline and the
+# `gateway.store.chain.chain_hash` computes: sha256 of the previous hash, a newline and the
 # entry's canonical bytes (computed by the caller), in hex.
 _APPEND_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION gateway_append_audit(

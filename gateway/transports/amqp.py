@@ -1,4 +1,4 @@
-"""The AMQP transport (PROTOCOL §2): consume `gateway.requests`, reply to `reply_to`,
+"""The AMQP transport (docs/protocol.md §3): consume `gateway.requests`, reply to `reply_to`,
 dead-letter what cannot be answered.
 
 Order of work for each delivery: answer, record (the audit entry and the bytes answered,

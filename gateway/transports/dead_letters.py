@@ -1,4 +1,4 @@
-"""Dead letters for operators (PROTOCOL §2): see what waits in `gateway.dead`, replay one or
+"""Dead letters for operators (docs/protocol.md §3): see what waits in `gateway.dead`, replay one or
 all of it to `gateway.requests`, purge what was seen.
 
 Browsing takes nothing away: each message is fetched with basic.get and no auto-ack, then

@@ -1,4 +1,4 @@
-"""Priority lanes: `urgent`, `normal` and `bulk` (PROTOCOL §4, `Priority`).
+"""Priority lanes: `urgent`, `normal` and `bulk` (docs/protocol.md §2 and §3, `Priority`).
 
 Two mechanisms keep a flood of bulk requests from starving urgent ones:
 

@@ -1,4 +1,4 @@
-"""What `gateway up` and `gateway sandbox examples` get from gateway.sandboxes: the sandbox
+"""What `gateway up` and `gateway sandbox examples` get from gateway.runtime.sandboxes: the sandbox
 programs' command lines (run here for real, on free ports) and example ids for all seven types."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Each check of PROTOCOL §4, in order, over the real bus: a broken or hostile request gets
+"""Each check of docs/protocol.md §5, in order, over the real bus: a broken or hostile request gets
 its own problem code in a sealed refusal, and the gateway keeps serving."""
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ async def test_refusals_are_sealed_too(bus: BusClient, cnas: Issued, gateway: Ga
 async def test_xmlsec1_accepts_the_seal(
     bus: BusClient, cnas: Issued, gateway: Gateway, examples: Examples, tmp_path: Path
 ) -> None:
-    """xmlsec1, given only the exchange root CA, accepts the XAdES seal (PROTOCOL §5)."""
+    """xmlsec1, given only the exchange root CA, accepts the XAdES seal (docs/protocol.md §7)."""
     rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]})
     reply = await bus.call(body, message_id=rid)
     doc = tmp_path / "response.xml"

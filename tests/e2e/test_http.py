@@ -1,4 +1,4 @@
-"""The HTTP side (PROTOCOL §3, §6, §7), against the gateway's real web application."""
+"""The HTTP side (docs/protocol.md §4, §8, §9), against the gateway's real web application."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The operators' dashboard behind its login (PROTOCOL §7, §8): accounts made with
+"""The operators' dashboard behind its login (docs/operations.md, the dashboard): accounts made with
 `gateway operator add`, a wrong password refused, sessions and CSRF, every action journaled."""
 
 from __future__ import annotations

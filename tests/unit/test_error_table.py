@@ -1,4 +1,4 @@
-"""The one table of problem codes (gateway/errors.py) matches PROTOCOL.md §3–§5: every code
+"""The one table of problem codes (gateway/errors.py) matches docs/protocol.md §5: every code
 exists, refusals map to the 4xx statuses the protocol lists, failures to 502/503/504, and only
 failures and rate_limited are retryable."""
 

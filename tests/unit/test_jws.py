@@ -1,4 +1,4 @@
-"""Compact JWS (PROTOCOL §4): the gateway's own signer and verifier agree with jwcrypto both ways,
+"""Compact JWS (docs/protocol.md §2.2): the gateway's own signer and verifier agree with jwcrypto both ways,
 and every hostile variant is signature_invalid."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The development PKI written on first start, and the `gateway` command (PROTOCOL §8)."""
+"""The development PKI written on first start, and the `gateway` command (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The template-built XAdES-BES seal (PROTOCOL §5): signxml's verifier and xmlsec1 both accept
+"""The template-built XAdES-BES seal (docs/protocol.md §6): signxml's verifier and xmlsec1 both accept
 it, for ECDSA and RSA keys, and any change to what it covers breaks it."""
 
 from __future__ import annotations
