@@ -27,6 +27,7 @@ from gateway.pipeline.flow import Pipeline
 from gateway.protocol import JOSE, XML, DeadReason, Priority, Transport
 from gateway.records import AuditEntry, Delivery
 from gateway.store import Store
+from gateway.transports.copies import copy_of
 from gateway.transports.lanes import PriorityGate, peek_priority
 
 log = structlog.get_logger(__name__)
@@ -145,19 +146,7 @@ class BusIntake:
         try:
             await self._confirmed(
                 self._channel.default_exchange.publish(
-                    aio_pika.Message(
-                        message.body,
-                        headers=dict(message.headers or {}),
-                        content_type=message.content_type,
-                        content_encoding=message.content_encoding,
-                        correlation_id=message.correlation_id,
-                        message_id=message.message_id,
-                        reply_to=message.reply_to,
-                        type=message.type,
-                        app_id=message.app_id,
-                        timestamp=message.timestamp,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
+                    copy_of(message, message.headers or {}),
                     routing_key=self._bulk_queue_name,
                     mandatory=True,
                 )
@@ -316,19 +305,7 @@ class BusIntake:
         headers["x-dead-at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         await self._confirmed(
             self._channel.default_exchange.publish(
-                aio_pika.Message(
-                    message.body,
-                    content_type=message.content_type,
-                    content_encoding=message.content_encoding,
-                    correlation_id=message.correlation_id,
-                    message_id=message.message_id,
-                    reply_to=message.reply_to,
-                    type=message.type,
-                    app_id=message.app_id,
-                    timestamp=message.timestamp,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    headers=headers,
-                ),
+                copy_of(message, headers),
                 routing_key=self._dead_queue,
                 mandatory=True,
             )

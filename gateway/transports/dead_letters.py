@@ -34,6 +34,7 @@ import aio_pika.exceptions
 import structlog
 
 from gateway.transports.amqp import PUBLISH_TIMEOUT_SECONDS, delivery_key
+from gateway.transports.copies import copy_of
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -242,19 +243,7 @@ class DeadLetters:
         try:
             await _bounded(
                 channel.default_exchange.publish(
-                    aio_pika.Message(
-                        message.body,
-                        headers=headers,
-                        content_type=message.content_type,
-                        content_encoding=message.content_encoding,
-                        correlation_id=message.correlation_id,
-                        message_id=message.message_id,
-                        reply_to=message.reply_to,
-                        type=message.type,
-                        app_id=message.app_id,
-                        timestamp=message.timestamp,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
+                    copy_of(message, headers),
                     routing_key=self._request_queue,
                     mandatory=True,
                 )

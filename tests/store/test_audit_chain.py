@@ -7,7 +7,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import sqlite3
-import uuid
 
 import pytest
 
@@ -16,26 +15,12 @@ from gateway.records import AuditEntry, Delivery, Journey
 from gateway.store import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SQLiteStore
+from tests.factories import audit_entry
 from tests.store.store_kit import StoreFactory
 
 
 def entry(i: int, subject: str = "ref-a") -> AuditEntry:
-    return AuditEntry(
-        at=dt.datetime(2026, 11, 29, 10, 0, i, 123456, tzinfo=dt.UTC),
-        request_id=str(uuid.uuid4()),
-        transport="amqp",
-        requester="dz.cnas",
-        agency="CNAS-16-001",
-        agent=None,
-        document_type="birth-certificate",
-        purpose="family-allowance",
-        provider="dz.interieur.etat-civil",
-        status="issued",
-        problem=None,
-        request_sha256="a" * 64,
-        response_sha256="b" * 64,
-        subject_ref=subject,
-    )
+    return audit_entry(at=dt.datetime(2026, 11, 29, 10, 0, i, 123456, tzinfo=dt.UTC), subject_ref=subject)
 
 
 async def tamper(store: Store, sql: str) -> None:

@@ -3,30 +3,15 @@ still gets the same bytes, whether they were kept in the delivery or in the resp
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from gateway.records import AuditEntry, Delivery, StoredResponse
 from gateway.store import Store
+from tests.factories import audit_entry
 
 
 def audit(rid: str, status: str) -> AuditEntry:
-    return AuditEntry(
-        at=dt.datetime.now(dt.UTC),
-        request_id=rid,
-        transport="amqp",
-        requester="dz.cnas",
-        agency="CNAS-16-001",
-        agent=None,
-        document_type="birth-certificate",
-        purpose="family-allowance",
-        provider="dz.interieur.etat-civil",
-        status=status,
-        problem=None,
-        request_sha256="a" * 64,
-        response_sha256="b" * 64,
-        subject_ref="ref",
-    )
+    return audit_entry(request_id=rid, status=status)
 
 
 async def test_an_answer_kept_as_a_response_is_replayed_from_it(store: Store) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
 
 import pytest
 
 from gateway.kpi import bucket_of, summarise
 from gateway.records import AuditEntry, Journey
 from gateway.store import Store
+from tests.factories import audit_entry
 from tests.store.store_kit import StoreFactory
 
 NOW = dt.datetime.now(dt.UTC).replace(second=30, microsecond=0)
@@ -26,22 +26,7 @@ def entry(
     doc_type: str = "birth-certificate",
     provider: str = "dz.interieur.etat-civil",
 ) -> AuditEntry:
-    return AuditEntry(
-        at=at,
-        request_id=str(uuid.uuid4()),
-        transport="amqp",
-        requester="dz.cnas",
-        agency=agency,
-        agent=None,
-        document_type=doc_type,
-        purpose="family-allowance",
-        provider=provider,
-        status=status,
-        problem=problem,
-        request_sha256="a" * 64,
-        response_sha256="b" * 64,
-        subject_ref="ref",
-    )
+    return audit_entry(at=at, agency=agency, status=status, problem=problem, document_type=doc_type, provider=provider)
 
 
 def journey(total_ms: float, within: bool | None = True) -> Journey:

@@ -9,6 +9,7 @@ import uuid
 
 from gateway.records import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
 from gateway.store import Store
+from tests.factories import audit_entry
 from tests.store.store_kit import StoreFactory
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -29,22 +30,7 @@ def response(request_id: str, body: bytes = b"<sealed/>", digest: str = "d1") ->
 
 
 def audit(request_id: str, status: str = "issued") -> AuditEntry:
-    return AuditEntry(
-        at=NOW,
-        request_id=request_id,
-        transport="amqp",
-        requester="dz.cnas",
-        agency="CNAS-16-001",
-        agent=None,
-        document_type="birth-certificate",
-        purpose="family-allowance",
-        provider="dz.interieur.etat-civil",
-        status=status,
-        problem=None,
-        request_sha256="a" * 64,
-        response_sha256="b" * 64,
-        subject_ref="ref",
-    )
+    return audit_entry(at=NOW, request_id=request_id, status=status)
 
 
 async def test_a_response_is_remembered_once(store: Store) -> None:

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from gateway.audit import report
 from gateway.cli import main
 from gateway.records import AuditEntry, Journey
 from gateway.store.sqlite import SQLiteStore
+from tests.factories import audit_entry
 
 OCTOBER = dt.datetime(2026, 10, 15, 10, 0, 30, tzinfo=dt.UTC)
 CIVIL, TAX = "dz.interieur.etat-civil", "dz.finances.dgi"
@@ -39,22 +39,7 @@ HEADER = [
 
 
 def entry(agency: str, provider: str, status: str, problem: str | None, at: dt.datetime) -> AuditEntry:
-    return AuditEntry(
-        at=at,
-        request_id=str(uuid.uuid4()),
-        transport="amqp",
-        requester="dz.cnas",
-        agency=agency,
-        agent=None,
-        document_type="birth-certificate",
-        purpose="family-allowance",
-        provider=provider,
-        status=status,
-        problem=problem,
-        request_sha256="a" * 64,
-        response_sha256="b" * 64,
-        subject_ref="ref",
-    )
+    return audit_entry(at=at, agency=agency, provider=provider, status=status, problem=problem)
 
 
 #: (agency, provider, status, problem, total ms, within SLA, when)
