@@ -9,6 +9,7 @@ GATEWAY_STORE, GATEWAY_STORE_DSN).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -46,6 +47,9 @@ class Settings:
     queue_type: str
     http_host: str
     http_port: int
+    header_timeout_seconds: float
+    body_timeout_seconds: float
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     store_backend: str
     store_path: str
     store_dsn: str
@@ -180,12 +184,24 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         queue_type=env.get("GATEWAY_QUEUE_TYPE", str(amqp.get("queue_type", "classic"))),
         http_host=env.get("GATEWAY_HTTP_HOST", str(http["host"])),
         http_port=int(env.get("GATEWAY_HTTP_PORT", http["port"])),
+        header_timeout_seconds=float(http.get("header_timeout_seconds", 10)),
+        body_timeout_seconds=float(http.get("body_timeout_seconds", 30)),
+        trusted_proxies=_networks(env.get("GATEWAY_TRUSTED_PROXIES", http.get("trusted_proxies", []))),
         store_backend=env.get("GATEWAY_STORE", str(store["backend"])),
         store_path=str(store["path"]),
         store_dsn=env.get("GATEWAY_STORE_DSN", str(store.get("dsn", ""))),
         seal_key=env.get("GATEWAY_SEAL_KEY", str(keys.get("seal_key", ""))),
         seal_cert=env.get("GATEWAY_SEAL_CERT", str(keys.get("seal_cert", ""))),
     )
+
+
+def _networks(value: str | list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The trusted proxies: addresses or networks, as a list or one comma-separated string."""
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip())
+    except ValueError as exc:
+        raise ConfigError(f"gateway.toml: [http] trusted_proxies: {exc}") from None
 
 
 def _doc_type(name: str, raw: dict[str, Any]) -> DocumentType:

@@ -19,6 +19,15 @@ from typing import Any, Literal, Self
 from gateway.protocol import Kind, Transport
 
 LeaseState = Literal["acquired", "held", "taken_over"]
+#: How the journal and the request lookup name a request id that a message claimed before its
+#: signature was verified (refused at checks 1 and 2, or dead-lettered): apart from the history
+#: of the request that really carries the id, so that nobody can write into another's history.
+UNVERIFIED = "unverified:"
+
+
+def unverified(claimed: str) -> str:
+    """The journal's key for a request id claimed by a message not yet verified."""
+    return f"{UNVERIFIED}{claimed}" if claimed else ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +182,16 @@ class KpiCount:
     within_sla: bool | None
     bucket: int
     count: int
+
+
+@dataclass(frozen=True)
+class OperatorSession:
+    """A dashboard session as the store keeps it: whose, and since when (seconds since the epoch).
+    The store knows it by a hash of its token only."""
+
+    operator: str
+    created_at: float
+    last_seen: float
 
 
 #: The columns a KPI breakdown may group by.

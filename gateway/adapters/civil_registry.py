@@ -97,7 +97,7 @@ class BusAdapter:
             found: list[tuple[str, bytes]] = []
             while (message := await queue.get(no_ack=True, fail=False)) is not None:
                 with contextlib.suppress(Exception):
-                    claimed = json.loads(jws.parse(message.body).payload).get("requestId")
+                    claimed = jws.parse(message.body).content.get("requestId")
                     if isinstance(claimed, str):
                         found.append((claimed, message.body))
             return False, found
@@ -206,7 +206,7 @@ class BusAdapter:
             raise ProviderError(f"{self.provider}: answer is not a valid signed message ({exc.code})") from None
         if signer.participant != self.provider:
             raise ProviderError(f"{self.provider}: answer signed by {signer.participant!r}")
-        answer: Any = json.loads(message.payload)
+        answer: Any = message.content
         if (query_id is not None and answer.get("queryId") != query_id) or (
             request_id is not None and answer.get("requestId") != request_id
         ):

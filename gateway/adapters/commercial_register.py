@@ -36,6 +36,7 @@ from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
 from gateway.adapters.http import client_session, peer_participant, provider_errors, read_bounded
 from gateway.config import ConfigError, Provider
 from gateway.errors import GatewayError, ProviderError, ProviderUnavailable, TransientProviderError
+from gateway.signing import chains
 from gateway.signing.xmldsig import DS, signature_certificates, verify_enveloped
 
 NS = "urn:dz:cnrc:registre:v1"
@@ -149,11 +150,11 @@ class CommercialRegisterAdapter:
         """The signed extract, once its signature, its signer's chain and its signer's code check out."""
         signature = _signature_of(extract)
         try:
-            leaf, others = signature_certificates(signature)
+            chain = signature_certificates(signature)
         except GatewayError as exc:
             raise ProviderError(f"{self.provider}: the extract's signature is unusable ({exc.code})") from None
         try:
-            signed = verify_enveloped(extract, signature, leaf)
+            signed = verify_enveloped(extract, signature, chain.leaf)
         except GatewayError as exc:
             raise ProviderError(f"{self.provider}: the extract's signature does not verify ({exc.detail})") from None
         except (ValueError, etree.LxmlError) as exc:
@@ -163,11 +164,12 @@ class CommercialRegisterAdapter:
         if signed.tag != _c("Extrait") or signed.get("Id") != extract.get("Id"):
             raise ProviderError(f"{self.provider}: the signature does not cover the extract")
         try:
-            signer = self._trust.verify(leaf, others)
+            signer = self._trust.verify(chain.leaf, chain.others)
         except GatewayError as exc:
             raise ProviderError(f"{self.provider}: the extract's signer is refused ({exc.code})") from None
         if signer.participant != self.provider:
             raise ProviderError(f"{self.provider}: the extract is signed by {signer.participant!r}")
+        chains.remember(chain)
         return signed
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,7 +31,8 @@ import structlog
 from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
 from gateway.adapters.http import client_session, client_tls, peer_participant, provider_errors, read_bounded
 from gateway.config import ConfigError, Provider
-from gateway.errors import ProviderError, ProviderUnavailable, TransientProviderError
+from gateway.errors import Malformed, ProviderError, ProviderUnavailable, TransientProviderError
+from gateway.signing import safe_json
 
 log = structlog.get_logger(__name__)
 
@@ -113,8 +113,8 @@ def _json(body: bytes, content_type: str) -> dict[str, Any]:
     if content_type != "application/json":
         raise ProviderError(f"answer is {content_type or 'untyped'}, not application/json")
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        document = safe_json.loads(body)
+    except Malformed:
         raise ProviderError("answer is not JSON") from None
     if not isinstance(document, dict):
         raise ProviderError("answer is not a JSON object")
@@ -124,8 +124,8 @@ def _json(body: bytes, content_type: str) -> dict[str, Any]:
 def _error_code(body: bytes) -> str:
     """The service's error code, when the body carries a well-formed one (never free text)."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        document = safe_json.loads(body)
+    except Malformed:
         return ""
     code = document.get("erreur") if isinstance(document, dict) else None
     return code if isinstance(code, str) and _CODE.fullmatch(code) else ""

@@ -23,7 +23,7 @@ from gateway.cli.common import add_home
 from gateway.runtime import event_loop, sandboxes
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import ensure_development_pki
-from gateway.web.app import make_app
+from gateway.web.app import make_runner
 
 log = structlog.get_logger("gateway.cli")
 
@@ -71,7 +71,7 @@ async def _run_worker(home: Path, reuse_port: bool) -> int:
     stop = _stop_signal()
     try:
         await gateway.start()
-        runner = web.AppRunner(make_app(gateway), access_log=None)
+        runner = make_runner(gateway)
         await runner.setup()
         site = web.TCPSite(runner, config.settings.http_host, config.settings.http_port, reuse_port=reuse_port)
         await site.start()

@@ -1,20 +1,19 @@
-"""Operator accounts: slow salted password hashes (scrypt), signed session cookies, CSRF
-tokens, and login throttling. Every login, failed login and logout is journaled."""
+"""Operator accounts: names, and slow salted password hashes (scrypt), computed off the event
+loop with bounded concurrency so that a burst of logins never stalls a worker."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import re
 import secrets
-import time
-from dataclasses import dataclass, field
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 NAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
-SESSION_SECONDS = 8 * 3600
-MAX_FAILURES, LOCK_SECONDS = 5, 300
+#: A password longer than this is refused before it is hashed.
+MAX_PASSWORD_BYTES = 1024
 
 
 def hash_password(password: str) -> str:
@@ -52,51 +51,25 @@ def check_password(password: str, stored: str | None) -> bool:
 _DUMMY = hash_password(secrets.token_hex(16))
 
 
-class Sessions:
-    """Stateless signed sessions: `name.expiry.nonce.mac`; the CSRF token is bound to the session."""
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    def _mac(self, text: str) -> str:
-        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
-
-    def issue(self, name: str, now: float | None = None) -> str:
-        body = f"{name}.{int((now or time.time()) + SESSION_SECONDS)}.{secrets.token_hex(8)}"
-        return f"{body}.{self._mac(body)}"
-
-    def operator(self, cookie: str | None, now: float | None = None) -> str | None:
-        """The operator a session cookie names, when it is genuine and not expired."""
-        if not cookie or cookie.count(".") < 3:
-            return None
-        body, mac = cookie.rsplit(".", 1)
-        name, expiry, _ = body.rsplit(".", 2)
-        if not hmac.compare_digest(mac, self._mac(body)) or not expiry.isdigit():
-            return None
-        return name if int(expiry) > (now or time.time()) else None
-
-    def csrf(self, cookie: str) -> str:
-        return self._mac("csrf:" + cookie)[:32]
-
-    def csrf_ok(self, cookie: str | None, token: str | None) -> bool:
-        return bool(cookie and token) and hmac.compare_digest(self.csrf(cookie or ""), token or "")
+class Busy(Exception):
+    """More password checks are waiting than the worker takes: try again shortly."""
 
 
-@dataclass
-class Throttle:
-    """Locks a username (and, apart, an address) after MAX_FAILURES failed logins, for LOCK_SECONDS."""
+class PasswordChecks:
+    """Checks passwords on threads (scrypt releases the interpreter's lock), `at_once` at a time,
+    with at most `waiting` more queued; beyond that a check is refused at once (Busy)."""
 
-    failures: dict[str, list[float]] = field(default_factory=dict)
+    def __init__(self, at_once: int = 2, waiting: int = 16) -> None:
+        self._slots = asyncio.Semaphore(at_once)
+        self._capacity = at_once + waiting
+        self._pending = 0
 
-    def locked(self, *keys: str, now: float | None = None) -> bool:
-        now = now or time.time()
-        return any(len([t for t in self.failures.get(k, []) if now - t < LOCK_SECONDS]) >= MAX_FAILURES for k in keys)
-
-    def failed(self, *keys: str, now: float | None = None) -> None:
-        now = now or time.time()
-        for k in keys:
-            self.failures[k] = [t for t in self.failures.get(k, []) if now - t < LOCK_SECONDS] + [now]
-
-    def succeeded(self, *keys: str) -> None:
-        for k in keys:
-            self.failures.pop(k, None)
+    async def check(self, password: str, stored: str | None) -> bool:
+        if self._pending >= self._capacity:
+            raise Busy("too many logins at once")
+        self._pending += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(check_password, password, stored)
+        finally:
+            self._pending -= 1

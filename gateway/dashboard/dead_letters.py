@@ -53,7 +53,7 @@ def _done(request: web.Request, lang: str) -> str:
 
 
 async def page(request: web.Request, notice: str = "", status: int = 200) -> web.Response:
-    operator, csrf = logged_in(request)
+    operator, csrf = await logged_in(request)
     lang = lang_of(request)
     notice = notice or _done(request, lang)
     queue = gateway_of(request).config.settings.dead_queue

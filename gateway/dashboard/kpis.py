@@ -93,7 +93,7 @@ def _overview(lang: str, everything: Summary) -> str:
 
 
 async def page(request: web.Request) -> web.Response:
-    operator, csrf = logged_in(request)
+    operator, csrf = await logged_in(request)
     gateway, lang = gateway_of(request), lang_of(request)
     window = request.query.get("window", "1h")
     window = window if window in WINDOWS else "1h"

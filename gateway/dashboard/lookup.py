@@ -9,7 +9,7 @@ from aiohttp import web
 from gateway.dashboard.page import esc, lang_of, ltr, respond, table
 from gateway.dashboard.session import journal, logged_in
 from gateway.protocol import UUID_PATTERN, Transport
-from gateway.records import JourneyRecord
+from gateway.records import AuditEntry, JourneyRecord, unverified
 from gateway.runtime.worker import gateway_of
 from gateway.texts.dashboard import t
 
@@ -56,7 +56,7 @@ def _journey(lang: str, record: JourneyRecord) -> str:
 
 
 async def page(request: web.Request) -> web.Response:
-    operator, csrf = logged_in(request)
+    operator, csrf = await logged_in(request)
     gateway, lang = gateway_of(request), lang_of(request)
     wanted = request.query.get("id", "").strip().lower()
     form = f"""<h1>{t(lang, "lookup")}</h1>
@@ -96,8 +96,10 @@ async def page(request: web.Request) -> web.Response:
         )
     journeys = await store.journeys(request_id)
     entries = await store.audit_entries(request_id)
-    await journal(gateway, operator, "request_lookup", "found" if journeys or entries else "unknown", request_id)
-    if not journeys and not entries and attestation is None:
+    claims = await store.audit_entries(unverified(request_id))
+    found = journeys or entries or claims
+    await journal(gateway, operator, "request_lookup", "found" if found else "unknown", request_id)
+    if not found and attestation is None:
         return respond(
             request,
             t(lang, "lookup"),
@@ -108,20 +110,25 @@ async def page(request: web.Request) -> web.Response:
         )
     sections.append(f"<h2>{t(lang, 'journey')} — <code>{esc(request_id)}</code></h2>")
     sections += [_journey(lang, record) for record in journeys]
-    sections.append(
-        f"<h2>{t(lang, 'journal')}</h2>"
-        + table(
-            [t(lang, "at"), t(lang, "transport"), t(lang, "status"), t(lang, "problem")],
-            [
-                [
-                    ltr(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"),
-                    esc(e.transport if e.transport != Transport.OPERATOR else f"{e.transport} {e.requester}"),
-                    esc(e.status),
-                    esc(e.problem or "—"),
-                ]
-                for e in entries
-            ],
-            numeric=(),
-        )
-    )
+    sections.append(f"<h2>{t(lang, 'journal')}</h2>" + _entries(lang, entries))
+    if claims:
+        sections.append(f"<h2>{t(lang, 'unverified_claims')}</h2><p>{t(lang, 'unverified_note')}</p>")
+        sections.append(_entries(lang, claims))
     return respond(request, t(lang, "lookup"), form + "".join(sections), operator=operator, csrf=csrf)
+
+
+def _entries(lang: str, entries: list[AuditEntry]) -> str:
+    """Journal entries as a table: when, from where (or which operator), what, why."""
+    return table(
+        [t(lang, "at"), t(lang, "transport"), t(lang, "status"), t(lang, "problem")],
+        [
+            [
+                ltr(f"{e.at:%Y-%m-%d %H:%M:%S} UTC"),
+                esc(e.transport if e.transport != Transport.OPERATOR else f"{e.transport} {e.requester}"),
+                esc(e.status),
+                esc(e.problem or "—"),
+            ]
+            for e in entries
+        ],
+        numeric=(),
+    )

@@ -75,13 +75,7 @@ def respond(
         status=status,
         content_type="text/html",
         charset="utf-8",
-        headers={
-            "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'none'",
-            "X-Frame-Options": "DENY",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "same-origin",
-        },
-    )
+    )  # its security headers (no script, no framing, no cache) are the web application's: gateway.web.hardening
     if request.query.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, samesite="Strict", path="/", max_age=365 * 86400)
     return response

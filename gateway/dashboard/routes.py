@@ -18,13 +18,26 @@ from aiohttp import web
 from gateway.dashboard import dead_letters as dashboard_dead
 from gateway.dashboard import kpis as dashboard_kpi
 from gateway.dashboard import lookup as dashboard_lookup
-from gateway.dashboard.accounts import Sessions, Throttle, check_password
+from gateway.dashboard.accounts import MAX_PASSWORD_BYTES, NAME, Busy, PasswordChecks
 from gateway.dashboard.page import lang_of, respond
-from gateway.dashboard.session import COOKIE, SESSIONS_KEY, THROTTLE_KEY, checked_post, journal, same_origin
+from gateway.dashboard.session import (
+    COOKIE,
+    GUARD_KEY,
+    PASSWORDS_KEY,
+    SESSIONS_KEY,
+    checked_post,
+    journal,
+    read_form,
+    same_origin,
+)
+from gateway.dashboard.sessions import LIFETIME_SECONDS, SessionBook
+from gateway.dashboard.throttle import LoginGuard, Refused
 from gateway.runtime.worker import Gateway, gateway_of
 from gateway.texts.dashboard import t
 
 log = structlog.get_logger(__name__)
+#: How the journal names a login attempt whose user name is outside the pattern of names.
+UNNAMED = "-"
 
 
 async def login_form(request: web.Request, message: str = "", status: int = 200) -> web.Response:
@@ -43,41 +56,61 @@ async def login_form(request: web.Request, message: str = "", status: int = 200)
 
 
 async def login(request: web.Request) -> web.Response:
+    """Checks an operator's password and opens a session. The attempt is counted before the password
+    is checked (see `throttle`), and the check runs off the event loop (`accounts.PasswordChecks`)."""
     gateway = gateway_of(request)
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site login refused\n")
-    throttle = request.app[THROTTLE_KEY]
-    form = await request.post()
+    form = await read_form(request)
     name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
-    keys = (f"user:{name}", f"addr:{request.remote}")
-    if throttle.locked(*keys):
-        await journal(gateway, name, "login_refused", "throttled")
-        raise web.HTTPTooManyRequests(text="too many failed logins; try again later\n")
-    if not check_password(password, await gateway.store.operator_hash(name)):
-        throttle.failed(*keys)
+    valid = NAME.match(name) is not None and len(password.encode()) <= MAX_PASSWORD_BYTES
+    shown = name if valid else UNNAMED  # a name outside the pattern is never written anywhere
+    guard = request.app[GUARD_KEY]
+    try:
+        attempt = guard.reserve(name if valid else "", request.remote or "?")
+    except Refused as refused:
+        if refused.first:
+            await journal(gateway, shown, "login_refused", "throttled")
+        raise web.HTTPTooManyRequests(
+            text="too many failed logins; try again later\n", headers={"Retry-After": str(refused.retry_after)}
+        ) from None
+    if not valid:
+        await journal(gateway, shown, "login_failed", "invalid_name")
+        return await login_form(request, t(lang_of(request), "bad_credentials"), status=401)
+    try:
+        genuine = await request.app[PASSWORDS_KEY].check(password, await gateway.store.operator_hash(name))
+    except Busy:
+        guard.release(attempt)
+        raise web.HTTPServiceUnavailable(
+            text="too many logins at once; try again\n", headers={"Retry-After": "1"}
+        ) from None
+    if not genuine:
         await journal(gateway, name, "login_failed", "bad_credentials")
         return await login_form(request, t(lang_of(request), "bad_credentials"), status=401)
-    throttle.succeeded(*keys)
+    guard.succeeded(attempt)
     await journal(gateway, name, "login")
-    cookie = request.app[SESSIONS_KEY].issue(name)
+    token = await request.app[SESSIONS_KEY].open(name)
     response = web.HTTPSeeOther("/")
     response.set_cookie(
-        COOKIE, cookie, httponly=True, samesite="Strict", path="/", secure=request.secure, max_age=8 * 3600
+        COOKIE, token, httponly=True, samesite="Strict", path="/", secure=request.secure, max_age=LIFETIME_SECONDS
     )
     raise response
 
 
 async def logout(request: web.Request) -> web.Response:
     operator, _ = await checked_post(request)
+    await request.app[SESSIONS_KEY].close(request.cookies.get(COOKIE, ""))
     await journal(gateway_of(request), operator, "logout")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
 
 
-def add_routes(app: web.Application, gateway: Gateway, sessions: Sessions) -> None:
-    app[SESSIONS_KEY] = sessions
-    app[THROTTLE_KEY] = Throttle()
+def add_routes(app: web.Application, gateway: Gateway, session_key: bytes) -> None:
+    """The dashboard's routes, with its sessions (in `gateway`'s store), login guard and password checks."""
+    app[SESSIONS_KEY] = SessionBook(gateway.store, session_key)
+    app[GUARD_KEY] = LoginGuard()
+    app[PASSWORDS_KEY] = PasswordChecks()
     dashboard_dead.setup(app)
     app.router.add_get("/", dashboard_kpi.page)
     app.router.add_get("/login", login_form)

@@ -4,19 +4,23 @@ of each operator action."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
 from yarl import URL
 
-from gateway.dashboard.accounts import Sessions, Throttle
+from gateway.dashboard.accounts import PasswordChecks
+from gateway.dashboard.sessions import SessionBook
+from gateway.dashboard.throttle import LoginGuard
 from gateway.records import AuditEntry
-from gateway.runtime.worker import Gateway
+from gateway.runtime.worker import Gateway, gateway_of
 
 COOKIE = "gw_session"
-SESSIONS_KEY = web.AppKey("sessions", Sessions)
-THROTTLE_KEY = web.AppKey("throttle", Throttle)
+SESSIONS_KEY = web.AppKey("sessions", SessionBook)
+GUARD_KEY = web.AppKey("login_guard", LoginGuard)
+PASSWORDS_KEY = web.AppKey("password_checks", PasswordChecks)
 
 
 def same_origin(request: web.Request) -> bool:
@@ -28,13 +32,24 @@ def same_origin(request: web.Request) -> bool:
     return URL(source).host == request.url.host and URL(source).port == request.url.port
 
 
-def operator_of(request: web.Request) -> str | None:
-    return request.app[SESSIONS_KEY].operator(request.cookies.get(COOKIE))
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form, read within the body timeout (408 for a client that sends too slowly)."""
+    try:
+        async with asyncio.timeout(gateway_of(request).config.settings.body_timeout_seconds):
+            return await request.post()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(
+            text="the form took too long to arrive\n", headers={"Connection": "close"}
+        ) from None
 
 
-def logged_in(request: web.Request) -> tuple[str, str]:
+async def operator_of(request: web.Request) -> str | None:
+    return await request.app[SESSIONS_KEY].operator(request.cookies.get(COOKIE))
+
+
+async def logged_in(request: web.Request) -> tuple[str, str]:
     """The operator and the CSRF token for their forms; a visitor is sent to the login page."""
-    operator = operator_of(request)
+    operator = await operator_of(request)
     if operator is None:
         raise web.HTTPSeeOther("/login")
     return operator, request.app[SESSIONS_KEY].csrf(request.cookies.get(COOKIE, ""))
@@ -42,8 +57,8 @@ def logged_in(request: web.Request) -> tuple[str, str]:
 
 async def checked_post(request: web.Request) -> tuple[str, MultiDictProxy[Any]]:
     """The operator and the form of a POST that passed the session, origin and CSRF checks."""
-    form = await request.post()
-    operator = operator_of(request)
+    form = await read_form(request)
+    operator = await operator_of(request)
     if (
         operator is None
         or not same_origin(request)

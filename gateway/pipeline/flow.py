@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import socket
 import uuid
@@ -32,10 +31,10 @@ from gateway.pipeline.once import AnswerOnce
 from gateway.pipeline.route import Router
 from gateway.pipeline.stopwatch import Stopwatch
 from gateway.pipeline.validate import validate
-from gateway.pipeline.values import Outcome, Request
+from gateway.pipeline.values import Outcome, Request, SignedContent
 from gateway.pipeline.verify import RequestVerifier
 from gateway.protocol import NS_TAG, UUID_PATTERN, Kind, Transport
-from gateway.records import AuditEntry, Journey
+from gateway.records import AuditEntry, Journey, unverified
 from gateway.schemas import Schemas
 from gateway.signing.trust import TrustStore
 from gateway.store import Store
@@ -86,6 +85,7 @@ class Pipeline:
         kind: Kind = reply_kind(content_type)
         request_id = message_id or ""
         request: Request | None = None
+        signed: SignedContent | None = None
         structlog.contextvars.bind_contextvars(request_id=request_id or None, transport=transport)
         try:
             watch.enter("intake")
@@ -119,6 +119,7 @@ class Pipeline:
             request,
             transport,
             Journey(stages, round(elapsed * 1000, 3), within_sla(outcome.status, elapsed * 1000, sla_seconds)),
+            verified=signed is not None,
         )
         self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed, sla_seconds)
         log.info(
@@ -142,7 +143,9 @@ class Pipeline:
         outcome = self._refuse(reply_kind(content_type), "", error, None)
         stages = watch.stop()
         self._metrics.observe(transport, None, outcome.status, outcome.problem, watch.elapsed)
-        return self._with_audit(outcome, seen, None, transport, Journey(stages, watch.elapsed * 1000, None))
+        return self._with_audit(
+            outcome, seen, None, transport, Journey(stages, watch.elapsed * 1000, None), verified=False
+        )
 
     def failure(self, outcome: Outcome, error: GatewayError) -> Outcome:
         """A sealed failure in place of `outcome`, for a transport that cannot deliver it as it is."""
@@ -163,12 +166,21 @@ class Pipeline:
         )
 
     def _with_audit(
-        self, outcome: Outcome, body: bytes, request: Request | None, transport: str, journey: Journey
+        self,
+        outcome: Outcome,
+        body: bytes,
+        request: Request | None,
+        transport: str,
+        journey: Journey,
+        *,
+        verified: bool,
     ) -> Outcome:
+        """The outcome with its audit entry and journey; a refusal of content whose signature did not
+        verify is journaled under `unverified(<claimed id>)`, apart from the real request's history."""
         doc_type = self.config.catalogue.get(request.document_type) if request else None
         entry = AuditEntry(
             at=dt.datetime.now(dt.UTC),
-            request_id=outcome.request_id,
+            request_id=outcome.request_id if verified else unverified(outcome.request_id),
             transport=transport,
             requester=request.requester if request else None,
             agency=request.agency if request else None,
@@ -192,8 +204,5 @@ def _claimed_id(envelope: Envelope) -> str:
         node = envelope.xml.find(f"{NS_TAG}RequestId")
         value = node.text if node is not None else None
     elif envelope.jws is not None:
-        try:
-            value = json.loads(envelope.jws.payload).get("requestId")
-        except ValueError:
-            value = None
+        value = envelope.jws.content.get("requestId")
     return value.lower() if isinstance(value, str) and UUID_PATTERN.match(value.lower()) else ""

@@ -4,7 +4,7 @@ requester (docs/protocol.md §5, checks 2 and 3). Hands on the signed content an
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
@@ -50,6 +50,7 @@ class RequestVerifier:
         self._jws = JWSVerifier(trust)
 
     def verify(self, envelope: Envelope) -> SignedContent:
+        fields: Mapping[str, Any]
         if envelope.xml is not None:
             verified = self._xml.verify(envelope.xml)
             signer, source = verified.signer, verified.signed
@@ -57,11 +58,7 @@ class RequestVerifier:
             digest = hashlib.sha256(etree.tostring(source, method="c14n", exclusive=True)).hexdigest()
         elif envelope.jws is not None:
             signer = self._jws.verify(envelope.jws)
-            try:
-                source = json.loads(envelope.jws.payload)
-            except ValueError:  # intake has decoded it once already
-                raise Malformed("JWS payload is not JSON") from None
-            fields = source
+            source = fields = envelope.jws.content
             digest = hashlib.sha256(envelope.jws.payload).hexdigest()
         else:  # pragma: no cover - intake always sets one
             raise Malformed("nothing to verify")

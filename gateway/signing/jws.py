@@ -15,7 +15,6 @@ import base64
 import binascii
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from gateway.errors import Malformed, SignatureInvalid
 from gateway.protocol import JWS_TYP as TYP
+from gateway.signing import chains, safe_json
 from gateway.signing.pki import PrivateKey
 from gateway.signing.trust import Signer, TrustStore
 
@@ -41,6 +41,7 @@ class CompactJWS:
     token: str
     header: Mapping[str, Any]
     payload: bytes
+    content: Mapping[str, Any]  # the payload's JSON object, decoded once
 
 
 def b64url_decode(part: str) -> bytes:
@@ -61,35 +62,29 @@ def parse(body: bytes) -> CompactJWS:
     if len(parts) != 3:
         raise Malformed(f"a compact JWS has 3 parts, this one has {len(parts)}")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        payload = b64url_decode(parts[1])
-        decoded = json.loads(payload)
+        header, payload = b64url_decode(parts[0]), b64url_decode(parts[1])
     except (binascii.Error, ValueError) as exc:
-        raise Malformed(f"JWS header or payload is not base64url JSON: {exc}") from None
+        raise Malformed(f"JWS header or payload is not base64url: {exc}") from None
+    header, decoded = safe_json.loads(header), safe_json.loads(payload)
     if not isinstance(header, dict) or not isinstance(decoded, dict):
         raise Malformed("JWS header and payload must be JSON objects")
-    return CompactJWS(token, header, payload)
+    return CompactJWS(token, header, payload, decoded)
 
 
-_CERTIFICATES: OrderedDict[tuple[str, ...], list[x509.Certificate]] = OrderedDict()
-CERTIFICATE_CACHE_SIZE = 256
-
-
-def _certificates(header: Mapping[str, Any]) -> list[x509.Certificate]:
-    """The x5c chain as certificates (read once per distinct chain: few participants sign most tokens)."""
+def _certificates(header: Mapping[str, Any]) -> chains.Chain:
+    """The x5c chain (parsed once per distinct chain that verified)."""
     x5c = header.get("x5c")
     if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
         raise SignatureInvalid("the JWS header carries no x5c certificate chain")
-    found = _CERTIFICATES.get(tuple(x5c))
-    if found is None:
-        try:
-            found = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in x5c]
-        except (binascii.Error, ValueError) as exc:
-            raise SignatureInvalid(f"x5c holds an unreadable certificate: {exc}") from None
-        _CERTIFICATES[tuple(x5c)] = found
-        if len(_CERTIFICATES) > CERTIFICATE_CACHE_SIZE:
-            _CERTIFICATES.popitem(last=False)
-    return found
+    return chains.read(tuple(x5c), "the JWS x5c", _read_x5c)
+
+
+def _read_x5c(texts: tuple[str, ...]) -> chains.Chain:
+    try:
+        certs = [x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in texts]
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureInvalid(f"x5c holds an unreadable certificate: {exc}") from None
+    return chains.Chain(certs[0], certs[1:], texts)
 
 
 def _strict_b64url(part: str) -> bytes:
@@ -140,12 +135,14 @@ class JWSVerifier:
             raise SignatureInvalid(f"JWS typ must be {TYP!r}")
         if "crit" in header:
             raise SignatureInvalid(f"JWS crit {header['crit']!r} names extensions this gateway does not understand")
-        certs = _certificates(header)
+        chain = _certificates(header)
         protected, payload, signature = message.token.split(".")
         check_signature(
-            str(alg), certs[0].public_key(), f"{protected}.{payload}".encode("ascii"), _strict_b64url(signature)
+            str(alg), chain.leaf.public_key(), f"{protected}.{payload}".encode("ascii"), _strict_b64url(signature)
         )
-        return self._trust.verify(certs[0], certs[1:])
+        signer = self._trust.verify(chain.leaf, chain.others)
+        chains.remember(chain)
+        return signer
 
 
 class JWSSigner:

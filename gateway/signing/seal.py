@@ -18,7 +18,7 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, 
 from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
 from gateway.errors import SignatureInvalid
-from gateway.signing import jws
+from gateway.signing import chains, jws
 from gateway.signing.pki import PrivateKey
 from gateway.signing.safe_xml import parse_xml
 from gateway.signing.trust import Signer, TrustStore
@@ -60,7 +60,8 @@ def verify_xml_seal(root: etree._Element, trust: TrustStore) -> Seal:
     signatures = root.findall(f"{{{DS}}}Signature")
     if len(signatures) != 1:
         raise SignatureInvalid("a sealed document carries exactly one signature, a child of its root")
-    leaf, others = signature_certificates(signatures[0])
+    chain = signature_certificates(signatures[0])
+    leaf = chain.leaf
     config = replace(_VERIFY_CONFIG, verification_time=leaf.not_valid_before_utc + dt.timedelta(seconds=1))
     try:
         results = XAdESVerifier().verify(root, x509_cert=leaf, expect_config=config)
@@ -69,10 +70,11 @@ def verify_xml_seal(root: etree._Element, trust: TrustStore) -> Seal:
     whole = [r for r in results if r.signed_xml is not None and r.signed_xml.tag == root.tag]
     if len(whole) != 1:
         raise SignatureInvalid("the seal does not cover the whole document")
-    signer = trust.verify(leaf, others)
+    signer = trust.verify(leaf, chain.others)
     signing_time = _signing_time(signatures[0])
     if signing_time is None or signing_time > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
         raise SignatureInvalid("the seal's SigningTime is missing or in the future")
+    chains.remember(chain)
     return Seal(signer, signing_time, xml=whole[0].signed_xml)
 
 

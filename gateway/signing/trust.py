@@ -158,6 +158,8 @@ class TrustStore:
         self._check_revocation(chain)
         participant = participant_code(leaf)
         signer = Signer(participant, tuple(chain))
+        for cert in (leaf, *intermediates):  # only the certificates of chains that verified are kept
+            self._keep_fingerprint(cert)
         self._cache[cache_key] = _Cached(
             signer,
             max(c.not_valid_before_utc for c in chain),
@@ -167,16 +169,18 @@ class TrustStore:
         return signer
 
     def _fingerprint(self, cert: x509.Certificate) -> bytes:
-        """SHA-256 of the certificate, remembered per certificate object: the signature modules hand
-        the same objects again for the same KeyInfo or x5c, and hashing one costs about 20 µs."""
+        """SHA-256 of the certificate, remembered per certificate object of a chain that verified:
+        the signature modules hand the same objects again for the same KeyInfo or x5c, and hashing
+        one costs about 20 µs. The certificates of refused chains are hashed and forgotten."""
         known = self._fingerprints.get(id(cert))
         if known is not None and known[0] is cert:  # the object itself, not a later one at a reused address
             return known[1]
+        return cert.fingerprint(hashes.SHA256())
+
+    def _keep_fingerprint(self, cert: x509.Certificate) -> None:
         if len(self._fingerprints) > 4096:
             self._fingerprints.clear()
-        fingerprint = cert.fingerprint(hashes.SHA256())
-        self._fingerprints[id(cert)] = (cert, fingerprint)
-        return fingerprint
+        self._fingerprints[id(cert)] = (cert, self._fingerprint(cert))
 
     def _build_chain(
         self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], now: dt.datetime

@@ -26,7 +26,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -37,6 +36,7 @@ from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
 from gateway.errors import SignatureInvalid
+from gateway.signing import chains
 from gateway.signing.trust import Signer, TrustStore
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -66,7 +66,6 @@ SIGNATURE_METHODS = frozenset(
 DIGESTS = frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
 _METHOD_URIS = frozenset(m.value for m in SIGNATURE_METHODS)
 _DIGEST_URIS = frozenset(d.value for d in DIGESTS)
-CERTIFICATE_CACHE_SIZE = 256
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
@@ -83,27 +82,17 @@ class VerifiedXML:
     signer: Signer
 
 
-_CERTIFICATES: OrderedDict[tuple[str, ...], tuple[x509.Certificate, list[x509.Certificate]]] = OrderedDict()
-
-
-def signature_certificates(signature: etree._Element) -> tuple[x509.Certificate, list[x509.Certificate]]:
+def signature_certificates(signature: etree._Element) -> chains.Chain:
     """The signing certificate in KeyInfo/X509Data and the other certificates given with it
-    (read once per distinct KeyInfo: the same few participants sign most requests)."""
+    (parsed once per distinct KeyInfo that verified: the same few participants sign most requests).
+    The caller remembers the chain (`chains.remember`) once the signature and the chain verified."""
     texts = tuple(
         "".join((t.text or "").split()) for t in signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
     )
-    if not texts:
-        raise SignatureInvalid("the signature's KeyInfo carries no X509Certificate")
-    found = _CERTIFICATES.get(texts)
-    if found is None:
-        found = _read_certificates(texts)
-        _CERTIFICATES[texts] = found
-        if len(_CERTIFICATES) > CERTIFICATE_CACHE_SIZE:
-            _CERTIFICATES.popitem(last=False)
-    return found
+    return chains.read(texts, "the signature's KeyInfo", _read_certificates)
 
 
-def _read_certificates(texts: tuple[str, ...]) -> tuple[x509.Certificate, list[x509.Certificate]]:
+def _read_certificates(texts: tuple[str, ...]) -> chains.Chain:
     certs: list[x509.Certificate] = []
     for t in texts:
         try:
@@ -113,7 +102,7 @@ def _read_certificates(texts: tuple[str, ...]) -> tuple[x509.Certificate, list[x
     leaves = [c for c in certs if not _is_ca(c)]
     if len(leaves) != 1:
         raise SignatureInvalid(f"KeyInfo must hold one end-entity certificate, it holds {len(leaves)}")
-    return leaves[0], [c for c in certs if c is not leaves[0]]
+    return chains.Chain(leaves[0], [c for c in certs if c is not leaves[0]], texts)
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -158,9 +147,10 @@ class XMLRequestVerifier:
 
     def verify(self, root: etree._Element) -> VerifiedXML:
         signature = check_shape(root)
-        leaf, others = signature_certificates(signature)
-        signed = verify_enveloped(root, signature, leaf)
-        signer = self._trust.verify(leaf, others)  # validity dates, usage, revocation: after the signature
+        chain = signature_certificates(signature)
+        signed = verify_enveloped(root, signature, chain.leaf)
+        signer = self._trust.verify(chain.leaf, chain.others)  # validity dates, usage, revocation: after the signature
+        chains.remember(chain)
         return VerifiedXML(signed, signer)
 
 

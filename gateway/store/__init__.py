@@ -25,6 +25,7 @@ from gateway.records import (
     JourneyRecord,
     KpiCount,
     Lease,
+    OperatorSession,
     StoredResponse,
 )
 from gateway.store.chain import ChainedEntry
@@ -101,16 +102,28 @@ class Store(Protocol):
 
     # ------------------------------------------------------------------ operators
     async def put_operator(self, name: str, password_hash: str) -> bool:
-        """Creates the operator account or resets its password; True when it was created."""
+        """Creates the operator account or resets its password, ending every session it had, in one
+        transaction; True when it was created."""
         ...
 
     async def operator_hash(self, name: str) -> str | None: ...
+
+    async def open_session(self, token_hash: str, operator: str, now: float) -> None: ...
+
+    async def find_session(self, token_hash: str) -> OperatorSession | None: ...
+
+    async def touch_session(self, token_hash: str, now: float) -> None:
+        """Records that the session was used at `now`."""
+        ...
+
+    async def end_session(self, token_hash: str) -> None: ...
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 
     async def purge(self, older_than: dt.datetime) -> int:
-        """Forgets responses, deliveries and attempts older than `older_than`; returns rows removed."""
+        """Forgets responses, deliveries, attempts and sessions older than `older_than`; returns rows
+        removed."""
         ...
 
 

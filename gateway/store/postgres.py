@@ -19,6 +19,7 @@ from gateway.records import (
     JourneyRecord,
     KpiCount,
     Lease,
+    OperatorSession,
     StoredResponse,
 )
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
@@ -111,6 +112,13 @@ CREATE TABLE IF NOT EXISTS operators (
     password_hash TEXT NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS operator_sessions (
+    token_hash TEXT PRIMARY KEY,
+    operator   TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    last_seen  DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operator_sessions_operator ON operator_sessions (operator);
 CREATE TABLE IF NOT EXISTS audit_head (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     entries BIGINT NOT NULL,
@@ -422,6 +430,7 @@ class PostgresStore:
     # ------------------------------------------------------------------ operators
     async def put_operator(self, name: str, password_hash: str) -> bool:
         created = await self.pool.fetchval(
+            "WITH ended AS (DELETE FROM operator_sessions WHERE operator = $1) "
             "INSERT INTO operators (name, password_hash) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET "
             "password_hash = excluded.password_hash, updated_at = now() RETURNING (xmax = 0)",
             name,
@@ -432,6 +441,21 @@ class PostgresStore:
     async def operator_hash(self, name: str) -> str | None:
         value = await self.pool.fetchval("SELECT password_hash FROM operators WHERE name = $1", name)
         return str(value) if value is not None else None
+
+    async def open_session(self, token_hash: str, operator: str, now: float) -> None:
+        await self.pool.execute("INSERT INTO operator_sessions VALUES ($1, $2, $3, $3)", token_hash, operator, now)
+
+    async def find_session(self, token_hash: str) -> OperatorSession | None:
+        row = await self.pool.fetchrow(
+            "SELECT operator, created_at, last_seen FROM operator_sessions WHERE token_hash = $1", token_hash
+        )
+        return OperatorSession(str(row[0]), float(row[1]), float(row[2])) if row else None
+
+    async def touch_session(self, token_hash: str, now: float) -> None:
+        await self.pool.execute("UPDATE operator_sessions SET last_seen = $2 WHERE token_hash = $1", token_hash, now)
+
+    async def end_session(self, token_hash: str) -> None:
+        await self.pool.execute("DELETE FROM operator_sessions WHERE token_hash = $1", token_hash)
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
@@ -451,5 +475,9 @@ class PostgresStore:
             status = await connection.execute("DELETE FROM leases WHERE expires_at < $1", older_than)
             removed += int(status.split()[-1])
             status = await connection.execute("DELETE FROM journeys WHERE at < $1", older_than)
+            removed += int(status.split()[-1])
+            status = await connection.execute(
+                "DELETE FROM operator_sessions WHERE created_at < $1", older_than.timestamp()
+            )
             removed += int(status.split()[-1])
         return removed

@@ -21,6 +21,7 @@ from gateway.records import (
     KpiCount,
     Lease,
     LeaseState,
+    OperatorSession,
     StoredResponse,
 )
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
@@ -116,6 +117,13 @@ CREATE TABLE IF NOT EXISTS operators (
     password_hash TEXT NOT NULL,
     updated_at    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS operator_sessions (
+    token_hash TEXT PRIMARY KEY,
+    operator   TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS operator_sessions_operator ON operator_sessions (operator);
 CREATE TABLE IF NOT EXISTS audit_head (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     entries INTEGER NOT NULL,
@@ -398,6 +406,7 @@ class SQLiteStore:
                 "password_hash = excluded.password_hash, updated_at = excluded.updated_at",
                 (name, password_hash, _iso(_now())),
             )
+            db.execute("DELETE FROM operator_sessions WHERE operator = ?", (name,))
             return not existed
 
         return await self._write(put)
@@ -407,6 +416,27 @@ class SQLiteStore:
             lambda db: db.execute("SELECT password_hash FROM operators WHERE name = ?", (name,)).fetchone()
         )
         return str(row[0]) if row else None
+
+    async def open_session(self, token_hash: str, operator: str, now: float) -> None:
+        await self._write(
+            lambda db: db.execute("INSERT INTO operator_sessions VALUES (?, ?, ?, ?)", (token_hash, operator, now, now))
+        )
+
+    async def find_session(self, token_hash: str) -> OperatorSession | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT operator, created_at, last_seen FROM operator_sessions WHERE token_hash = ?", (token_hash,)
+            ).fetchone()
+        )
+        return OperatorSession(str(row[0]), float(row[1]), float(row[2])) if row else None
+
+    async def touch_session(self, token_hash: str, now: float) -> None:
+        await self._write(
+            lambda db: db.execute("UPDATE operator_sessions SET last_seen = ? WHERE token_hash = ?", (now, token_hash))
+        )
+
+    async def end_session(self, token_hash: str) -> None:
+        await self._write(lambda db: db.execute("DELETE FROM operator_sessions WHERE token_hash = ?", (token_hash,)))
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
@@ -432,6 +462,9 @@ class SQLiteStore:
             removed += db.execute("DELETE FROM orphan_answers WHERE created_at < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM journeys WHERE at < ?", (cutoff,)).rowcount
             removed += db.execute("DELETE FROM leases WHERE expires_at < ?", (older_than.timestamp(),)).rowcount
+            removed += db.execute(
+                "DELETE FROM operator_sessions WHERE created_at < ?", (older_than.timestamp(),)
+            ).rowcount
             return removed
 
         return await self._write(purge)

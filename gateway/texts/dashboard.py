@@ -65,6 +65,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "status": ("statut", "الحالة"),
     "problem": ("problème", "المشكلة"),
     "journal": ("Journal d'audit", "سجل التدقيق"),
+    "unverified_claims": ("Messages non vérifiés portant cet identifiant", "رسائل غير موثّقة تحمل هذا المعرّف"),
+    "unverified_note": (
+        "Refusés avant toute vérification de signature, ou mis en lettres mortes : n'importe qui a pu les "
+        "envoyer sous cet identifiant.",
+        "رُفضت قبل التحقق من التوقيع أو حُوّلت إلى الرسائل الميتة: يمكن لأي كان إرسالها بهذا المعرّف.",
+    ),
     "attestation": ("Attestation", "الشهادة"),
     "reason": ("motif", "السبب"),
     "message_id": ("identifiant", "المعرّف"),

@@ -25,7 +25,7 @@ import structlog
 from gateway.metrics import Metrics
 from gateway.pipeline.flow import Pipeline
 from gateway.protocol import JOSE, XML, DeadReason, Priority, Transport
-from gateway.records import AuditEntry, Delivery
+from gateway.records import AuditEntry, Delivery, unverified
 from gateway.store import Store
 from gateway.transports.copies import copy_of
 from gateway.transports.lanes import PriorityGate, peek_priority
@@ -319,7 +319,7 @@ class BusIntake:
             await self._store.record(
                 AuditEntry(
                     at=dt.datetime.now(dt.UTC),
-                    request_id=message.message_id or "",
+                    request_id=unverified(message.message_id or ""),
                     transport=Transport.AMQP,
                     status="dead",
                     problem=reason,

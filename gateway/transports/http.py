@@ -8,6 +8,8 @@ the answer becomes a sealed `internal_error`.
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from aiohttp import web
 
@@ -19,24 +21,32 @@ from gateway.store import Store
 log = structlog.get_logger(__name__)
 
 
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The body, or `too_large` as soon as it passes `limit` bytes."""
+async def read_limited(request: web.Request, limit: int, seconds: float) -> bytes:
+    """The body, or `too_large` as soon as it passes `limit` bytes. A body that takes longer than
+    `seconds` to arrive is answered 408 and its connection closed: it never reaches the pipeline."""
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"body of {request.content_length} bytes exceeds {limit}")
     chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"body exceeds {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(
+            text="the body took too long to arrive\n", headers={"Connection": "close"}
+        ) from None
     return b"".join(chunks)
 
 
-async def answer(request: web.Request, pipeline: Pipeline, store: Store, limit: int) -> web.Response:
-    """The sealed response to one request sent over HTTP, journaled before it is returned."""
+async def answer(request: web.Request, pipeline: Pipeline, store: Store, limit: int, seconds: float) -> web.Response:
+    """The sealed response to one request sent over HTTP, journaled before it is returned; its body
+    read within `seconds`."""
     content_type = request.headers.get("Content-Type")
     try:
-        body = await read_limited(request, limit)
+        body = await read_limited(request, limit, seconds)
         outcome = await pipeline.handle(body, content_type, transport=Transport.HTTP)
     except TooLarge as exc:
         outcome = pipeline.refuse_unread(content_type, exc, Transport.HTTP)

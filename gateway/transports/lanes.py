@@ -20,12 +20,13 @@ import base64
 import binascii
 import heapq
 import itertools
-import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from gateway.errors import Malformed
 from gateway.protocol import JOSE, Priority
+from gateway.signing import safe_json
 
 LANES = tuple(Priority)
 RANK: dict[str, int] = {lane: rank for rank, lane in enumerate(LANES)}
@@ -37,8 +38,8 @@ def peek_priority(body: bytes, content_type: str | None) -> Priority:
     if (content_type or "").startswith(JOSE):
         try:
             payload = body.split(b".")[1]
-            value = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))).get("priority")
-        except (IndexError, ValueError, binascii.Error, AttributeError):
+            value = safe_json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))).get("priority")
+        except (IndexError, ValueError, binascii.Error, AttributeError, Malformed):
             return Priority.NORMAL
         return Priority(value) if isinstance(value, str) and value in RANK else Priority.NORMAL
     match = _XML_PRIORITY.search(body[:8192])

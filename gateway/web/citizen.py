@@ -18,14 +18,19 @@ from typing import Any
 from aiohttp import web
 
 from gateway.audit.access import access_report as journal_report
-from gateway.errors import AccessDenied, GatewayError, SchemaInvalid, StaleRequest
+from gateway.errors import AccessDenied, DuplicateConflict, GatewayError, SchemaInvalid, StaleRequest
+from gateway.ids import random_uuid
 from gateway.logs import subject_ref
 from gateway.protocol import JOSE, SUBJECT_PATTERNS, UUID_PATTERN, Transport, instant, parse_instant
-from gateway.records import AuditEntry
+from gateway.records import AuditEntry, StoredResponse
 from gateway.runtime.worker import Gateway, gateway_of
 from gateway.signing import jws
+from gateway.transports.http import read_limited
 
 ROLE = "citizen-portal"
+SERVED = "served"
+#: How long a worker holds a report request's id while it builds the report.
+CLAIM_SECONDS = 30.0
 
 
 def _read(gateway: Gateway, body: bytes) -> tuple[str, str, str]:
@@ -35,7 +40,7 @@ def _read(gateway: Gateway, body: bytes) -> tuple[str, str, str]:
     participant = gateway.config.participants.get(signer.participant)
     if participant is None or ROLE not in participant.roles:
         raise AccessDenied(f"{signer.participant} is not a citizen portal")
-    payload: Any = json.loads(message.payload)
+    payload: Any = message.content
     subject = payload.get("subject")
     if not (
         isinstance(subject, dict)
@@ -59,11 +64,13 @@ def _read(gateway: Gateway, body: bytes) -> tuple[str, str, str]:
 
 async def access_report(request: web.Request) -> web.Response:
     gateway = gateway_of(request)
-    body = await request.content.read(gateway.config.settings.max_body_bytes + 1)
+    settings = gateway.config.settings
     try:
+        body = await read_limited(request, settings.max_body_bytes, settings.body_timeout_seconds)
         if (request.content_type or "") != JOSE:
             raise SchemaInvalid("the body must be a compact JWS (application/jose)")
         portal, request_id, identifier = _read(gateway, body)
+        await _claim(gateway, request_id)
     except GatewayError as exc:
         return web.json_response({"error": exc.code, "message": exc.detail}, status=exc.http_status)
     ref = subject_ref(gateway.log_key, identifier)
@@ -73,6 +80,21 @@ async def access_report(request: web.Request) -> web.Response:
         "entries": journal_report(await gateway.store.audit_by_subject(ref)),
     }
     sealed = gateway.sealer.seal_json(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode())
+    await gateway.store.complete(
+        StoredResponse(
+            request_id=request_id,
+            response_id=random_uuid(),
+            digest=hashlib.sha256(body).hexdigest(),
+            body=sealed,
+            kind="jose",
+            status=SERVED,
+            problem=None,
+            http_status=200,
+            document_type=None,
+        ),
+        None,
+        gateway.worker,
+    )
     await gateway.store.record(
         AuditEntry(
             at=dt.datetime.now(dt.UTC),
@@ -80,7 +102,7 @@ async def access_report(request: web.Request) -> web.Response:
             transport=Transport.CITIZEN_PORTAL,
             requester=portal,
             purpose="access-report",
-            status="served",
+            status=SERVED,
             request_sha256=hashlib.sha256(body).hexdigest(),
             response_sha256=hashlib.sha256(sealed).hexdigest(),
             subject_ref=ref,
@@ -88,3 +110,12 @@ async def access_report(request: web.Request) -> web.Response:
         None,
     )
     return web.Response(body=sealed, content_type=JOSE)
+
+
+async def _claim(gateway: Gateway, request_id: str) -> None:
+    """Takes the report request's id, once: a report already served under it, or being served by
+    another worker, refuses this one (a captured request cannot be replayed). The id is remembered as
+    long as the responses of document requests are."""
+    claimed = await gateway.store.claim(request_id, gateway.worker, CLAIM_SECONDS)
+    if isinstance(claimed, StoredResponse) or claimed.state == "held":
+        raise DuplicateConflict(f"the report request {request_id} was served already")

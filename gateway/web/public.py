@@ -5,17 +5,17 @@ metrics. None of them needs a login and none of them shows personal data."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from aiohttp import web
 from lxml import etree
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Malformed
 from gateway.protocol import NS_TAG, UUID_PATTERN, instant
 from gateway.records import AttestationRecord
 from gateway.runtime.worker import gateway_of
 from gateway.schemas import schema_path
+from gateway.signing import safe_json
 from gateway.signing.seal import verify_seal
 from gateway.transports.http import answer, read_limited
 
@@ -24,7 +24,10 @@ async def post_request(request: web.Request) -> web.Response:
     """`POST /v1/requests`: the HTTP transport, on this worker's pipeline and store."""
     gateway = gateway_of(request)
     assert gateway.pipeline is not None
-    return await answer(request, gateway.pipeline, gateway.store, gateway.config.settings.max_body_bytes)
+    settings = gateway.config.settings
+    return await answer(
+        request, gateway.pipeline, gateway.store, settings.max_body_bytes, settings.body_timeout_seconds
+    )
 
 
 async def document_types(request: web.Request) -> web.Response:
@@ -77,7 +80,8 @@ async def verify(request: web.Request) -> web.Response:
     """Is this sealed document genuine, and what is the state of its attestation?"""
     gateway = gateway_of(request)
     try:
-        body = await read_limited(request, 4 * gateway.config.settings.max_body_bytes)
+        settings = gateway.config.settings
+        body = await read_limited(request, 4 * settings.max_body_bytes, settings.body_timeout_seconds)
         seal = verify_seal(body, gateway.trust)
     except GatewayError as exc:
         return web.json_response({"valid": False, "reason": f"{exc.code}: {exc.detail}"})
@@ -101,8 +105,8 @@ def _attestation_id(xml: etree._Element | None, payload: bytes | None) -> str | 
         return node.text if node is not None else None
     if payload is not None:
         try:
-            value = json.loads(payload).get("attestation", {}).get("attestationId")
-        except (ValueError, AttributeError):
+            value = safe_json.loads(payload).get("attestation", {}).get("attestationId")
+        except (Malformed, AttributeError):
             return None
         return value if isinstance(value, str) else None
     return None

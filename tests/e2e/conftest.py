@@ -22,7 +22,7 @@ from gateway import logs
 from gateway.config import Config, Participant, Quota, Requester
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued, ensure_development_pki
-from gateway.web.app import make_app
+from gateway.web.app import make_runner
 from gateway_sandbox.civil_registry.records import Registry, build
 from gateway_sandbox.civil_registry.service import CivilRegistryService, QueryChecker, load_identity
 from gateway_sandbox.commercial_register.records import RegisterRecords
@@ -198,7 +198,7 @@ async def gateway(
 
 @pytest_asyncio.fixture(scope="session")
 async def http(gateway: Gateway) -> AsyncIterator[str]:
-    runner = web.AppRunner(make_app(gateway))
+    runner = make_runner(gateway)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

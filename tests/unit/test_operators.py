@@ -1,10 +1,14 @@
-"""Operator credentials and sessions: slow salted hashes, signed expiring sessions, CSRF, throttling."""
+"""Operator credentials: slow salted hashes checked off the event loop within bounds, and the
+login guard that counts every attempt before its password is checked."""
 
 from __future__ import annotations
 
-import time
+import asyncio
 
-from gateway.dashboard.accounts import MAX_FAILURES, SESSION_SECONDS, Sessions, Throttle, check_password, hash_password
+import pytest
+
+from gateway.dashboard.accounts import Busy, PasswordChecks, check_password, hash_password
+from gateway.dashboard.throttle import Budget, LoginGuard, Refused
 
 
 def test_passwords_are_salted_scrypt_hashes() -> None:
@@ -16,30 +20,69 @@ def test_passwords_are_salted_scrypt_hashes() -> None:
     assert not check_password("anything", None)
 
 
-def test_a_session_names_its_operator_until_it_expires() -> None:
-    """A session cookie names the operator; a forged or expired one names nobody."""
-    sessions = Sessions(b"k" * 32)
-    cookie = sessions.issue("amina")
-    assert sessions.operator(cookie) == "amina"
-    assert sessions.operator(cookie.replace("amina", "admin", 1)) is None
-    assert Sessions(b"x" * 32).operator(cookie) is None
-    assert sessions.operator(cookie, now=time.time() + SESSION_SECONDS + 1) is None
+async def test_password_checks_beyond_their_bound_are_refused_at_once() -> None:
+    """With one check at a time and one waiting, a third at once is Busy; the two others are answered."""
+    checks = PasswordChecks(at_once=1, waiting=1)
+    stored = hash_password("une phrase de passe longue")
+    first = asyncio.create_task(checks.check("une phrase de passe longue", stored))
+    second = asyncio.create_task(checks.check("wrong", stored))
+    await asyncio.sleep(0)
+    with pytest.raises(Busy):
+        await checks.check("une phrase de passe longue", stored)
+    assert await first is True and await second is False
 
 
-def test_csrf_token_is_bound_to_the_session() -> None:
-    """The CSRF token of one session is refused with another session."""
-    sessions = Sessions(b"k" * 32)
-    one, two = sessions.issue("amina"), sessions.issue("amina")
-    assert sessions.csrf_ok(one, sessions.csrf(one))
-    assert not sessions.csrf_ok(two, sessions.csrf(one)) and not sessions.csrf_ok(one, None)
+def test_guesses_are_counted_before_their_password_is_checked() -> None:
+    """Five reservations for one account from one address, with nothing awaited between them: the sixth is refused."""
+    guard = LoginGuard()
+    for _ in range(5):
+        guard.reserve("amina", "192.0.2.1", now=1000.0)
+    with pytest.raises(Refused) as refused:
+        guard.reserve("amina", "192.0.2.1", now=1000.0)
+    assert refused.value.retry_after == 60 and refused.value.first
+    with pytest.raises(Refused) as again:
+        guard.reserve("amina", "192.0.2.1", now=1001.0)
+    assert not again.value.first  # only the first refusal of a lock is worth journaling
 
 
-def test_throttle_locks_after_repeated_failures() -> None:
-    """After MAX_FAILURES failures a key is locked; a success clears it."""
-    throttle = Throttle()
-    for _ in range(MAX_FAILURES):
-        assert not throttle.locked("user:amina")
-        throttle.failed("user:amina")
-    assert throttle.locked("user:amina") and not throttle.locked("user:other")
-    throttle.succeeded("user:amina")
-    assert not throttle.locked("user:amina")
+def test_a_right_password_takes_its_attempt_back() -> None:
+    """A success clears the pair's count: four failures and a success leave five more tries."""
+    guard = LoginGuard()
+    for _ in range(4):
+        guard.reserve("amina", "192.0.2.1", now=1000.0)
+    guard.succeeded(guard.reserve("amina", "192.0.2.1", now=1000.0), now=1000.0)
+    for _ in range(5):
+        guard.reserve("amina", "192.0.2.1", now=1001.0)
+
+
+def test_the_wait_doubles_at_each_lock_and_starts_again_after_a_quiet_window() -> None:
+    """60 s, then 120 s after the next five failures; after a quiet window, 60 s again."""
+    budget = Budget(failures=2, window=100)
+    guard = LoginGuard(pair=budget, address=Budget(1000, 100), account=Budget(1000, 100))
+    waits = []
+    for start in (0.0, 100.0, 500.0):  # 100: right after the first lock; 500: long after the second
+        guard.reserve("amina", "192.0.2.1", now=start)
+        guard.reserve("amina", "192.0.2.1", now=start)
+        with pytest.raises(Refused) as refused:
+            guard.reserve("amina", "192.0.2.1", now=start)
+        waits.append(refused.value.retry_after)
+    assert waits == [60, 120, 60]
+
+
+def test_guesses_from_elsewhere_do_not_lock_out_an_address_the_operator_used() -> None:
+    """Fifty failures for one account from fifty addresses hold back new addresses, not a known one."""
+    guard = LoginGuard()
+    guard.succeeded(guard.reserve("amina", "192.0.2.1", now=0.0), now=0.0)
+    for i in range(50):
+        guard.reserve("amina", f"198.51.100.{i}", now=10.0)
+    with pytest.raises(Refused):
+        guard.reserve("amina", "203.0.113.9", now=11.0)
+    guard.reserve("amina", "192.0.2.1", now=11.0)  # the operator's own address still may try
+
+
+def test_the_guards_memory_is_bounded() -> None:
+    """A hundred thousand addresses and names leave at most max_keys keys per table."""
+    guard = LoginGuard(max_keys=1000)
+    for i in range(100_000):
+        guard.reserve(f"user{i}", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", now=float(i))
+    assert guard.size() <= 3000
