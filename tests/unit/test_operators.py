@@ -4,6 +4,7 @@ login guard that counts every attempt before its password is checked."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -86,3 +87,20 @@ def test_the_guards_memory_is_bounded() -> None:
     for i in range(100_000):
         guard.reserve(f"user{i}", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", now=float(i))
     assert guard.size() <= 3000
+
+
+async def test_password_checks_leave_the_event_loop_free() -> None:
+    """While eight checks run, a timer on the event loop is never late by as much as one hash takes."""
+    stored = hash_password("une phrase de passe longue")
+    started = time.perf_counter()
+    check_password("une phrase de passe longue", stored)
+    one_hash = time.perf_counter() - started
+    checks = PasswordChecks()
+    running = asyncio.gather(*(checks.check("une phrase de passe longue", stored) for _ in range(8)))
+    late = 0.0
+    while not running.done():
+        before = time.perf_counter()
+        await asyncio.sleep(0.005)
+        late = max(late, time.perf_counter() - before - 0.005)
+    assert all(await running)
+    assert late < one_hash / 2, f"the loop was held {late * 1000:.0f} ms; one hash takes {one_hash * 1000:.0f} ms"
