@@ -34,6 +34,7 @@ class Settings:
     max_body_bytes: int
     crl_reload_seconds: int
     remember_days: int
+    checkpoint_seconds: float
     prefetch: int
     max_concurrency: int
     shutdown_grace_seconds: float
@@ -171,6 +172,7 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         max_body_bytes=int(g["max_body_bytes"]),
         crl_reload_seconds=int(g["crl_reload_seconds"]),
         remember_days=int(g["remember_days"]),
+        checkpoint_seconds=float(env.get("GATEWAY_CHECKPOINT_SECONDS", g.get("checkpoint_seconds", 60))),
         prefetch=int(g["prefetch"]),
         max_concurrency=int(g.get("max_concurrency", 100)),
         shutdown_grace_seconds=float(g.get("shutdown_grace_seconds", 20)),

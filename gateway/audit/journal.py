@@ -3,8 +3,8 @@ keeps (`gateway.store.chain`) and names the first entry that does not follow.
 
 The store appends under a lock (one writer at a time across workers) and keeps the head
 (count and last hash) beside the entries, so that cutting entries off the end is found too.
-Someone able to rewrite the whole database could rebuild a consistent chain: export the head
-regularly (`gateway audit verify` prints it) to anchor it outside.
+Someone able to rewrite the whole database could rebuild a consistent chain, head included:
+the sealed checkpoints kept outside the database (`checkpoints`) are what find that.
 """
 
 from __future__ import annotations

@@ -30,12 +30,24 @@ import csv
 import datetime as dt
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.kpi import BUCKET_BOUNDS_MS, Summary, summarise, total
 from gateway.store import Store
-from gateway.texts.report import GENERATED, HEADINGS, KEY_HEADINGS, P95, PERIOD, REPORT, TITLES, VOLUME, WITHIN_SLA
+from gateway.texts.report import (
+    CHECKPOINTS,
+    GENERATED,
+    HEADINGS,
+    KEY_HEADINGS,
+    P95,
+    PERIOD,
+    REPORT,
+    TITLES,
+    VOLUME,
+    WITHIN_SLA,
+)
 from gateway.texts.wilayas import WILAYAS
 
 COLUMNS = (
@@ -57,6 +69,8 @@ DIMENSIONS = ("agency", "wilaya", "provider")
 PERIODS = ("month", "week", "day")
 SLA_TARGET = 95.0
 TOTAL_KEY = "TOTAL"
+#: The journal's checkpoints a report carries: the last of each day of its period.
+CHECKPOINTS_FILE = "checkpoints.jsonl"
 
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 _WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$")
@@ -255,8 +269,9 @@ def table_page(report: Report, dimension: str) -> str:
     return _page(report, title, body)
 
 
-def index_page(report: Report) -> str:
-    """The report's index: the period's totals and a link to each table and its CSV."""
+def index_page(report: Report, checkpoints: Sequence[str] = ()) -> str:
+    """The report's index: the period's totals, a link to each table and its CSV, and the journal's
+    checkpoints it carries."""
     overall = report.total()
     links = "".join(
         f'<li><a href="{d}.html">{_bilingual(*TITLES[d])}</a> (<a href="{d}.csv">CSV</a>)</li>' for d in DIMENSIONS
@@ -266,7 +281,12 @@ def index_page(report: Report) -> str:
         f"{_bilingual(*WITHIN_SLA)} {html.escape(percent(overall) or '—')} — "
         f"{_bilingual(*P95)} {html.escape(p95(overall) or '—')}</p>"
     )
-    return _page(report, REPORT, f"{facts}\n<ul>{links}</ul>")
+    anchors = (
+        f'<p>{_bilingual(*CHECKPOINTS)} : <a href="{CHECKPOINTS_FILE}">{len(checkpoints)}</a></p>'
+        if checkpoints
+        else ""
+    )
+    return _page(report, REPORT, f"{facts}\n<ul>{links}</ul>{anchors}")
 
 
 # ---------------------------------------------------------------------- writers
@@ -277,8 +297,9 @@ def write_csv(path: Path, report: Report, dimension: str) -> None:
         writer.writerows(rows(report, dimension))
 
 
-def write(report: Report, out: Path) -> list[Path]:
-    """Writes the CSV and HTML files of the report, and index.html, in `out`; returns their paths."""
+def write(report: Report, out: Path, checkpoints: Sequence[str] = ()) -> list[Path]:
+    """Writes the CSV and HTML files of the report, index.html, and the journal's `checkpoints` (one
+    sealed checkpoint per line, see `gateway.audit.checkpoints`) in `out`; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for dimension in DIMENSIONS:
@@ -287,6 +308,9 @@ def write(report: Report, out: Path) -> list[Path]:
     for dimension in DIMENSIONS:
         (out / f"{dimension}.html").write_text(table_page(report, dimension), encoding="utf-8")
         written.append(out / f"{dimension}.html")
-    (out / "index.html").write_text(index_page(report), encoding="utf-8")
+    if checkpoints:
+        (out / CHECKPOINTS_FILE).write_text("".join(f"{token}\n" for token in checkpoints), encoding="ascii")
+        written.append(out / CHECKPOINTS_FILE)
+    (out / "index.html").write_text(index_page(report, checkpoints), encoding="utf-8")
     written.append(out / "index.html")
     return written

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.audit import report
+from gateway.audit import checkpoints, report
 from gateway.cli.common import add_home, home_path, opened_store
 
 
@@ -41,7 +41,8 @@ def command(args: argparse.Namespace) -> int:
 async def _write(home: Path, period: report.Period, out: Path) -> int:
     async with opened_store(home) as store:
         built = await report.build(store, period)
-    for path in report.write(built, out):
+    anchors = checkpoints.last_of_each_day(home, period.since, period.until)
+    for path in report.write(built, out, anchors):
         print(path)
     overall = built.total()
     sla = f"{report.percent(overall)} % answered within SLA" if overall.sla_bound else "no SLA-bound request"

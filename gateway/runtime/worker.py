@@ -17,6 +17,8 @@ from aiohttp import web
 
 from gateway import adapters as adapter_registry
 from gateway.adapters.base import Adapter, AdapterContext
+from gateway.audit import checkpoints
+from gateway.audit.checkpoints import Checkpoint
 from gateway.config import Config
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
@@ -60,6 +62,7 @@ class Gateway:
         self.pipeline: Pipeline | None = None
         self.intake: BusIntake | None = None
         self._background: list[asyncio.Task[None]] = []
+        self._checkpointed: tuple[int, str] | None = None
 
     async def start(self) -> None:
         s = self.config.settings
@@ -99,6 +102,8 @@ class Gateway:
         self._background.append(asyncio.create_task(self._reload_crls()))
         self._background.append(asyncio.create_task(self._watch()))
         self._background.append(asyncio.create_task(self._forget_old()))
+        if s.checkpoint_seconds > 0:
+            self._background.append(asyncio.create_task(self._checkpoints(s.checkpoint_seconds)))
         # Everything loaded so far (modules, schemas, keys, certificates) lives as long as the
         # worker: out of the collector's sight, a full collection no longer walks it.
         gc.collect()
@@ -119,8 +124,33 @@ class Gateway:
                 await adapter.close()
         if self.connection is not None:
             await self.connection.close()
+        if self.config.settings.checkpoint_seconds > 0:
+            await self.checkpoint()  # the journal as this worker leaves it
         await self.store.close()
         log.info("gateway_stopped")
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Seals the journal's head, when it moved since this worker's last checkpoint, into today's
+        checkpoint file. A failure is logged loudly and never stops the worker."""
+        try:
+            head = await self.store.audit_head()
+            if head is None or head == self._checkpointed:
+                return None
+            checkpoint = Checkpoint(self.config.settings.participant, head[0], head[1], dt.datetime.now(dt.UTC))
+            await asyncio.to_thread(
+                checkpoints.append, self.home, checkpoint.at, self.sealer.seal_json(checkpoint.payload())
+            )
+            self._checkpointed = head
+            log.info("journal_checkpointed", entries=head[0], head=head[1])
+            return checkpoint
+        except Exception:
+            log.exception("journal_checkpoint_failed")
+            return None
+
+    async def _checkpoints(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.checkpoint()
 
     async def readiness(self) -> dict[str, bool]:
         """What /readyz reports: each part that must be usable."""

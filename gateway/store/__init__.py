@@ -86,6 +86,10 @@ class Store(Protocol):
         """Every entry about one subject (by the keyed hash of its identifier), oldest first."""
         ...
 
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The journal's head as the store keeps it: (entries, hash of the last), None while empty."""
+        ...
+
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         """The whole journal in order, with its hashes, and the head kept beside it."""
         ...

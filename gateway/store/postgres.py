@@ -418,6 +418,10 @@ class PostgresStore:
         )
         return [AuditEntry.from_row(tuple(row)) for row in rows]
 
+    async def audit_head(self) -> tuple[int, str] | None:
+        head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")
+        return (int(head["entries"]), str(head["head"])) if head else None
+
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         rows = await self.pool.fetch(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")
         chain = [

@@ -385,6 +385,10 @@ class SQLiteStore:
         )
         return [AuditEntry.from_row((dt.datetime.fromisoformat(r[0]), *r[1:])) for r in rows]
 
+    async def audit_head(self) -> tuple[int, str] | None:
+        head = await self._run(lambda db: db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone())
+        return (int(head[0]), str(head[1])) if head else None
+
     async def audit_chain(self) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
         def read(db: sqlite3.Connection) -> tuple[list[ChainedEntry], tuple[int, str] | None]:
             rows = db.execute(f"SELECT seq, {_AUDIT_COLUMNS}, prev_hash, entry_hash FROM audit ORDER BY seq")

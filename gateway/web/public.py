@@ -4,12 +4,15 @@ metrics. None of them needs a login and none of them shows personal data."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 from typing import Any
 
 from aiohttp import web
 from lxml import etree
 
+from gateway.audit import checkpoints
 from gateway.errors import GatewayError, Malformed
 from gateway.protocol import NS_TAG, UUID_PATTERN, instant
 from gateway.records import AttestationRecord
@@ -18,6 +21,8 @@ from gateway.schemas import schema_path
 from gateway.signing import safe_json
 from gateway.signing.seal import verify_seal
 from gateway.transports.http import answer, read_limited
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 async def post_request(request: web.Request) -> web.Response:
@@ -125,3 +130,18 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     body = gateway_of(request).metrics.render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+async def audit_checkpoints(request: web.Request) -> web.Response:
+    """`GET /v1/audit/checkpoints[?day=YYYY-MM-DD]`: the journal's sealed checkpoints of one day (by
+    default the latest), for auditors and citizen portals to keep. No personal data: counts, hashes,
+    times."""
+    gateway = gateway_of(request)
+    available = await asyncio.to_thread(checkpoints.days, gateway.home)
+    day = request.query.get("day") or (available[-1] if available else "")
+    if day and not _DAY.fullmatch(day):
+        return web.json_response({"error": "day is YYYY-MM-DD"}, status=400)
+    tokens = await asyncio.to_thread(checkpoints.tokens_of_day, gateway.home, day) if day else []
+    return web.json_response(
+        {"journal": gateway.config.settings.participant, "day": day or None, "days": available, "checkpoints": tokens}
+    )

@@ -53,19 +53,28 @@ async def test_citizen_report_lists_exactly_the_requests_about_that_person(
     assert person not in result.stdout
 
 
+def copy_of(home: Path, tmp_path: Path, *, with_checkpoints: bool = True) -> Path:
+    """A consistent copy of a live home: its database, keys and (unless told) its checkpoints."""
+    copy = tmp_path / "home"
+    copy.mkdir()
+    db = sqlite3.connect(home / "gateway.sqlite3")
+    db.execute(f"VACUUM INTO '{copy / 'gateway.sqlite3'}'")
+    db.close()
+    shutil.copytree(home / "secrets", copy / "secrets")
+    shutil.copytree(home / "pki", copy / "pki")
+    if with_checkpoints and (home / "checkpoints").is_dir():
+        shutil.copytree(home / "checkpoints", copy / "checkpoints")
+    return copy
+
+
 async def test_verify_names_the_first_tampered_entry(
-    bus: BusClient, cnas: Issued, examples: Examples, home: Path, tmp_path: Path
+    bus: BusClient, cnas: Issued, examples: Examples, home: Path, tmp_path: Path, gateway: Gateway
 ) -> None:
     """On a copy of the journal, `gateway audit verify` passes, then fails at the entry changed by hand."""
     rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]})
     await bus.call(body, message_id=rid)
-    copy = tmp_path / "home"
-    copy.mkdir()
-    db = sqlite3.connect(home / "gateway.sqlite3")
-    db.execute(f"VACUUM INTO '{copy / 'gateway.sqlite3'}'")  # a consistent copy of the live database
-    db.close()
-    shutil.copytree(home / "secrets", copy / "secrets")
-    shutil.copytree(home / "pki", copy / "pki")
+    await gateway.checkpoint()
+    copy = copy_of(home, tmp_path)
     intact = gateway_cli("audit", "verify", "--home", str(copy))
     assert intact.returncode == 0 and "intact" in intact.stdout, intact.stdout + intact.stderr
     db = sqlite3.connect(copy / "gateway.sqlite3")
@@ -119,3 +128,36 @@ async def test_only_a_citizen_portal_may_ask_for_a_report(  # type: ignore[no-un
     assert status == 422 and json.loads(answer)["error"] == "stale_request"
     status, answer = await _report(http, b"eyJhbGciOiJub25lIn0.e30.")
     assert status == 401 and json.loads(answer)["error"] == "signature_invalid"
+
+
+async def test_checkpoints_are_published_and_catch_a_cut_journal_whose_checkpoints_were_dropped(
+    http: str, bus: BusClient, cnas: Issued, examples: Examples, home: Path, tmp_path: Path, gateway: Gateway
+) -> None:
+    """A worker's checkpoint is published at GET /v1/audit/checkpoints; on a copy whose last three entries,
+    head row and checkpoint folder were removed, `gateway audit verify --checkpoints` with the auditor's copy
+    names that checkpoint and the entries removed (exit 1); the untouched copy holds (exit 0)."""
+    for _ in range(3):
+        rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][1]})
+        await bus.call(body, message_id=rid)
+    checkpoint = await gateway.checkpoint()
+    assert checkpoint is not None
+    async with aiohttp.ClientSession() as session, session.get(http + "/v1/audit/checkpoints") as response:
+        published = await response.json()
+    assert response.status == 200 and published["journal"] == "dz.exchange.gateway"
+    assert published["checkpoints"] and b"family" not in json.dumps(published).encode()
+    auditor = tmp_path / "auditor.json"
+    auditor.write_text(json.dumps(published))
+    copy = copy_of(home, tmp_path, with_checkpoints=False)
+    holds = gateway_cli("audit", "verify", "--home", str(copy), "--checkpoints", str(auditor))
+    assert holds.returncode == 0 and "intact" in holds.stdout, holds.stdout + holds.stderr
+    db = sqlite3.connect(copy / "gateway.sqlite3")
+    with db:
+        kept = checkpoint.entries - 3
+        cutoff = db.execute("SELECT seq FROM audit ORDER BY seq LIMIT 1 OFFSET ?", (kept,)).fetchone()[0]
+        db.execute("DELETE FROM audit WHERE seq >= ?", (cutoff,))
+        db.execute("DELETE FROM audit_head")
+    db.close()
+    cut = gateway_cli("audit", "verify", "--home", str(copy), "--checkpoints", str(auditor))
+    assert cut.returncode == 1 and "audit journal intact" in cut.stdout  # the chain alone cannot tell
+    assert f"{checkpoint.entries} entries, head {checkpoint.head[:16]}" in cut.stdout
+    assert f"entries {kept + 1} to {checkpoint.entries} were removed from its end" in cut.stdout
