@@ -126,6 +126,10 @@ class AuditEntry:
         """A row of the journal's columns, in the order of AUDIT_COLUMNS."""
         return cls(**_by_field(cls, row))
 
+    def row(self) -> tuple[Any, ...]:
+        """The entry's values in the order of AUDIT_COLUMNS, as the stores write them."""
+        return tuple(getattr(self, name) for name in AUDIT_COLUMNS)
+
     @classmethod
     def operator_action(
         cls, operator: str, action: str, outcome: str | None = None, subject: str | None = None
