@@ -38,8 +38,9 @@ class Identity:
     chain: Sequence[x509.Certificate]
 
     @classmethod
-    def from_folder(cls, folder: Path) -> Identity:
+    def from_folder(cls, folder: str | Path) -> Identity:
         """`folder/key.pem` (PKCS#8) and `folder/cert.pem`, as the exchange issues them."""
+        folder = Path(folder).expanduser()
         key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
         if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
             raise ValueError(f"{folder}/key.pem: only ECDSA and RSA keys sign requests")

@@ -31,7 +31,7 @@ ORDER = (
 
 def instant(offset_seconds: float = 0.0) -> str:
     """Now (plus an offset), as the protocol writes instants: UTC, to the second."""
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def request_fields(

@@ -1,0 +1,143 @@
+"""Carrying a signed request to the gateway and its sealed answer back: over AMQP (the
+`gateway.requests` queue, a reply queue of the client's own, correlation ids, publisher
+confirms) or over HTTP (`POST /v1/requests`). The URL's scheme chooses."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Protocol
+
+import aio_pika
+import aio_pika.abc
+import aiohttp
+from aio_pika.exceptions import AMQPError, DeliveryError
+from yarl import URL
+
+from gateway_client.errors import InvalidRequest, TransportError
+
+REQUESTS_QUEUE = "gateway.requests"
+SEALED_TYPES = ("application/xml", "application/jose")
+
+
+class Transport(Protocol):
+    """Sends one signed request and returns the sealed answer's bytes, or `TransportError`."""
+
+    async def exchange(self, body: bytes, *, content_type: str, request_id: str, timeout: float) -> bytes: ...
+
+    async def close(self) -> None: ...
+
+
+def transport_for(url: str) -> Transport:
+    """`amqp://`/`amqps://` for the bus, `http://`/`https://` for the HTTP API."""
+    scheme = URL(url).scheme
+    if scheme in ("amqp", "amqps"):
+        return AmqpTransport(url)
+    if scheme in ("http", "https"):
+        return HttpTransport(url)
+    raise InvalidRequest(f"{url!r}: the gateway's URL starts with amqp://, amqps://, http:// or https://")
+
+
+class HttpTransport:
+    """`POST {base}/v1/requests`, on one connection pool."""
+
+    def __init__(self, base_url: str) -> None:
+        self.endpoint = str(URL(base_url.rstrip("/") + "/v1/requests"))
+        self._session: aiohttp.ClientSession | None = None
+
+    async def exchange(self, body: bytes, *, content_type: str, request_id: str, timeout: float) -> bytes:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.post(
+                self.endpoint,
+                data=body,
+                headers={"Content-Type": content_type},
+                timeout=aiohttp.ClientTimeout(total=max(timeout, 0.1)),
+            ) as response:
+                answer = await response.read()
+                if response.content_type not in SEALED_TYPES:
+                    text = answer[:200].decode("utf-8", "replace").strip()
+                    raise TransportError(f"{self.endpoint}: HTTP {response.status} without a sealed answer: {text}")
+                return answer
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise TransportError(f"{self.endpoint}: {type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class AmqpTransport:
+    """Publishes to `gateway.requests`, persistent, mandatory and confirmed, and takes answers
+    from a reply queue named for this client, consumed before anything is sent. A robust
+    connection declares the queue again, under the same name, after the broker comes back."""
+
+    def __init__(self, url: str, queue: str = REQUESTS_QUEUE) -> None:
+        self.url, self.queue = url, queue
+        self.reply_queue = f"gateway.client.{uuid.uuid4()}"
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._waiting: dict[str, asyncio.Future[bytes]] = {}
+        self._lock = asyncio.Lock()
+
+    async def _channel_ready(self) -> aio_pika.abc.AbstractChannel:
+        async with self._lock:
+            if self._channel is None:
+                try:
+                    self._connection = await aio_pika.connect_robust(self.url)
+                    channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+                    queue = await channel.declare_queue(self.reply_queue, exclusive=True, auto_delete=True)
+                    await queue.consume(self._on_answer, no_ack=True)
+                except (AMQPError, OSError, asyncio.TimeoutError) as exc:
+                    await self.close()
+                    raise TransportError(f"the broker at {_safe(self.url)} cannot be reached: {exc}") from None
+                self._channel = channel
+            return self._channel
+
+    async def _on_answer(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        future = self._waiting.get(message.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(message.body)
+
+    async def exchange(self, body: bytes, *, content_type: str, request_id: str, timeout: float) -> bytes:
+        channel = await self._channel_ready()
+        correlation_id = str(uuid.uuid4())
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiting[correlation_id] = future
+        try:
+            await asyncio.wait_for(
+                channel.default_exchange.publish(
+                    aio_pika.Message(
+                        body,
+                        message_id=request_id,
+                        correlation_id=correlation_id,
+                        content_type=content_type,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        reply_to=self.reply_queue,
+                    ),
+                    routing_key=self.queue,
+                    mandatory=True,
+                ),
+                max(timeout, 0.1),
+            )
+            return await asyncio.wait_for(future, max(timeout, 0.1))
+        except DeliveryError:
+            raise TransportError(f"the broker does not route to {self.queue!r}: is the gateway running?") from None
+        except asyncio.TimeoutError:
+            raise TransportError(f"no answer on the bus within {timeout:.0f} s") from None
+        except (AMQPError, OSError) as exc:
+            raise TransportError(f"the bus failed: {type(exc).__name__}: {exc}") from None
+        finally:
+            self._waiting.pop(correlation_id, None)
+
+    async def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            await connection.close()
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return str(URL(url).with_password(None)) if URL(url).password else url
