@@ -25,6 +25,7 @@ from gateway_client.client import Client
 from gateway_client.errors import ClientError, InvalidRequest, SealError, TransportError
 from gateway_client.results import Attestation, Failed, NotFound, Refused, Result
 from gateway_client.signing import Identity
+from gateway_client.transports import REQUESTS_QUEUE
 
 EXIT = {"issued": 0, "not-found": 3, "refused": 4, "failed": 5}
 NO_TRUSTED_ANSWER = 6
@@ -52,13 +53,18 @@ def register(subparsers: Any) -> None:
         default=os.environ.get("GATEWAY_URL", DEFAULT_URL),
         help="the gateway: amqp://… for the bus, http://… for the HTTP API (default $GATEWAY_URL or the local broker)",
     )
+    parser.add_argument(
+        "--queue", default=REQUESTS_QUEUE, help=f"the gateway's request queue (default {REQUESTS_QUEUE})"
+    )
     parser.add_argument("--home", type=Path, default=Path("var"), help="the gateway's state folder, for the PKI")
     parser.add_argument("--identity", type=Path, help="folder with key.pem and cert.pem (default HOME/pki/PARTICIPANT)")
     parser.add_argument("--ca", type=Path, help="the exchange's root CA (default HOME/pki/ca.pem)")
     parser.add_argument("--agency", default=os.environ.get("GATEWAY_AGENCY", "CNAS-16-001"), help="requesting office")
     parser.add_argument("--case", dest="case_reference", help="the file's reference, e.g. DOSSIER-2026-000123")
     parser.add_argument("--priority", choices=("urgent", "normal", "bulk"), default="normal")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait, retries included (default 30)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds to wait for an answer, retries included (default 30; 120 with --batch)"
+    )
     parser.add_argument("--save", type=Path, help="write the sealed answer, as received, to this file")
     batch = parser.add_argument_group("bulk runs")
     batch.add_argument("--batch", type=Path, metavar="ROWS.csv", help="CSV with columns type,subject,purpose")
@@ -96,7 +102,8 @@ def command(args: argparse.Namespace) -> int:
             agency=args.agency,
             form=args.format,
             priority=args.priority,
-            timeout=args.timeout,
+            timeout=args.timeout or (120.0 if args.batch else 30.0),
+            queue=args.queue,
         )
     except (OSError, ValueError) as exc:
         print(f"gateway request: {exc}", file=sys.stderr)
@@ -206,7 +213,7 @@ async def _batch(client: Client, args: argparse.Namespace) -> int:
             args.batch,
             args.out,
             in_flight=args.in_flight,
-            timeout=max(args.timeout, 120.0) if args.timeout == 30.0 else args.timeout,
+            timeout=client.timeout,
             sla=sla,
         )
     except BatchError as exc:

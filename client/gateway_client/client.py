@@ -28,7 +28,7 @@ from gateway_client.results import Attestation, Failed, Refused, Result, result_
 from gateway_client.seal import Trust, open_sealed
 from gateway_client.signing import Identity, signed_request
 from gateway_client.subjects import subject_of
-from gateway_client.transports import Transport, transport_for
+from gateway_client.transports import REQUESTS_QUEUE, Transport, transport_for
 
 Form = Literal["xml", "jws"]
 Priority = Literal["urgent", "normal", "bulk"]
@@ -48,7 +48,8 @@ class Client:
 
     `url` is the gateway's: `amqp://user:password@host:5672/` for the bus, or
     `http://host:8080` for the HTTP API. `agency` is the requesting office's code
-    (`CNAS-16-001`). Use it as `async with Client(...) as client:`, or call `close()`.
+    (`CNAS-16-001`). `queue` names the gateway's request queue on the bus. Use it as
+    `async with Client(...) as client:`, or call `close()`.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class Client:
         form: Form = "xml",
         priority: Priority = "normal",
         timeout: float = 30.0,
+        queue: str = REQUESTS_QUEUE,
     ) -> None:
         if form not in CONTENT_TYPES:
             raise InvalidRequest(f"form is 'xml' or 'jws', not {form!r}")
@@ -68,7 +70,7 @@ class Client:
         self.trust = ca if isinstance(ca, Trust) else Trust.from_pem_file(ca)
         self.requester = _participant(identity)
         self.agency, self.form, self.priority, self.timeout = agency, form, priority, timeout
-        self.transport: Transport = transport_for(url)
+        self.transport: Transport = transport_for(url, queue)
 
     async def __aenter__(self) -> Client:
         return self

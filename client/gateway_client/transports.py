@@ -28,11 +28,11 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
-def transport_for(url: str) -> Transport:
-    """`amqp://`/`amqps://` for the bus, `http://`/`https://` for the HTTP API."""
+def transport_for(url: str, queue: str = REQUESTS_QUEUE) -> Transport:
+    """`amqp://`/`amqps://` for the bus (publishing to `queue`), `http://`/`https://` for the HTTP API."""
     scheme = URL(url).scheme
     if scheme in ("amqp", "amqps"):
-        return AmqpTransport(url)
+        return AmqpTransport(url, queue)
     if scheme in ("http", "https"):
         return HttpTransport(url)
     raise InvalidRequest(f"{url!r}: the gateway's URL starts with amqp://, amqps://, http:// or https://")
