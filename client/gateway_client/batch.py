@@ -310,7 +310,7 @@ async def run_batch(
     source: Path,
     out: Path,
     *,
-    in_flight: int = 16,
+    in_flight: int = 32,
     timeout: float = 120.0,
     sla: Mapping[str, int] | None = None,
     form: Form | None = None,

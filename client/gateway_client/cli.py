@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     batch = parser.add_argument_group("bulk runs")
     batch.add_argument("--batch", type=Path, metavar="ROWS.csv", help="CSV with columns type,subject,purpose")
     batch.add_argument("--out", type=Path, metavar="RESULTS.csv", help="results, one line per row (with --batch)")
-    batch.add_argument("--in-flight", type=int, default=16, help="requests in flight at once (default 16)")
+    batch.add_argument("--in-flight", type=int, default=32, help="requests in flight at once (default 32)")
     batch.add_argument(
         "--api",
         default=os.environ.get("GATEWAY_API", "http://127.0.0.1:8080"),

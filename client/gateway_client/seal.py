@@ -14,7 +14,7 @@ import binascii
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 from lxml import etree
@@ -45,10 +46,12 @@ _CONFIG = XAdESSignatureConfiguration(location="./")
 
 @dataclass(frozen=True)
 class Trust:
-    """The exchange's root CA, pinned, and the participant code that seals answers."""
+    """The exchange's root CA, pinned, and the participant code that seals answers. A chain that
+    checked out is remembered until its first certificate expires."""
 
     anchors: Sequence[x509.Certificate]
     sealer: str = GATEWAY
+    _checked: dict[bytes, dt.datetime] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_pem_file(cls, path: str | Path, sealer: str = GATEWAY) -> Trust:
@@ -57,6 +60,10 @@ class Trust:
 
     def check_chain(self, leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> None:
         """The chain leads to an anchor now, and its first certificate is the sealer's."""
+        key = b"".join(c.public_bytes(Encoding.DER) for c in (leaf, *others))
+        now = dt.datetime.now(dt.timezone.utc)
+        if self._checked.get(key, now) > now:
+            return
         verifier = (
             PolicyBuilder()
             .store(Store(list(self.anchors)))
@@ -72,6 +79,9 @@ class Trust:
         code = codes[0].value if len(codes) == 1 else None
         if code != self.sealer:
             raise SealError(f"sealed by {code!r}, not by the exchange's gateway ({self.sealer})")
+        if len(self._checked) > 64:
+            self._checked.clear()
+        self._checked[key] = min(c.not_valid_after_utc for c in (leaf, *others, *self.anchors))
 
 
 def open_sealed(body: bytes, trust: Trust) -> dict[str, Any]:
