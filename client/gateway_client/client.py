@@ -204,10 +204,10 @@ class SyncClient:
     Use it as `with SyncClient(...) as client:`, or call `close()`."""
 
     def __init__(self, url: str, identity: Identity, ca: Trust | str | Path, **options: Any) -> None:
+        self.client = Client(url, identity, ca, **options)  # first: a bad option leaves no thread behind
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="gateway-client", daemon=True)
         self._thread.start()
-        self.client = Client(url, identity, ca, **options)
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
