@@ -88,8 +88,12 @@ def instant(value: dt.datetime) -> str:
 
 
 def parse_instant(text: str) -> dt.datetime:
-    """An ISO 8601 instant with its zone, as an aware datetime in UTC; ValueError otherwise."""
+    """An ISO 8601 instant with its zone, as an aware datetime in UTC; ValueError otherwise, also for an
+    instant that leaves the calendar once in UTC (`9999-12-31T23:59:59-14:00`)."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("instant without a zone")
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{text} is outside the calendar in UTC") from None

@@ -1,9 +1,10 @@
 """The HTTP transport (docs/protocol.md, HTTP): `POST /v1/requests`.
 
 The body is read up to the size limit (a longer one is refused `too_large` without being
-read in full), answered by the pipeline, journaled, and returned with the HTTP status of its
-problem code. No answer leaves without its audit entry: when the journal cannot be written,
-the answer becomes a sealed `internal_error`.
+read in full; one whose `Content-Encoding` does not decode is `malformed`), answered by the
+pipeline, journaled, and returned with the HTTP status of its problem code. No answer leaves
+without its audit entry: when the journal cannot be written, the answer becomes a sealed
+`internal_error`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import structlog
 from aiohttp import web
 
-from gateway.errors import InternalError, TooLarge
+from gateway.errors import GatewayError, InternalError, Malformed, TooLarge
 from gateway.pipeline import Pipeline
 from gateway.protocol import JOSE, XML, Transport
 from gateway.store import Store
@@ -22,8 +23,9 @@ log = structlog.get_logger(__name__)
 
 
 async def read_limited(request: web.Request, limit: int, seconds: float) -> bytes:
-    """The body, or `too_large` as soon as it passes `limit` bytes. A body that takes longer than
-    `seconds` to arrive is answered 408 and its connection closed: it never reaches the pipeline."""
+    """The body, or `too_large` as soon as it passes `limit` bytes (counted decoded), or `malformed` when its
+    `Content-Encoding` does not decode. A body that takes longer than `seconds` to arrive is answered 408 and
+    its connection closed: it never reaches the pipeline."""
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"body of {request.content_length} bytes exceeds {limit}")
     chunks, size = [], 0
@@ -38,6 +40,8 @@ async def read_limited(request: web.Request, limit: int, seconds: float) -> byte
         raise web.HTTPRequestTimeout(
             text="the body took too long to arrive\n", headers={"Connection": "close"}
         ) from None
+    except web.RequestPayloadError as exc:  # e.g. `Content-Encoding: gzip` on a body that is not gzip
+        raise Malformed(f"the body cannot be decoded: {exc}") from None
     return b"".join(chunks)
 
 
@@ -48,7 +52,7 @@ async def answer(request: web.Request, pipeline: Pipeline, store: Store, limit: 
     try:
         body = await read_limited(request, limit, seconds)
         outcome = await pipeline.handle(body, content_type, transport=Transport.HTTP)
-    except TooLarge as exc:
+    except GatewayError as exc:  # too large, or not decodable: refused before the pipeline reads anything
         outcome = pipeline.refuse_unread(content_type, exc, Transport.HTTP)
     assert outcome.audit is not None
     try:

@@ -11,7 +11,8 @@ the server's time limits.
   its scheme from `X-Forwarded-Proto`. From any other peer both headers are ignored.
 - **Time limits.** A connection that has not sent a whole request's headers within
   `header_timeout_seconds` of opening (or of its previous answer) is closed; a body is read
-  within `body_timeout_seconds` (see `gateway.transports.http.read_limited`).
+  within `body_timeout_seconds` (see `gateway.transports.http.read_limited`). The answer to a
+  body that could not be decoded closes its connection.
 """
 
 from __future__ import annotations
@@ -115,7 +116,17 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
         response.headers.setdefault("Cache-Control", "no-store")
 
 
+@web.middleware
+async def close_after_broken_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The answer to a request whose body could not be decoded (a `Content-Encoding` that does not decode)
+    says `Connection: close`: the server cannot read another request on that connection."""
+    response = await handler(request)
+    if request.content.exception() is not None:
+        response.force_close()
+    return response
+
+
 def install(app: web.Application) -> None:
     """The middlewares (outermost first) and the prepare hook, on `app`."""
-    app.middlewares.extend([forwarded, secure_headers])
+    app.middlewares.extend([forwarded, secure_headers, close_after_broken_body])
     app.on_response_prepare.append(on_prepare)

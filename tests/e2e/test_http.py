@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections.abc import Callable
 
 import aiohttp
 from lxml import etree
 
 from gateway.runtime.worker import Gateway
+from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
 from gateway.signing.seal import verify_jws_seal
 from tests.e2e.exchange import signed_jws, signed_xml
@@ -136,3 +139,37 @@ async def test_health_readiness_and_metrics(http: str) -> None:
     assert 'gateway_sla_answers_total{document_type="birth-certificate",within_sla="true"}' in text
     assert 'gateway_breaker_open{provider="dz.finances.dgi"} 0.0' in text
     assert "gateway_queue_messages{queue=" in text and "gateway_ready 1.0" in text
+
+
+async def test_an_instant_beyond_the_calendar_is_schema_invalid_not_a_fault(
+    http: str, cnas: Issued, identity: Callable[[str], Issued]
+) -> None:
+    """An `IssuedAt` or `Deadline` that the schema's pattern lets through but that leaves the calendar once in UTC
+    (`9999-12-31T23:59:59-14:00`) is `schema_invalid` (422), over HTTP and in a citizen report: never a 5xx."""
+    edge = "9999-12-31T23:59:59-14:00"
+    for field in ("issuedAt", "deadline"):
+        for form in (signed_xml, signed_jws):
+            _, body = form(cnas, **{field: edge})
+            status, _, headers = await post(http, body, "application/xml" if form is signed_xml else "application/jose")
+            assert (status, headers["X-Problem"]) == (422, "schema_invalid"), (field, form)
+    portal = identity("dz.portail-citoyen")
+    payload = {"requestId": str(uuid.uuid4()), "issuedAt": edge, "subject": {"nin": "109870123456789012"}}
+    token = JWSSigner(portal.key, [portal.cert]).sign(json.dumps(payload).encode())
+    status, answer, _ = await post(http, token, "application/jose", "/v1/citizen/access-report")
+    assert status == 422 and json.loads(answer)["error"] == "schema_invalid"
+
+
+async def test_a_body_whose_content_encoding_does_not_decode_is_malformed_not_a_fault(http: str) -> None:
+    """A body sent `Content-Encoding: gzip` that is not gzip is `malformed` (400, sealed) on POST /v1/requests, an
+    invalid document on the verify endpoint and 400 `malformed` from the citizen report, each answer closing its
+    connection: never a 500."""
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/jose"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(http + "/v1/requests", data=b"not gzip", headers=headers) as response:
+            assert (response.status, response.headers["X-Problem"]) == (400, "malformed")
+            assert response.content_type == "application/jose" and response.headers["Connection"] == "close"
+        async with session.post(http + "/v1/attestations/verify", data=b"not gzip", headers=headers) as response:
+            verdict = await response.json()
+            assert response.status == 200 and verdict["valid"] is False and verdict["reason"].startswith("malformed")
+        async with session.post(http + "/v1/citizen/access-report", data=b"not gzip", headers=headers) as response:
+            assert response.status == 400 and (await response.json())["error"] == "malformed"
