@@ -23,6 +23,8 @@ LeaseState = Literal["acquired", "held", "taken_over"]
 #: signature was verified (refused at checks 1 and 2, or dead-lettered): apart from the history
 #: of the request that really carries the id, so that nobody can write into another's history.
 UNVERIFIED = "unverified:"
+#: What `AttestationRecord.state` can say of an attestation (docs/protocol.md §9).
+ATTESTATION_STATES = ("valid", "expired", "revoked")
 
 
 def unverified(claimed: str) -> str:
@@ -74,9 +76,10 @@ class AttestationRecord:
 
     def state(self, now: dt.datetime) -> str:
         """`valid`, `expired` or `revoked` (docs/protocol.md, public endpoints)."""
+        valid, expired, revoked = ATTESTATION_STATES
         if self.revoked_at is not None:
-            return "revoked"
-        return "valid" if now < self.valid_until else "expired"
+            return revoked
+        return valid if now < self.valid_until else expired
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Self:

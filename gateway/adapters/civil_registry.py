@@ -35,6 +35,19 @@ log = structlog.get_logger(__name__)
 LINK_RETRY_SECONDS = 0.2
 ACK_TIMEOUT_SECONDS = 5.0  # an ack on a channel lost in a reconnection may never complete
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
+#: The `status` of a partner's answer (docs/protocol.md §10): the first two are data, the last a failure.
+ANSWER_STATUSES = ("found", "not-found", "error")
+
+
+def query_queue(provider: Provider) -> str:
+    """The queue a partner on the bus takes queries from: `queue` in providers.toml, else
+    `partner.<code>.requests`."""
+    return str(provider.options.get("queue", f"partner.{provider.code}.requests"))
+
+
+def reply_queue(provider: str, worker: str) -> str:
+    """The queue on which a gateway worker receives `provider`'s answers."""
+    return f"gateway.replies.{provider}.{worker}"
 
 
 class BusAdapter:
@@ -42,7 +55,7 @@ class BusAdapter:
 
     def __init__(self, provider: Provider, context: AdapterContext) -> None:
         self.provider = provider.code
-        self._queue_name = str(provider.options.get("queue", f"partner.{provider.code}.requests"))
+        self._queue_name = query_queue(provider)
         self._context = context
         self._verifier = jws.JWSVerifier(context.trust)
         self._pending: dict[str, asyncio.Future[bytes]] = {}
@@ -80,7 +93,7 @@ class BusAdapter:
             await self._channel.close()
 
     def _reply_queue_name(self, worker: str) -> str:
-        return f"gateway.replies.{self.provider}.{worker}"
+        return reply_queue(self.provider, worker)
 
     async def orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
         """Whether `worker` is still alive (it consumes its reply queue), and, when it is not,
@@ -212,7 +225,8 @@ class BusAdapter:
         ):
             raise ProviderError(f"{self.provider}: answer is for another query")
         status = answer.get("status")
-        if status == "error" or status not in ("found", "not-found"):
+        found, not_found, _ = ANSWER_STATUSES
+        if status not in (found, not_found):
             raise ProviderError(f"{self.provider}: {answer.get('error') or f'unexpected status {status!r}'}")
         data = answer.get("data") or {}
         if not isinstance(data, dict):
@@ -221,7 +235,7 @@ class BusAdapter:
             obtained = dt.datetime.fromisoformat(str(answer.get("obtainedAt", "")).replace("Z", "+00:00"))
         except ValueError:
             obtained = dt.datetime.now(dt.UTC)
-        return ProviderAnswer(self.provider, status == "found", data, obtained)
+        return ProviderAnswer(self.provider, status == found, data, obtained)
 
 
 def create(provider: Provider, context: AdapterContext) -> BusAdapter:
