@@ -24,6 +24,8 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/readyz", public.readyz)
     app.router.add_get("/metrics", public.metrics)
     app.router.add_get("/v1/audit/checkpoints", public.audit_checkpoints)
+    app.router.add_get("/v1/openapi.json", public.openapi)
+    app.router.add_get("/v1/asyncapi.json", public.asyncapi)
     app.router.add_post("/v1/citizen/access-report", citizen.access_report)
     dashboard.add_routes(app, gateway, secret_key(gateway.home, "session.key"))
     return app

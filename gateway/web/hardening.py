@@ -4,8 +4,9 @@ the server's time limits.
 - **Headers.** `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin`, a content
   security policy that allows no script, no framing, no `<base>` and forms to this origin only,
   `X-Frame-Options: DENY`, `Cache-Control: no-store` (answers carry personal data; the
-  schemas and the catalogue may be cached), `Strict-Transport-Security` when the request came
-  over TLS, and a `Server` header that names no software version.
+  schemas, the catalogue and the OpenAPI and AsyncAPI documents may be cached),
+  `Strict-Transport-Security` when the request came over TLS, and a `Server` header that names
+  no software version.
 - **Trusted proxies.** A request whose peer is one of `trusted_proxies` takes its client's
   address from `X-Forwarded-For` (the nearest address that is not itself a trusted proxy) and
   its scheme from `X-Forwarded-Proto`. From any other peer both headers are ignored.
@@ -38,7 +39,7 @@ STATIC_HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 #: Paths whose answers hold no personal data and change only with the configuration.
-CACHEABLE = ("/v1/schemas/", "/v1/document-types")
+CACHEABLE = ("/v1/schemas/", "/v1/document-types", "/v1/openapi.json", "/v1/asyncapi.json")
 Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

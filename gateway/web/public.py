@@ -1,18 +1,22 @@
 """The public endpoints (docs/protocol.md, public endpoints): the catalogue, the schemas,
-an attestation's status, the verification of a sealed document, health, readiness and
-metrics. None of them needs a login and none of them shows personal data."""
+an attestation's status, the verification of a sealed document, health, readiness, metrics,
+and the machine-readable contracts (OpenAPI, AsyncAPI). None of them needs a login and none of
+them shows personal data."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from lxml import etree
 
 from gateway.audit import checkpoints
+from gateway.config import Config
 from gateway.errors import GatewayError, Malformed
 from gateway.protocol import NS_TAG, UUID_PATTERN, instant
 from gateway.records import AttestationRecord
@@ -21,6 +25,8 @@ from gateway.schemas import schema_path
 from gateway.signing import safe_json
 from gateway.signing.seal import verify_seal
 from gateway.transports.http import answer, read_limited
+from gateway.web import asyncapi as asyncapi_document
+from gateway.web import openapi as openapi_document
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -145,3 +151,29 @@ async def audit_checkpoints(request: web.Request) -> web.Response:
     return web.json_response(
         {"journal": gateway.config.settings.participant, "day": day or None, "days": available, "checkpoints": tokens}
     )
+
+
+Builder = Callable[[Config], dict[str, Any]]
+#: The last document built by each builder, with the configuration it was built from.
+_BUILT: dict[Builder, tuple[Config, bytes]] = {}
+
+
+def _contract(config: Config, build: Builder) -> bytes:
+    """The document `build` makes of `config`, as JSON; built again only when the configuration changed."""
+    cached = _BUILT.get(build)
+    if cached is None or cached[0] is not config:
+        cached = (config, json.dumps(build(config), ensure_ascii=False, indent=1).encode())
+        _BUILT[build] = cached
+    return cached[1]
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """`GET /v1/openapi.json`: the OpenAPI 3.1 document of these endpoints."""
+    body = _contract(gateway_of(request).config, openapi_document.document)
+    return web.Response(body=body, content_type="application/json")
+
+
+async def asyncapi(request: web.Request) -> web.Response:
+    """`GET /v1/asyncapi.json`: the AsyncAPI 3.0 document of the gateway on the bus."""
+    body = _contract(gateway_of(request).config, asyncapi_document.document)
+    return web.Response(body=body, content_type="application/json")
