@@ -50,6 +50,8 @@ RESULT_COLUMNS = (
     "within_sla",
     "data",
 )
+#: How long the batch's reply queue outlives a stopped run on the bus.
+KEEP_REPLIES_SECONDS = 24 * 3600
 OUTCOMES = ("issued", "not-found", "refused", "failed", "invalid", "untrusted")
 
 
@@ -321,6 +323,7 @@ async def run_batch(
     results = Results(out)
     journal = Journal.open(out.with_name(out.name + ".journal"), source)
     batch = uuid.UUID(journal.batch_id)
+    client.transport.keep_replies(f"gateway.client.batch.{batch}", KEEP_REPLIES_SECONDS)
     todo = [r for r in rows if r.number not in results.done]
     meter = Progress(len(rows), len(rows) - len(todo)) if progress else None
     counts = {"sent": 0, "resumed": 0, "no_answer": 0}
@@ -378,6 +381,7 @@ async def run_batch(
     if summary.complete:
         results.sort()
         journal.forget_bodies()
+        await client.transport.discard_replies()
     return summary
 
 

@@ -25,6 +25,10 @@ class Transport(Protocol):
 
     async def exchange(self, body: bytes, *, content_type: str, request_id: str, timeout: float) -> bytes: ...
 
+    def keep_replies(self, name: str, seconds: int) -> None: ...
+
+    async def discard_replies(self) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -63,6 +67,12 @@ class HttpTransport:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise TransportError(f"{self.endpoint}: {type(exc).__name__}: {exc}") from None
 
+    def keep_replies(self, name: str, seconds: int) -> None:
+        """Nothing to keep: over HTTP an answer comes back on the request's own connection."""
+
+    async def discard_replies(self) -> None:
+        """Nothing was kept."""
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -77,6 +87,7 @@ class AmqpTransport:
     def __init__(self, url: str, queue: str = REQUESTS_QUEUE) -> None:
         self.url, self.queue = url, queue
         self.reply_queue = f"gateway.client.{uuid.uuid4()}"
+        self._kept_seconds: int | None = None
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._waiting: dict[str, asyncio.Future[bytes]] = {}
@@ -88,13 +99,30 @@ class AmqpTransport:
                 try:
                     self._connection = await aio_pika.connect_robust(self.url)
                     channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-                    queue = await channel.declare_queue(self.reply_queue, exclusive=True, auto_delete=True)
+                    if self._kept_seconds is None:
+                        queue = await channel.declare_queue(self.reply_queue, exclusive=True, auto_delete=True)
+                    else:  # outlives this process, so that answers to a killed run wait for the next one
+                        arguments = {"x-expires": self._kept_seconds * 1000}
+                        queue = await channel.declare_queue(self.reply_queue, arguments=arguments)
                     await queue.consume(self._on_answer, no_ack=True)
                 except (AMQPError, OSError, asyncio.TimeoutError) as exc:
                     await self.close()
                     raise TransportError(f"the broker at {_safe(self.url)} cannot be reached: {exc}") from None
                 self._channel = channel
             return self._channel
+
+    def keep_replies(self, name: str, seconds: int) -> None:
+        """Takes answers from the queue `name`, which outlives this process by `seconds` unused: a run
+        stopped and started again finds there the answers sent meanwhile, instead of the gateway
+        dead-lettering them for want of a reply queue. Call it before the first request."""
+        if self._channel is not None:
+            raise RuntimeError("keep_replies comes before the first request")
+        self.reply_queue, self._kept_seconds = name, seconds
+
+    async def discard_replies(self) -> None:
+        """Deletes the queue of `keep_replies`, once no answer can still be owed to it."""
+        if self._kept_seconds is not None and self._channel is not None:
+            await self._channel.queue_delete(self.reply_queue)
 
     async def _on_answer(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         future = self._waiting.get(message.correlation_id or "")

@@ -12,6 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
+import aio_pika
+
 from gateway.runtime.worker import Gateway
 from tests.e2e.exchange import AMQP_URL
 
@@ -130,10 +132,12 @@ async def test_a_batch_killed_midway_resumes_without_asking_twice(
     home: Path, gateway: Gateway, http: str, examples: Examples, tmp_path: Path
 ) -> None:
     """A run killed with SIGKILL at about half, started again with the same command, ends with exactly one
-    line per row, and the administrations were asked once per row that reaches them."""
+    line per row, the administrations were asked once per row that reaches them, and nothing was
+    dead-lettered."""
     rows, out = tmp_path / "rows.csv", tmp_path / "results.csv"
     reaching = write_rows(rows, examples, 400)
     before = provider_queries(gateway)
+    dead_before = await dead_letters(gateway)
     process = await asyncio.create_subprocess_exec(
         *command(home, gateway, http, "--batch", str(rows), "--out", str(out), "--in-flight", "16"),
         stdout=asyncio.subprocess.DEVNULL,
@@ -152,3 +156,13 @@ async def test_a_batch_killed_midway_resumes_without_asking_twice(
     assert sorted(int(line["row"]) for line in lines) == list(range(1, 401))
     assert json.loads(summary)["complete"] is True
     assert provider_queries(gateway) - before == reaching
+    assert await dead_letters(gateway) == dead_before  # answers to the killed run waited in its reply queue
+
+
+async def dead_letters(gateway: Gateway) -> int:
+    """How many messages wait on this session's dead-letter queue."""
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(gateway.config.settings.dead_queue, passive=True)
+        return queue.declaration_result.message_count or 0
