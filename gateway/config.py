@@ -112,14 +112,19 @@ class Config:
 
 
 def default_config_dir() -> Path:
-    """`./config` when run from a checkout, else the copy shipped inside the package."""
+    """`$GATEWAY_CONFIG`; else `./config` when run from a checkout; else the copy shipped inside
+    the package, or, for an editable install run from another folder, the checkout's."""
     env = os.environ.get("GATEWAY_CONFIG")
     if env:
         return Path(env)
     local = Path.cwd() / "config"
     if (local / "catalogue.toml").is_file():
         return local
-    return Path(str(resources.files("gateway") / "config"))
+    shipped = Path(str(resources.files("gateway") / "config"))
+    checkout = Path(__file__).resolve().parent.parent / "config"
+    if not (shipped / "catalogue.toml").is_file() and (checkout / "catalogue.toml").is_file():
+        return checkout
+    return shipped
 
 
 def _read(folder: Path, name: str) -> dict[str, Any]:

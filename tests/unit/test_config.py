@@ -60,3 +60,10 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     (folder / "providers.toml").unlink()
     with pytest.raises(config.ConfigError, match=r"providers\.toml"):
         config.load(folder, env={})
+
+
+def test_the_configuration_is_found_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a folder without `config/`, the commands still find the configuration (shipped or the checkout's)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GATEWAY_CONFIG", raising=False)
+    assert (config.default_config_dir() / "catalogue.toml").is_file()
