@@ -29,6 +29,7 @@ SANDBOX_PARTICIPANTS = (
     "dz.exchange.gateway",
 )
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,33 @@ def issue(
 ) -> Issued:
     """A participant certificate issued by `ca`, also usable for TLS on `hosts`."""
     key = key or new_key()
+    cert = certify(
+        ca,
+        code,
+        key.public_key(),
+        not_before=not_before,
+        not_after=not_after,
+        digital_signature=digital_signature,
+        non_repudiation=non_repudiation,
+        hosts=hosts,
+    )
+    return Issued(key, cert)
+
+
+def certify(
+    ca: Issued,
+    code: str,
+    public_key: PublicKey,
+    *,
+    common_name: str | None = None,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    digital_signature: bool = True,
+    non_repudiation: bool = True,
+    hosts: Iterable[str] = ("localhost", "127.0.0.1"),
+) -> x509.Certificate:
+    """The certificate `ca` issues to participant `code` for `public_key` (whose private half the
+    exchange may never see), also usable for TLS on `hosts`."""
     sans: list[x509.GeneralName] = []
     for host in hosts:
         try:
@@ -133,9 +161,9 @@ def issue(
             sans.append(x509.DNSName(host))
     builder = (
         x509.CertificateBuilder()
-        .subject_name(participant_name(code))
+        .subject_name(participant_name(code, common_name))
         .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or _now() - dt.timedelta(minutes=5))
         .not_valid_after(not_after or _now() + dt.timedelta(days=825))
@@ -144,7 +172,7 @@ def issue(
             _key_usage(
                 digital_signature=digital_signature,
                 non_repudiation=non_repudiation,
-                key_encipherment=digital_signature and isinstance(key, rsa.RSAPrivateKey),
+                key_encipherment=digital_signature and isinstance(public_key, rsa.RSAPublicKey),
             ),
             critical=True,
         )
@@ -153,11 +181,11 @@ def issue(
             critical=False,
         )
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return Issued(key, builder.sign(ca.key, hashes.SHA256()))
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def make_crl(
@@ -212,9 +240,7 @@ def ensure_development_pki(pki_dir: Path, participants: Iterable[str] = SANDBOX_
     wrote = False
     ca_cert, ca_key = pki_dir / "ca.pem", pki_dir / "ca-key.pem"
     if ca_cert.exists() and ca_key.exists():
-        loaded = serialization.load_pem_private_key(ca_key.read_bytes(), None)
-        assert isinstance(loaded, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey))
-        ca = Issued(loaded, x509.load_pem_x509_certificate(ca_cert.read_bytes()))
+        ca = load_ca(pki_dir)
     else:
         ca = make_ca()
         pki_dir.mkdir(parents=True, exist_ok=True)
@@ -227,6 +253,14 @@ def ensure_development_pki(pki_dir: Path, participants: Iterable[str] = SANDBOX_
             write_identity(pki_dir, code, issue(ca, code))
             wrote = True
     return wrote
+
+
+def load_ca(pki_dir: Path) -> Issued:
+    """The exchange CA's key and certificate: `pki_dir/ca-key.pem` and `pki_dir/ca.pem`."""
+    loaded = serialization.load_pem_private_key((pki_dir / "ca-key.pem").read_bytes(), None)
+    if not isinstance(loaded, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+        raise ValueError(f"{pki_dir}/ca-key.pem: only ECDSA and RSA keys are supported")
+    return Issued(loaded, x509.load_pem_x509_certificate((pki_dir / "ca.pem").read_bytes()))
 
 
 def load_identity(

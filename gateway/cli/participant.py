@@ -1,0 +1,160 @@
+"""`gateway participant keygen|register|list|show|revoke`: joining the exchange (docs/onboarding.md).
+
+`keygen` runs on the participant's side and writes a key and a certificate signing request;
+`register` runs on the exchange's side, checks the request, issues the certificate from the
+exchange CA and records the participant; `revoke` revokes its certificates, refused by every
+worker within `crl_reload_seconds`. Each change is journaled in the audit chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway import config as config_module
+from gateway.cli.common import add_home, opened_store
+from gateway.records import AuditEntry
+from gateway.registry.enrolment import ROLES, EnrolmentError, csr_pem, make_request, read_request
+from gateway.registry.participants import Participant, Registry
+from gateway.signing.pki import cert_pem, key_pem
+
+
+def register(subparsers: Any) -> None:
+    participant = subparsers.add_parser("participant", help="join the exchange: keys, certificates, revocation")
+    commands = participant.add_subparsers(dest="participant_command", required=True)
+
+    keygen = commands.add_parser("keygen", help="(participant side) a new key and certificate signing request")
+    keygen.add_argument("code", help="the participant code, e.g. dz.caisse-retraite")
+    keygen.add_argument("--name", required=True, help="the administration's name, e.g. 'Caisse des retraites'")
+    keygen.add_argument("--out", type=Path, required=True, help="folder for key.pem (0600) and request.csr.pem")
+    keygen.add_argument("--rsa", action="store_true", help="an RSA 3072 key instead of ECDSA P-256")
+    keygen.set_defaults(func=_keygen)
+
+    enrol = commands.add_parser("register", help="(exchange side) check a request, issue its certificate, record it")
+    enrol.add_argument("--csr", type=Path, required=True, help="the participant's request.csr.pem")
+    enrol.add_argument("--role", choices=ROLES, required=True)
+    enrol.add_argument("--days", type=int, default=825, help="validity of the certificate (default 825 days)")
+    enrol.add_argument("--out", type=Path, help="also write the certificate here, to send to the participant")
+    _common(enrol)
+    enrol.set_defaults(func=_register)
+
+    listing = commands.add_parser("list", help="every participant, its roles and certificates")
+    listing.add_argument("--json", action="store_true")
+    _common(listing)
+    listing.set_defaults(func=_list)
+
+    show = commands.add_parser("show", help="one participant")
+    show.add_argument("code")
+    _common(show)
+    show.set_defaults(func=_show)
+
+    revoke = commands.add_parser("revoke", help="revoke every certificate of a participant")
+    revoke.add_argument("code")
+    revoke.add_argument("--reason", required=True, help="why, as it will stand in the journal")
+    _common(revoke)
+    revoke.set_defaults(func=_revoke)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    add_home(parser)
+    parser.add_argument("--by", default=getpass.getuser(), help="who acts, as journaled (default: your login)")
+
+
+def _registry(home: Path) -> Registry:
+    participants = config_module.load().participants
+    return Registry(home / "pki", {code: (p.name, p.roles) for code, p in participants.items()})
+
+
+def _fail(message: str) -> int:
+    print(f"gateway participant: {message}", file=sys.stderr)
+    return 2
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    key_file, csr_file = args.out / "key.pem", args.out / "request.csr.pem"
+    if key_file.exists():
+        return _fail(f"{key_file} exists: a key is never overwritten; choose another --out")
+    try:
+        key, csr = make_request(args.code, args.name, "rsa" if args.rsa else "ec")
+    except EnrolmentError as exc:
+        return _fail(str(exc))
+    args.out.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key_pem(key))
+    csr_file.write_bytes(csr_pem(csr))
+    print(f"key:     {key_file} (keep it here; it never leaves this machine)")
+    print(f"request: {csr_file} (send it to the exchange's registration authority)")
+    return 0
+
+
+def _register(args: argparse.Namespace) -> int:
+    try:
+        csr = read_request(args.csr.read_bytes())
+        participant, cert = _registry(args.home).register(csr, args.role, days=args.days)
+    except OSError as exc:
+        return _fail(f"{exc.filename}: {exc.strerror}")
+    except EnrolmentError as exc:
+        return _fail(f"refused, nothing recorded: {exc}")
+    if args.out:
+        args.out.write_bytes(cert_pem(cert))
+    asyncio.run(_journal(args.home, args.by, "participant_registered", f"{participant.code} {args.role}"))
+    issued = participant.certificates[0]
+    print(f"registered {participant.code} ({participant.name}) as {args.role}")
+    print(f"certificate serial {issued.serial}, valid until {issued.not_after}")
+    print(f"certificate: {args.out or _registry(args.home).certificate_file(participant.code, issued.serial)}")
+    print(f"send it with the exchange's root CA: {args.home / 'pki' / 'ca.pem'}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    participants = _registry(args.home).participants()
+    if args.json:
+        print(json.dumps([p.as_dict() for p in participants.values()], indent=2, ensure_ascii=False))
+        return 0
+    for p in participants.values():
+        state = "active" if p.active else ("revoked" if p.certificates else "no certificate")
+        origin = "configuration" if p.seeded else f"registered {p.registered_at}"
+        print(f"{p.code:<32} {','.join(p.roles):<16} {state:<14} {origin}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    participant = _registry(args.home).find(args.code)
+    if participant is None:
+        return _fail(f"{args.code} is not a participant")
+    print(_describe(participant))
+    return 0
+
+
+def _describe(p: Participant) -> str:
+    lines = [f"{p.code}: {p.name}", f"  roles       {', '.join(p.roles)}"]
+    lines.append("  origin      " + ("the configuration" if p.seeded else f"registered {p.registered_at}"))
+    for c in p.certificates:
+        lines.append(f"  certificate {c.serial}  {c.not_before} .. {c.not_after}  {c.status}")
+        if c.status == "revoked":
+            lines.append(f"              revoked {c.revoked_at}: {c.reason}")
+    return "\n".join(lines)
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    try:
+        participant = _registry(args.home).revoke(args.code, args.reason)
+    except EnrolmentError as exc:
+        return _fail(f"refused, nothing changed: {exc}")
+    asyncio.run(_journal(args.home, args.by, "participant_revoked", f"{participant.code} {args.reason}"))
+    seconds = config_module.load().settings.crl_reload_seconds
+    print(_describe(participant))
+    print(f"every worker refuses its certificates within {seconds} s (certificate_revoked)")
+    return 0
+
+
+async def _journal(home: Path, by: str, action: str, outcome: str) -> None:
+    async with opened_store(home) as store:
+        await store.record(AuditEntry.operator_action(by, action, outcome), None)

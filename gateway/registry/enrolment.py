@@ -1,0 +1,83 @@
+"""A participant's certificate signing request: made on the participant's side, checked and
+certified on the exchange's (docs/onboarding.md).
+
+The request carries the participant code in `organizationIdentifier`, as the certificates
+of the exchange do. It is checked against the protocol's rules for keys (ECDSA P-256 or
+P-384, or RSA of at least 2048 bits) before the CA signs anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from gateway.signing.pki import ORGANIZATION_IDENTIFIER, PrivateKey, PublicKey, new_key, participant_name
+
+#: A participant code: a country, then one to four lowercase dotted parts (`dz.cnas`, `dz.interieur.etat-civil`).
+CODE = re.compile(r"[a-z]{2}(\.[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?){1,4}")
+ROLES = ("requester", "provider", "citizen-portal")
+MIN_RSA_BITS = 2048
+CURVES = (ec.SECP256R1, ec.SECP384R1)
+
+
+class EnrolmentError(ValueError):
+    """A request for a certificate that the exchange refuses; the message names the problem."""
+
+
+def check_code(code: str) -> str:
+    """`code` if it is a well-formed participant code."""
+    if not CODE.fullmatch(code):
+        raise EnrolmentError(
+            f"participant code {code!r}: a two-letter country then one to four lowercase dotted parts, "
+            "e.g. dz.caisse-retraite"
+        )
+    return code
+
+
+def make_request(code: str, name: str, kind: str = "ec") -> tuple[PrivateKey, x509.CertificateSigningRequest]:
+    """A new key (ECDSA P-256, or RSA 3072 with `kind="rsa"`) and the signing request naming `code`."""
+    check_code(code)
+    if not name.strip():
+        raise EnrolmentError("the participant's name (--name) is empty")
+    key = new_key("ec") if kind == "ec" else new_key("rsa", 3072)
+    csr = x509.CertificateSigningRequestBuilder().subject_name(participant_name(code, name.strip()))
+    return key, csr.sign(key, hashes.SHA256())
+
+
+def read_request(data: bytes) -> x509.CertificateSigningRequest:
+    """A CSR from PEM or DER bytes."""
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_csr(data)
+        return x509.load_der_x509_csr(data)
+    except ValueError as exc:
+        raise EnrolmentError(f"not a certificate signing request: {exc}") from None
+
+
+def csr_pem(csr: x509.CertificateSigningRequest) -> bytes:
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def check_request(csr: x509.CertificateSigningRequest) -> tuple[str, str, PublicKey]:
+    """The participant code, its name and the public key of a request that the exchange accepts."""
+    if not csr.is_signature_valid:
+        raise EnrolmentError("the request's signature does not match its key: it was altered or not signed")
+    key = csr.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise EnrolmentError(f"RSA key of {key.key_size} bits: the exchange requires at least {MIN_RSA_BITS}")
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, CURVES):
+            raise EnrolmentError(f"elliptic curve {key.curve.name}: the exchange accepts P-256 and P-384")
+    else:
+        raise EnrolmentError(f"{type(key).__name__}: the exchange accepts ECDSA (P-256, P-384) and RSA keys")
+    codes = csr.subject.get_attributes_for_oid(ORGANIZATION_IDENTIFIER)
+    if len(codes) != 1 or not isinstance(codes[0].value, str):
+        raise EnrolmentError("the request names no single organizationIdentifier (the participant code)")
+    names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    name = str(names[0].value) if names else codes[0].value
+    return check_code(codes[0].value), name, key

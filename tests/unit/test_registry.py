@@ -1,0 +1,126 @@
+"""The registration authority: certificate requests checked against the protocol's key rules,
+certificates issued from the exchange CA, participants recorded, and revocation through a CRL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from gateway.errors import CertificateRevoked
+from gateway.registry.enrolment import EnrolmentError, make_request
+from gateway.registry.participants import REGISTRY, Registry
+from gateway.signing.pki import ensure_development_pki, participant_name
+from gateway.signing.trust import TrustStore
+
+SEEDS = {"dz.cnas": ("CNAS", ("requester",))}
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Path:
+    folder = tmp_path / "pki"
+    ensure_development_pki(folder, ["dz.cnas"])
+    return folder
+
+
+def csr_with(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, code: str) -> x509.CertificateSigningRequest:
+    return x509.CertificateSigningRequestBuilder().subject_name(participant_name(code)).sign(key, hashes.SHA256())
+
+
+def test_a_registered_participant_gets_a_certificate_the_gateway_trusts(pki: Path) -> None:
+    """The certificate issued for a request chains to the exchange CA and speaks for the code it asked for."""
+    key, csr = make_request("dz.caisse-retraite", "Caisse nationale des retraites")
+    participant, cert = Registry(pki, SEEDS).register(csr, "provider")
+    assert participant.code == "dz.caisse-retraite" and participant.roles == ("provider",)
+    assert cert.public_key() == key.public_key()
+    signer = TrustStore.from_pem_file(pki / "ca.pem", pki / "crl").verify(cert)
+    assert signer.participant == "dz.caisse-retraite"
+    listed = Registry(pki, SEEDS).participants()
+    assert set(listed) == {"dz.caisse-retraite", "dz.cnas"} and listed["dz.cnas"].seeded
+
+
+@pytest.mark.parametrize(
+    ("key", "code", "names"),
+    [
+        (rsa.generate_private_key(65537, 1024), "dz.caisse-retraite", "at least 2048"),
+        (ec.generate_private_key(ec.SECP521R1()), "dz.caisse-retraite", "P-256 and P-384"),
+        (ec.generate_private_key(ec.SECP256R1()), "Caisse_Retraite", "participant code 'Caisse_Retraite'"),
+        (ec.generate_private_key(ec.SECP256R1()), "dz.cnas", "already a participant"),
+    ],
+    ids=["weak-rsa", "curve", "bad-code", "clash"],
+)
+def test_a_request_the_exchange_refuses_changes_nothing(
+    pki: Path, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, code: str, names: str
+) -> None:
+    """A weak key, an unaccepted curve, a malformed code or a code already taken is refused with a message
+    that names it, and the register is not written."""
+    with pytest.raises(EnrolmentError, match=names):
+        Registry(pki, SEEDS).register(csr_with(key, code), "requester")
+    assert not (pki / REGISTRY).exists()
+    assert not (pki / "issued").exists()
+
+
+def test_a_code_registered_once_cannot_be_registered_again(pki: Path) -> None:
+    """A second request for a registered code is refused and leaves the first registration as it was."""
+    registry = Registry(pki, SEEDS)
+    registry.register(make_request("dz.anem", "ANEM")[1], "requester")
+    before = (pki / REGISTRY).read_bytes()
+    with pytest.raises(EnrolmentError, match="already a participant"):
+        registry.register(make_request("dz.anem", "ANEM")[1], "requester")
+    assert (pki / REGISTRY).read_bytes() == before
+
+
+def test_an_unknown_role_and_an_excessive_validity_are_refused(pki: Path) -> None:
+    """Only the protocol's roles and at most 825 days of validity are issued."""
+    registry = Registry(pki, SEEDS)
+    with pytest.raises(EnrolmentError, match="role 'admin'"):
+        registry.register(make_request("dz.anem", "ANEM")[1], "admin")
+    with pytest.raises(EnrolmentError, match="1 to 825 days"):
+        registry.register(make_request("dz.anem", "ANEM")[1], "requester", days=3650)
+
+
+def test_revoking_lists_the_certificate_in_a_crl_the_trust_store_reads(pki: Path) -> None:
+    """After revocation the trust store, reloading its CRLs, refuses the certificate with certificate_revoked."""
+    registry = Registry(pki, SEEDS)
+    _, cert = registry.register(make_request("dz.anem", "ANEM")[1], "requester")
+    trust = TrustStore.from_pem_file(pki / "ca.pem", pki / "crl")
+    trust.verify(cert)
+    revoked = registry.revoke("dz.anem", "key lost")
+    assert [c.status for c in revoked.certificates] == ["revoked"] and revoked.certificates[0].reason == "key lost"
+    assert trust.reload_crls()
+    with pytest.raises(CertificateRevoked) as refused:
+        trust.verify(cert)
+    assert refused.value.code == "certificate_revoked"
+
+
+def test_a_seeded_participant_can_be_revoked_too(pki: Path) -> None:
+    """A participant of the configuration, with its development certificate, is revoked like a registered one."""
+    cert = x509.load_pem_x509_certificate((pki / "dz.cnas" / "cert.pem").read_bytes())
+    Registry(pki, SEEDS).revoke("dz.cnas", "left the exchange")
+    trust = TrustStore.from_pem_file(pki / "ca.pem", pki / "crl")
+    with pytest.raises(CertificateRevoked):
+        trust.verify(cert)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "names"),
+    [("dz.nobody", "gone", "not a participant"), ("dz.cnas", " ", "say why")],
+    ids=["unknown", "no-reason"],
+)
+def test_a_revocation_that_cannot_be_done_changes_nothing(pki: Path, code: str, reason: str, names: str) -> None:
+    """Revoking an unknown participant, or without a reason, is refused and writes no CRL."""
+    with pytest.raises(EnrolmentError, match=names):
+        Registry(pki, SEEDS).revoke(code, reason)
+    assert not (pki / "crl" / "registry.crl.pem").exists()
+
+
+def test_revoking_twice_says_there_is_nothing_left_to_revoke(pki: Path) -> None:
+    """A participant whose certificates are all revoked cannot be revoked again."""
+    registry = Registry(pki, SEEDS)
+    registry.register(make_request("dz.anem", "ANEM")[1], "requester")
+    registry.revoke("dz.anem", "key lost")
+    with pytest.raises(EnrolmentError, match="no active certificate"):
+        registry.revoke("dz.anem", "again")
