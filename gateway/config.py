@@ -33,6 +33,7 @@ class Settings:
     freshness_seconds: int
     max_body_bytes: int
     crl_reload_seconds: int
+    registry_reload_seconds: int
     remember_days: int
     checkpoint_seconds: float
     prefetch: int
@@ -176,6 +177,7 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         freshness_seconds=int(g["freshness_seconds"]),
         max_body_bytes=int(g["max_body_bytes"]),
         crl_reload_seconds=int(g["crl_reload_seconds"]),
+        registry_reload_seconds=int(g.get("registry_reload_seconds", 10)),
         remember_days=int(g["remember_days"]),
         checkpoint_seconds=float(env.get("GATEWAY_CHECKPOINT_SECONDS", g.get("checkpoint_seconds", 60))),
         prefetch=int(g["prefetch"]),
@@ -239,6 +241,8 @@ def check(config: Config) -> None:
     s = config.settings
     if s.participant not in config.participants:
         raise ConfigError(f"gateway.toml: participant {s.participant!r} is not in participants.toml")
+    if not 1 <= s.registry_reload_seconds <= 60:
+        raise ConfigError(f"gateway.toml: registry_reload_seconds {s.registry_reload_seconds} is not 1 to 60")
     if s.queue_type not in ("classic", "quorum"):
         raise ConfigError(f"gateway.toml: queue_type {s.queue_type!r} is not classic or quorum")
     if s.store_backend not in ("sqlite", "postgresql"):

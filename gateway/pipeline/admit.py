@@ -65,6 +65,10 @@ class Admission:
         self._config = config
         self._quotas = quotas or QuotaBook()
 
+    def use(self, config: Config) -> None:
+        """Checks against `config` from now on; quotas already taken are kept."""
+        self._config = config
+
     def admit(self, request: Request, now: dt.datetime | None = None) -> Admitted:
         now = now or dt.datetime.now(dt.UTC)
         window = self._config.settings.freshness_seconds

@@ -72,6 +72,11 @@ class Pipeline:
         self._metrics = metrics
         self._log_key = log_key
 
+    def use(self, config: Config) -> None:
+        """Admits requests against `config`'s participants and policy from now on."""
+        self.config = config
+        self._admission.use(config)
+
     async def handle(
         self,
         body: bytes,

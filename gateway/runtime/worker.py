@@ -19,10 +19,11 @@ from gateway import adapters as adapter_registry
 from gateway.adapters.base import Adapter, AdapterContext
 from gateway.audit import checkpoints
 from gateway.audit.checkpoints import Checkpoint
-from gateway.config import Config
+from gateway.config import Config, ConfigError
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline, worker_id
+from gateway.registry import policy as registry_policy
 from gateway.runtime.local_secrets import log_key
 from gateway.schemas import Schemas
 from gateway.signing.jws import JWSSigner
@@ -39,10 +40,13 @@ class Gateway:
     """One gateway worker: AMQP intake, HTTP intake (through `web`), one pipeline."""
 
     def __init__(self, config: Config, home: Path) -> None:
-        self.config = config
+        self.seed = config  # the configuration files; registrations and grants made at run time overlay it
         self.home = home
         self.pki = home / "pki"
         ensure_development_pki(self.pki, config.participants)
+        self._registry_seen = registry_policy.fingerprint(home)
+        config = registry_policy.effective(config, home)
+        self.config = config
         self.trust = TrustStore.from_pem_file(self.pki / "ca.pem", self.pki / "crl")
         s = config.settings
         key, chain = load_identity(
@@ -100,6 +104,7 @@ class Gateway:
         )
         await self.intake.start()
         self._background.append(asyncio.create_task(self._reload_crls()))
+        self._background.append(asyncio.create_task(self._reload_registry()))
         self._background.append(asyncio.create_task(self._watch()))
         self._background.append(asyncio.create_task(self._forget_old()))
         if s.checkpoint_seconds > 0:
@@ -219,6 +224,31 @@ class Gateway:
                 log.info("store_purged", removed=removed, older_than=cutoff.isoformat())
             except Exception:
                 log.exception("store_purge_failed")
+
+    async def _reload_registry(self) -> None:
+        """Applies the participants registered and the grants made since the last look, every
+        `registry_reload_seconds`, without a restart. A change that does not hold leaves the
+        worker as it was, and says so in the log."""
+        while True:
+            await asyncio.sleep(self.config.settings.registry_reload_seconds)
+            seen = await asyncio.to_thread(registry_policy.fingerprint, self.home)
+            if seen == self._registry_seen:
+                continue
+            self._registry_seen = seen
+            try:
+                config = await asyncio.to_thread(registry_policy.effective, self.seed, self.home)
+            except (ConfigError, ValueError, KeyError, OSError) as exc:
+                log.error("registry_change_refused", error=str(exc))
+                continue
+            self.use(config)
+            log.info("registry_applied", participants=len(config.participants), requesters=len(config.requesters))
+
+    def use(self, config: Config) -> None:
+        """Serves `config` from now on: participants and access policy (the catalogue and the
+        providers stay those the worker started with)."""
+        self.config = config
+        if self.pipeline is not None:
+            self.pipeline.use(config)
 
     async def _reload_crls(self) -> None:
         while True:

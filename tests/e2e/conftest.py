@@ -134,6 +134,7 @@ def test_config(partner_urls: dict[str, str]) -> Config:
         dead_queue=f"test.{RUN}.dead",
         bulk_queue=f"test.{RUN}.lane.bulk",
         crl_reload_seconds=1,
+        registry_reload_seconds=1,
         http_port=0,
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
+from gateway.registry import policy
 from gateway.registry.enrolment import make_request
 from gateway.registry.participants import Registry
 from gateway.runtime.worker import Gateway
@@ -52,6 +53,36 @@ async def test_a_registered_participant_is_trusted_then_refused_once_revoked(
         await asyncio.sleep(0.2)
         answer = await post(http, signed())
     assert answer == (401, "certificate_revoked")
+
+
+async def test_a_grant_made_at_run_time_applies_without_a_restart(
+    home: Path, gateway: Gateway, http: str, examples: Examples
+) -> None:
+    """A participant registered and granted a type while the gateway runs gets its request issued within
+    the reload time; taking the grant back makes the same request access_denied again."""
+    seeds = {code: (p.name, p.roles) for code, p in gateway.seed.participants.items()}
+    key, csr = make_request("dz.test.pensions", "Caisse des retraites (test)")
+    _, cert = Registry(home / "pki", seeds).register(csr, "requester")
+    identity = Identity(key, [cert])
+    nin = examples["birth-certificate"]["found"][0]
+
+    def signed() -> bytes:
+        fields = request_fields("birth-certificate", {"nin": nin}, "family-allowance", requester="dz.test.pensions")
+        return signed_request(identity, fields)
+
+    async def answer_becomes(expected: tuple[int, str | None]) -> tuple[int, str | None]:
+        deadline = time.monotonic() + gateway.config.settings.registry_reload_seconds + 10
+        answer = await post(http, signed())
+        while answer != expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            answer = await post(http, signed())
+        return answer
+
+    assert await post(http, signed()) == (403, "access_denied")
+    policy.grant(gateway.seed, home, "dz.test.pensions", "birth-certificate", ["family-allowance"])
+    assert await answer_becomes((200, None)) == (200, None)
+    policy.revoke_grant(gateway.seed, home, "dz.test.pensions", "birth-certificate")
+    assert await answer_becomes((403, "access_denied")) == (403, "access_denied")
 
 
 async def run(*argv: str) -> tuple[int, str, str]:
