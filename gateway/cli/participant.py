@@ -21,7 +21,7 @@ from gateway import config as config_module
 from gateway.cli.common import add_home, opened_store
 from gateway.records import AuditEntry
 from gateway.registry.enrolment import ROLES, EnrolmentError, csr_pem, make_request, read_request
-from gateway.registry.participants import Participant, Registry
+from gateway.registry.participants import Participant, Registry, describe
 from gateway.signing.pki import cert_pem, key_pem
 
 
@@ -53,6 +53,17 @@ def register(subparsers: Any) -> None:
     show.add_argument("code")
     _common(show)
     show.set_defaults(func=_show)
+
+    renew = commands.add_parser("renew", help="a certificate for a new key, the current one kept for an overlap")
+    renew.add_argument("code")
+    renew.add_argument("--csr", type=Path, required=True, help="the request made with the new key")
+    renew.add_argument(
+        "--overlap", type=float, default=24.0, help="hours the current certificate stays accepted (default 24)"
+    )
+    renew.add_argument("--days", type=int, default=825, help="validity of the new certificate (default 825 days)")
+    renew.add_argument("--out", type=Path, help="also write the new certificate here")
+    _common(renew)
+    renew.set_defaults(func=_renew)
 
     revoke = commands.add_parser("revoke", help="revoke every certificate of a participant")
     revoke.add_argument("code")
@@ -113,6 +124,25 @@ def _register(args: argparse.Namespace) -> int:
     return 0
 
 
+def _renew(args: argparse.Namespace) -> int:
+    try:
+        csr = read_request(args.csr.read_bytes())
+        participant, cert = _registry(args.home).renew(args.code, csr, overlap_hours=args.overlap, days=args.days)
+    except OSError as exc:
+        return _fail(f"{exc.filename}: {exc.strerror}")
+    except EnrolmentError as exc:
+        return _fail(f"refused, nothing changed: {exc}")
+    if args.out:
+        args.out.write_bytes(cert_pem(cert))
+    asyncio.run(_journal(args.home, args.by, "participant_renewed", f"{participant.code} overlap {args.overlap:g} h"))
+    print(_describe(participant))
+    print(
+        f"new certificate: {args.out or _registry(args.home).certificate_file(participant.code, describe(cert).serial)}"
+    )
+    print("switch to the new key before the overlap ends: then the old certificate is refused")
+    return 0
+
+
 def _list(args: argparse.Namespace) -> int:
     participants = _registry(args.home).participants()
     if args.json:
@@ -140,6 +170,8 @@ def _describe(p: Participant) -> str:
         lines.append(f"  certificate {c.serial}  {c.not_before} .. {c.not_after}  {c.status}")
         if c.status == "revoked":
             lines.append(f"              revoked {c.revoked_at}: {c.reason}")
+        elif c.retire_at:
+            lines.append(f"              renewed: accepted until {c.retire_at}")
     return "\n".join(lines)
 
 

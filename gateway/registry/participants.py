@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from gateway.protocol import instant
+from gateway.protocol import instant, parse_instant
 from gateway.registry.enrolment import ROLES, EnrolmentError, check_code, check_request
 from gateway.signing.pki import Issued, cert_pem, certify, load_ca, make_crl
 
@@ -42,6 +42,10 @@ class Certificate:
     status: str = "active"  # or "revoked"
     revoked_at: str | None = None
     reason: str | None = None
+    retire_at: str | None = None  # renewed: accepted until then, beside its successor
+
+    def retired(self, now: dt.datetime) -> bool:
+        return self.status == "active" and self.retire_at is not None and parse_instant(self.retire_at) <= now
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ class Participant:
 
     @property
     def active(self) -> tuple[Certificate, ...]:
-        return tuple(c for c in self.certificates if c.status == "active")
+        """The certificates accepted now: neither revoked nor retired after a renewal."""
+        now = dt.datetime.now(dt.UTC)
+        return tuple(c for c in self.certificates if c.status == "active" and not c.retired(now))
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -151,6 +157,42 @@ class Registry:
             participants[code] = participant
         self._keep_certificate(code, cert)
         return participant, cert
+
+    def renew(
+        self, code: str, csr: x509.CertificateSigningRequest, *, overlap_hours: float = 24, days: int = 825
+    ) -> tuple[Participant, x509.Certificate]:
+        """Issues `code` a certificate for a new key; its current ones stay accepted for `overlap_hours`
+        beside it, so that a participant switching keys meanwhile has no request refused."""
+        if not 0 <= overlap_hours <= 24 * 30:
+            raise EnrolmentError(f"--overlap {overlap_hours} h: 0 to 720 hours")
+        if not 1 <= days <= 825:
+            raise EnrolmentError(f"--days {days}: a certificate is valid 1 to 825 days")
+        asked, _, public_key = check_request(csr)
+        if asked != code:
+            raise EnrolmentError(f"the request names {asked}, not {code}")
+        ca = load_ca(self.pki_dir)
+        with self._changing() as participants:
+            participant = participants.get(code) or (self._seeded(code) if code in self.seeds else None)
+            if participant is None:
+                raise EnrolmentError(f"{code} is not a participant: register it instead")
+            if not participant.active:
+                raise EnrolmentError(f"{code} has no active certificate: a revoked participant registers anew")
+            now = dt.datetime.now(dt.UTC)
+            retire_at = instant(now + dt.timedelta(hours=overlap_hours))
+            kept = tuple(
+                replace(c, retire_at=min(c.retire_at or retire_at, retire_at)) if c in participant.active else c
+                for c in participant.certificates
+            )
+            cert = certify(ca, code, public_key, common_name=participant.name, not_after=now + dt.timedelta(days=days))
+            participant = replace(participant, certificates=(*kept, describe(cert)))
+            participants[code] = participant
+        self._keep_certificate(code, cert)
+        return participant, cert
+
+    def retired_serials(self) -> frozenset[int]:
+        """The serials of certificates replaced on renewal whose overlap has ended."""
+        now = dt.datetime.now(dt.UTC)
+        return frozenset(int(c.serial, 16) for p in self._read().values() for c in p.certificates if c.retired(now))
 
     def revoke(self, code: str, reason: str) -> Participant:
         """Revokes every active certificate of `code` and rewrites the CRL."""

@@ -24,6 +24,7 @@ from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline, worker_id
 from gateway.registry import policy as registry_policy
+from gateway.registry.participants import Registry
 from gateway.runtime.local_secrets import log_key
 from gateway.schemas import Schemas
 from gateway.signing.jws import JWSSigner
@@ -48,6 +49,7 @@ class Gateway:
         config = registry_policy.effective(config, home)
         self.config = config
         self.trust = TrustStore.from_pem_file(self.pki / "ca.pem", self.pki / "crl")
+        self.trust.retire(Registry(self.pki).retired_serials())
         s = config.settings
         key, chain = load_identity(
             self.pki / s.participant,
@@ -231,6 +233,12 @@ class Gateway:
         worker as it was, and says so in the log."""
         while True:
             await asyncio.sleep(self.config.settings.registry_reload_seconds)
+            try:  # time alone retires a renewed certificate: looked at on every turn
+                retired = await asyncio.to_thread(Registry(self.pki).retired_serials)
+                if self.trust.retire(retired):
+                    log.info("certificates_retired", count=len(retired))
+            except (ValueError, KeyError, OSError) as exc:
+                log.error("registry_unreadable", error=str(exc))
             seen = await asyncio.to_thread(registry_policy.fingerprint, self.home)
             if seen == self._registry_seen:
                 continue

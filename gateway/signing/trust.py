@@ -79,6 +79,7 @@ class TrustStore:
         self._cache: dict[bytes, _Cached] = {}
         self._fingerprints: dict[int, tuple[x509.Certificate, bytes]] = {}
         self._lock = threading.Lock()
+        self._retired: frozenset[int] = frozenset()
         self.reload_crls()
 
     @classmethod
@@ -116,7 +117,20 @@ class TrustStore:
         log.info("crls_loaded", files=len(files), issuers=len(crls))
         return True
 
+    def retire(self, serials: frozenset[int]) -> bool:
+        """Refuses, from now on, the certificates with these serials that an anchor issued: those
+        replaced on renewal whose overlap has ended. True when the set changed."""
+        if serials == self._retired:
+            return False
+        with self._lock:
+            self._retired = serials
+            self._generation += 1
+            self._cache.clear()
+        return True
+
     def _check_revocation(self, chain: Sequence[x509.Certificate]) -> None:
+        if len(chain) == 2 and chain[0].serial_number in self._retired:
+            raise CertificateRevoked(f"certificate serial {chain[0].serial_number:x} was renewed and has retired")
         for cert, issuer in itertools.pairwise(chain):
             for crl in self._crls.get(issuer.subject, ()):
                 if not self._crl_signed_by(crl, issuer):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
+from gateway.config import Quota
 from gateway.registry import policy
 from gateway.registry.enrolment import make_request
 from gateway.registry.participants import Registry
@@ -83,6 +84,59 @@ async def test_a_grant_made_at_run_time_applies_without_a_restart(
     assert await answer_becomes((200, None)) == (200, None)
     policy.revoke_grant(gateway.seed, home, "dz.test.pensions", "birth-certificate")
     assert await answer_becomes((403, "access_denied")) == (403, "access_denied")
+
+
+async def test_a_key_rollover_under_load_refuses_no_request(
+    home: Path, gateway: Gateway, http: str, examples: Examples
+) -> None:
+    """While a requester sends a steady stream, it renews its certificate and switches keys: every request
+    is issued. Renewed again with no overlap, its previous key is refused certificate_revoked within the
+    reload time, and the newest is still issued."""
+    seeds = {code: (p.name, p.roles) for code, p in gateway.seed.participants.items()}
+    registry = Registry(home / "pki", seeds)
+    key, csr = make_request("dz.test.rollover", "Rollover (test)")
+    _, cert = registry.register(csr, "requester")
+    policy.grant(gateway.seed, home, "dz.test.rollover", "birth-certificate", ["family-allowance"], Quota(500, 1000))
+    nin = examples["birth-certificate"]["found"][0]
+    current = {"identity": Identity(key, [cert])}
+
+    def signed(identity: Identity) -> bytes:
+        fields = request_fields("birth-certificate", {"nin": nin}, "family-allowance", requester="dz.test.rollover")
+        return signed_request(identity, fields)
+
+    deadline = time.monotonic() + gateway.config.settings.registry_reload_seconds + 10
+    while await post(http, signed(current["identity"])) != (200, None):
+        assert time.monotonic() < deadline, "the grant was not applied"
+        await asyncio.sleep(0.2)
+
+    answers: list[tuple[int, str | None]] = []
+    running = True
+
+    async def stream() -> None:
+        while running:
+            answers.append(await post(http, signed(current["identity"])))
+
+    streaming = asyncio.create_task(stream())
+    await asyncio.sleep(1.0)
+    new_key, new_csr = make_request("dz.test.rollover", "Rollover (test)")
+    _, new_cert = registry.renew("dz.test.rollover", new_csr, overlap_hours=1)
+    await asyncio.sleep(1.0)
+    previous = current["identity"]
+    current["identity"] = Identity(new_key, [new_cert])
+    await asyncio.sleep(1.5)
+    running = False
+    await streaming
+    assert len(answers) > 20 and set(answers) == {(200, None)}
+
+    newest_key, newest_csr = make_request("dz.test.rollover", "Rollover (test)")
+    _, newest_cert = registry.renew("dz.test.rollover", newest_csr, overlap_hours=0)
+    answer = await post(http, signed(current["identity"]))
+    while answer != (401, "certificate_revoked") and time.monotonic() < deadline + 20:
+        await asyncio.sleep(0.2)
+        answer = await post(http, signed(current["identity"]))
+    assert answer == (401, "certificate_revoked")
+    assert await post(http, signed(previous)) == (401, "certificate_revoked")
+    assert await post(http, signed(Identity(newest_key, [newest_cert]))) == (200, None)
 
 
 async def run(*argv: str) -> tuple[int, str, str]:

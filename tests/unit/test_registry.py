@@ -124,3 +124,35 @@ def test_revoking_twice_says_there_is_nothing_left_to_revoke(pki: Path) -> None:
     registry.revoke("dz.anem", "key lost")
     with pytest.raises(EnrolmentError, match="no active certificate"):
         registry.revoke("dz.anem", "again")
+
+
+def test_a_renewal_keeps_the_old_certificate_for_the_overlap_only(pki: Path) -> None:
+    """After a renewal both certificates are accepted; once the overlap has ended the old one is retired and
+    the trust store refuses it with certificate_revoked, while the new one stays trusted."""
+    registry = Registry(pki, SEEDS)
+    _, old = registry.register(make_request("dz.anem", "ANEM")[1], "requester")
+    _, new = registry.renew("dz.anem", make_request("dz.anem", "ANEM")[1], overlap_hours=1)
+    assert registry.retired_serials() == frozenset()
+    assert len(registry.find("dz.anem").active) == 2  # type: ignore[union-attr]
+    _, newest = registry.renew("dz.anem", make_request("dz.anem", "ANEM")[1], overlap_hours=0)
+    assert registry.retired_serials() == {old.serial_number, new.serial_number}
+    trust = TrustStore.from_pem_file(pki / "ca.pem", pki / "crl")
+    assert trust.retire(registry.retired_serials())
+    with pytest.raises(CertificateRevoked, match="renewed"):
+        trust.verify(old)
+    assert trust.verify(newest).participant == "dz.anem"
+
+
+@pytest.mark.parametrize(
+    ("code", "overlap", "names"),
+    [("dz.nobody", 24.0, "names dz.anem, not dz.nobody"), ("dz.anem", 1000.0, "0 to 720 hours")],
+    ids=["other-code", "overlap"],
+)
+def test_a_renewal_that_cannot_be_done_changes_nothing(pki: Path, code: str, overlap: float, names: str) -> None:
+    """A request for another code, or an overlap over 30 days, is refused and the register is not rewritten."""
+    registry = Registry(pki, SEEDS)
+    registry.register(make_request("dz.anem", "ANEM")[1], "requester")
+    before = (pki / REGISTRY).read_bytes()
+    with pytest.raises(EnrolmentError, match=names):
+        registry.renew(code, make_request("dz.anem", "ANEM")[1], overlap_hours=overlap)
+    assert (pki / REGISTRY).read_bytes() == before
