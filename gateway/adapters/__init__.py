@@ -17,9 +17,17 @@ import importlib
 from gateway.adapters.base import Adapter, AdapterContext
 from gateway.config import Provider
 
+#: Former names of adapters, still accepted in providers.toml.
+RENAMED = {"civil_registry": "bus"}
+
+
+def module_name(adapter: str) -> str:
+    """The module of `gateway.adapters` that an adapter name in providers.toml stands for."""
+    return RENAMED.get(adapter, adapter)
+
 
 def create(provider: Provider, context: AdapterContext) -> Adapter:
     """The adapter that providers.toml names for `provider`."""
-    module = importlib.import_module(f"gateway.adapters.{provider.adapter}")
+    module = importlib.import_module(f"gateway.adapters.{module_name(provider.adapter)}")
     adapter: Adapter = module.create(provider, context)
     return adapter

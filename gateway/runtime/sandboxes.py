@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gateway.adapters import module_name
 from gateway.config import Config, Provider
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -39,7 +40,7 @@ def commands(home: Path, config: Config) -> list[list[str]]:
     out: list[list[str]] = []
     for provider in config.providers.values():
         identity = pki / provider.code
-        if provider.adapter == "civil_registry" and provider.code == "dz.interieur.etat-civil":
+        if module_name(provider.adapter) == "bus" and provider.code == "dz.interieur.etat-civil":
             out.append(
                 [
                     sys.executable,

@@ -13,7 +13,7 @@ from typing import Any
 
 from yarl import URL
 
-from gateway.adapters import civil_registry
+from gateway.adapters import bus
 from gateway.config import Config, Provider
 from gateway.protocol import JOSE, JWS_TYP, SUBJECT_KEYS, SUBJECT_PATTERNS, XML, DeadReason, Priority
 from gateway.transports.dead_letters import DEAD_AT_HEADER, REASON_HEADER, REPLAYED_HEADER
@@ -27,7 +27,7 @@ CORRELATION = {
     "location": "$message.header#/correlation_id",
     "description": "the AMQP property `correlation_id`",
 }
-BUS_ADAPTER = civil_registry.__name__.rsplit(".", 1)[-1]
+BUS_ADAPTER = bus.__name__.rsplit(".", 1)[-1]
 ref = dict[str, str]
 
 
@@ -139,7 +139,7 @@ def _channels(config: Config, partners: list[Provider]) -> dict[str, Any]:
     if partners:
         channels["partnerReplies"] = _partner_replies(partners)
     for partner in partners:
-        queue = civil_registry.query_queue(partner)
+        queue = bus.query_queue(partner)
         channels[_partner_key(partner)] = {
             "address": queue,
             "title": f"queries to {partner.code}",
@@ -155,7 +155,7 @@ def _partner_key(partner: Provider) -> str:
 
 
 def _partner_replies(partners: list[Provider]) -> dict[str, Any]:
-    address = civil_registry.reply_queue("{provider}", "{worker}")
+    address = bus.reply_queue("{provider}", "{worker}")
     return {
         "address": address,
         "title": "a gateway worker's reply queue for one partner",
@@ -356,7 +356,7 @@ def _answer_payload() -> Schema:
         "properties": {
             "queryId": {"type": "string", "pattern": UUID},
             "requestId": {"type": "string", "pattern": UUID},
-            "status": {"type": "string", "enum": list(civil_registry.ANSWER_STATUSES)},
+            "status": {"type": "string", "enum": list(bus.ANSWER_STATUSES)},
             "data": {"type": "object", "description": "every field of the type's catalogue entry"},
             "obtainedAt": {"type": "string", "format": "date-time"},
             "error": {"type": "string", "description": "with `error`: what went wrong"},

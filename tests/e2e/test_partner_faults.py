@@ -15,7 +15,7 @@ import aio_pika.abc
 import pytest_asyncio
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
-from gateway.adapters.civil_registry import BusAdapter
+from gateway.adapters.bus import BusAdapter
 from gateway.config import Provider
 from gateway.errors import GatewayError
 from gateway.runtime.worker import Gateway
@@ -31,7 +31,7 @@ async def partner(gateway: Gateway) -> AsyncIterator[tuple[BusAdapter, Callable[
     """An adapter on a queue of its own, and a way to plug in how the fake partner answers."""
     queue = f"test.partner-fault.{uuid.uuid4().hex[:8]}"
     adapter = BusAdapter(
-        Provider("dz.interieur.etat-civil", "civil_registry", MappingProxyType({"queue": queue})),
+        Provider("dz.interieur.etat-civil", "bus", MappingProxyType({"queue": queue})),
         AdapterContext(gateway.connection, gateway.jws_signer, gateway.trust, "dz.exchange.gateway", gateway.pki),
     )
     await adapter.start()

@@ -61,7 +61,7 @@ class Cluster:
         text = text.replace('bulk_queue = "gateway.lane.bulk"', f'bulk_queue = "{self.bulk}"')
         gateway_toml.write_text(text)
         (self.config / "providers.toml").write_text(
-            f'[providers."dz.interieur.etat-civil"]\nadapter = "civil_registry"\nqueue = "{self.partner}"\n'
+            f'[providers."dz.interieur.etat-civil"]\nadapter = "bus"\nqueue = "{self.partner}"\n'
         )
 
     @property

@@ -1,8 +1,9 @@
-"""The civil registry (dz.interieur.etat-civil), over the bus.
+"""Any partner administration that answers on the bus (adapter `bus` in providers.toml; the
+civil registry, dz.interieur.etat-civil, is one), per docs/protocol.md §10.
 
-Queries go to the partner's queue as compact JWS signed by the gateway; the registry
-answers on the gateway's reply queue with a JWS signed by its own certificate, which is
-checked against the exchange anchors and must name the registry itself.
+Queries go to the partner's queue as compact JWS signed by the gateway; the partner answers
+on the gateway's reply queue with a JWS signed by its own certificate, which is checked
+against the exchange anchors and must name the partner itself.
 
 Query payload:  {"queryId", "requestId", "documentType", "purpose", "requester", "subject": {"nin"}}
 Answer payload: {"queryId", "requestId", "status": "found"|"not-found"|"error", "data": {...}, "obtainedAt",
