@@ -13,7 +13,7 @@ from typing import Any
 
 from yarl import URL
 
-from gateway.adapters import bus
+from gateway.adapters import bus, module_name
 from gateway.config import Config, Provider
 from gateway.protocol import JOSE, JWS_TYP, SUBJECT_KEYS, SUBJECT_PATTERNS, XML, DeadReason, Priority
 from gateway.transports.dead_letters import DEAD_AT_HEADER, REASON_HEADER, REPLAYED_HEADER
@@ -52,7 +52,7 @@ def document(config: Config) -> dict[str, Any]:
 
 def bus_partners(config: Config) -> list[Provider]:
     """The providers that answer on the bus (docs/protocol.md §10), in configuration order."""
-    return [p for p in config.providers.values() if p.adapter == BUS_ADAPTER]
+    return [p for p in config.providers.values() if module_name(p.adapter) == BUS_ADAPTER]
 
 
 def _info(config: Config) -> dict[str, Any]:
