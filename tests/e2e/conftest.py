@@ -23,8 +23,9 @@ from gateway.config import Config, Participant, Quota, Requester
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued, ensure_development_pki
 from gateway.web.app import make_runner
+from gateway_partner import Partner
 from gateway_sandbox.civil_registry.records import Registry, build
-from gateway_sandbox.civil_registry.service import CivilRegistryService, QueryChecker, load_identity
+from gateway_sandbox.civil_registry.service import civil_registry as civil_registry_service
 from gateway_sandbox.commercial_register.records import RegisterRecords
 from gateway_sandbox.commercial_register.records import build as register_build
 from gateway_sandbox.tax_directorate.records import TaxRecords
@@ -171,14 +172,11 @@ async def session_queues(test_config: Config) -> AsyncIterator[list[str]]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def civil_registry(
-    home: Path, test_config: Config, session_queues: list[str]
-) -> AsyncIterator[CivilRegistryService]:
-    ca_cert = x509.load_pem_x509_certificate((home / "pki" / "ca.pem").read_bytes())
-    service = CivilRegistryService(
+async def civil_registry(home: Path, test_config: Config, session_queues: list[str]) -> AsyncIterator[Partner]:
+    """The sandbox civil registry, built on the partner kit, on this session's queue."""
+    service = civil_registry_service(
         Registry(home / "sandbox" / "civil-registry.sqlite3"),
-        load_identity(home / "pki"),
-        QueryChecker(ca_cert, frozenset({"dz.exchange.gateway"})),
+        home / "pki",
         AMQP_URL,
         queue=str(test_config.providers["dz.interieur.etat-civil"].options["queue"]),
     )
@@ -188,9 +186,7 @@ async def civil_registry(
 
 
 @pytest_asyncio.fixture(scope="session")
-async def gateway(
-    home: Path, test_config: Config, civil_registry: CivilRegistryService, log_file: Path
-) -> AsyncIterator[Gateway]:
+async def gateway(home: Path, test_config: Config, civil_registry: Partner, log_file: Path) -> AsyncIterator[Gateway]:
     gw = Gateway(test_config, home)
     await gw.start()
     yield gw

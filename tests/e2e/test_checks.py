@@ -21,7 +21,7 @@ from lxml import etree
 from gateway.runtime.worker import Gateway
 from gateway.signing import pki
 from gateway.signing.pki import Issued
-from gateway_sandbox.civil_registry.service import CivilRegistryService
+from gateway_partner import Partner
 from tests.e2e.exchange import BusClient, request_fields, sign_xml, signed_jws, signed_xml, to_xml
 
 NIN = "birth-certificate"
@@ -254,7 +254,7 @@ async def test_over_quota_is_rate_limited_with_retry_after(bus: BusClient, ident
 
 # ------------------------------------------------------------------ check 8: duplicates
 async def test_repeat_gets_same_bytes_without_second_query(
-    bus: BusClient, cnas: Issued, found: str, civil_registry: CivilRegistryService
+    bus: BusClient, cnas: Issued, found: str, civil_registry: Partner
 ) -> None:
     """The same signed request twice gets byte-identical answers and one provider query."""
     rid, body = signed_xml(cnas, subject={"nin": found})

@@ -1,5 +1,5 @@
-"""The sandbox civil registry's own compact JWS agrees with jwcrypto, an implementation it shares
-nothing with: its answers verify there, and queries signed there are accepted."""
+"""The partner kit's compact JWS agrees with jwcrypto, an implementation it shares nothing with:
+its answers verify there, and queries signed there are accepted."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from jwcrypto import jwk, jws
 
 from gateway.signing import pki
-from gateway_sandbox import compact_jws
-from gateway_sandbox.civil_registry.service import PARTICIPANT, TYP, QueryChecker, load_identity
+from gateway_partner import PartnerIdentity, QueryChecker
+from gateway_partner import jws as compact_jws
+from gateway_partner.service import TYP
+
+PARTICIPANT = "dz.interieur.etat-civil"
 
 QUERY: dict[str, object] = {
     "queryId": "q-1",
@@ -51,9 +54,10 @@ def _checker(pki_dir: Path) -> QueryChecker:
     )
 
 
-def test_an_answer_signed_by_the_sandbox_verifies_with_jwcrypto(pki_dir: Path) -> None:
-    """The registry's answer token carries its x5c and verifies under its certificate's key with jwcrypto."""
-    identity = load_identity(pki_dir)
+def test_an_answer_signed_by_the_kit_verifies_with_jwcrypto(pki_dir: Path) -> None:
+    """A partner's answer token carries its x5c and verifies under its certificate's key with jwcrypto."""
+    identity = PartnerIdentity.from_folder(pki_dir / PARTICIPANT)
+    assert identity.code == PARTICIPANT
     token = compact_jws.sign(identity.key, identity.protected, b'{"status":"found"}')
     checked = jws.JWS()
     checked.deserialize(token.decode())
@@ -72,7 +76,7 @@ def test_a_query_signed_with_jwcrypto_is_read_and_a_changed_one_is_not(pki_dir: 
         _checker(pki_dir).payload(forged + b"." + signature)
 
 
-def test_a_query_from_a_participant_the_registry_does_not_serve_is_refused(pki_dir: Path) -> None:
-    """Only the gateway may query the registry: a validly signed query from dz.cnas is refused."""
+def test_a_query_from_another_participant_than_the_gateway_is_refused(pki_dir: Path) -> None:
+    """Only the gateway may query a partner: a validly signed query from dz.cnas is refused."""
     with pytest.raises(ValueError, match="not allowed"):
         _checker(pki_dir).payload(_jwcrypto_query(pki_dir, "dz.cnas", QUERY))

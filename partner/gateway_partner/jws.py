@@ -1,9 +1,5 @@
-"""Compact JWS for the sandbox administrations (RFC 7515/7518: ES256, PS256, RS256), on bare
-`cryptography`.
-
-The sandboxes stand for other administrations' systems, so they share no code with the
-gateway: this is their own few lines, and the gateway's tests check that both sides agree.
-"""
+"""Compact JWS (RFC 7515/7518: ES256, PS256, RS256) on bare `cryptography`: the partner's
+answers are signed with it, and the gateway's queries checked with it."""
 
 from __future__ import annotations
 
