@@ -82,6 +82,11 @@ class Schemas:
         if data is not None and document_type in self._xml_by_type:
             _assert_xml(self._xml_by_type[document_type], data)
 
+    def check_json_data(self, document_type: str, data: Mapping[str, Any]) -> None:
+        """A provider's data for `document_type` against the type's schema (its JSON form)."""
+        if document_type in self._json_data:
+            _assert_json(self._json_data[document_type], data)
+
     def check_json_response(self, payload: Mapping[str, Any]) -> None:
         _assert_json(self._json_response, payload)
         attestation = payload.get("attestation")
