@@ -70,6 +70,10 @@ class Metrics:
             "gateway_queue_consumers", "Consumers of a queue the gateway uses.", ["queue"], registry=self.registry
         )
 
+    def know(self, document_types: Iterable[str]) -> None:
+        """Labels these types by name from now on (types added while the worker runs)."""
+        self._types = frozenset(document_types)
+
     def type_label(self, document_type: str | None) -> str:
         return document_type if document_type in self._types else "unknown"
 

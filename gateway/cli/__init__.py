@@ -14,9 +14,9 @@ import argparse
 import sys
 from importlib.metadata import entry_points
 
-from gateway.cli import audit, operator, participant, partner, policy, report, sandbox, up
+from gateway.cli import audit, catalogue, operator, participant, partner, policy, report, sandbox, up
 
-COMMANDS = (up, sandbox, operator, participant, policy, partner, audit, report)
+COMMANDS = (up, sandbox, operator, participant, policy, catalogue, partner, audit, report)
 PLUGINS = "gateway.commands"
 
 

@@ -72,10 +72,12 @@ class Pipeline:
         self._metrics = metrics
         self._log_key = log_key
 
-    def use(self, config: Config) -> None:
-        """Admits requests against `config`'s participants and policy from now on."""
+    def use(self, config: Config, schemas: Schemas | None = None) -> None:
+        """Checks and admits requests against `config` (and `schemas`, for a changed catalogue) from now on."""
         self.config = config
         self._admission.use(config)
+        if schemas is not None:
+            self._schemas = schemas
 
     async def handle(
         self,

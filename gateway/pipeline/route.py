@@ -33,6 +33,10 @@ class Router:
             policy = Policy.from_options(provider.options, code) if provider is not None else Policy()
             self._adapters[code] = Resilient(adapter, policy)
 
+    def add(self, code: str, adapter: Adapter, provider: Provider) -> None:
+        """Routes to a provider added while the worker runs."""
+        self._adapters[code] = Resilient(adapter, Policy.from_options(provider.options, code))
+
     @property
     def adapters(self) -> Mapping[str, Resilient]:
         """The resilient adapters, by provider code."""

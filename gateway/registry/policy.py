@@ -1,4 +1,6 @@
-"""Grants made at run time: which document types a requester may ask for, for which purposes,
+"""Grants made at run time, and the configuration as the workers apply it (`effective`).
+
+Grants say which document types a requester may ask for, for which purposes,
 and how fast (docs/onboarding.md). They overlay the access policy of `config/policy.toml`
 for the requesters they name, and every worker applies them within
 `registry_reload_seconds` without a restart.
@@ -21,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gateway.config import Config, ConfigError, Participant, Quota, Requester, check
+from gateway.registry.catalogue import CATALOGUE, read_added
 from gateway.registry.enrolment import EnrolmentError
 from gateway.registry.participants import Registry
 
@@ -66,8 +69,13 @@ def effective(config: Config, home: Path) -> Config:
         if not p.seeded and code not in participants:  # revoked ones too: their grants still name them
             participants[code] = Participant(code, p.name, p.roles)
     requesters = {**config.requesters, **read_grants(home)}
+    added_types, added_providers = read_added(home)
     changed = dataclasses.replace(
-        config, participants=MappingProxyType(participants), requesters=MappingProxyType(requesters)
+        config,
+        participants=MappingProxyType(participants),
+        requesters=MappingProxyType(requesters),
+        catalogue=MappingProxyType({**config.catalogue, **added_types}),
+        providers=MappingProxyType({**config.providers, **added_providers}),
     )
     check(changed)
     return changed
@@ -76,7 +84,7 @@ def effective(config: Config, home: Path) -> Config:
 def fingerprint(home: Path) -> tuple[tuple[str, int, int], ...]:
     """What changes when a grant or a registration does: name, mtime and size of the files."""
     out = []
-    for path in (policy_file(home), home / "pki" / "registry.json"):
+    for path in (policy_file(home), home / "pki" / "registry.json", home / FOLDER / CATALOGUE):
         try:
             stat = path.stat()
         except FileNotFoundError:

@@ -28,6 +28,7 @@ from gateway.adapters.bus import query_queue
 from gateway.config import Config, DocumentType
 from gateway.errors import GatewayError
 from gateway.protocol import SUBJECT_KEYS
+from gateway.registry.catalogue import schema_dir
 from gateway.schemas import Schemas
 from gateway.signing import jws
 from gateway.signing.pki import issue, load_identity, make_ca
@@ -80,7 +81,7 @@ async def check_partner(
     impostor = issue(impostor_ca, config.settings.participant)
     impostor_signer = jws.JWSSigner(impostor.key, [impostor.cert])
     verifier = jws.JWSVerifier(TrustStore.from_pem_file(pki / "ca.pem", pki / "crl"))
-    schemas = Schemas(config.catalogue)
+    schemas = Schemas(config.catalogue, schema_dir(home))
     findings: list[Finding] = []
     connection = await aio_pika.connect(amqp_url)
     async with connection:

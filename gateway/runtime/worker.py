@@ -23,6 +23,7 @@ from gateway.config import Config, ConfigError
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline, worker_id
+from gateway.registry import catalogue as registry_catalogue
 from gateway.registry import policy as registry_policy
 from gateway.registry.participants import Registry
 from gateway.runtime.local_secrets import log_key
@@ -59,7 +60,8 @@ class Gateway:
         self.sealer = Sealer(key, chain)
         self.jws_signer = JWSSigner(key, chain)
         self.metrics = Metrics(config.catalogue)
-        self.schemas = Schemas(config.catalogue)
+        self.schema_dir = registry_catalogue.schema_dir(home)  # the schemas of types added at run time
+        self.schemas = Schemas(config.catalogue, self.schema_dir)
         self.store = open_store(config, home)
         self.log_key = log_key(home)
         self.connection: aio_pika.abc.AbstractRobustConnection | None = None
@@ -248,15 +250,32 @@ class Gateway:
             except (ConfigError, ValueError, KeyError, OSError) as exc:
                 log.error("registry_change_refused", error=str(exc))
                 continue
-            self.use(config)
+            try:
+                await self.use(config)
+            except Exception:
+                log.exception("registry_change_failed")
+                continue
             log.info("registry_applied", participants=len(config.participants), requesters=len(config.requesters))
 
-    def use(self, config: Config) -> None:
-        """Serves `config` from now on: participants and access policy (the catalogue and the
-        providers stay those the worker started with)."""
+    async def use(self, config: Config) -> None:
+        """Serves `config` from now on: its participants, access policy, document types (with their
+        schemas) and providers. A provider new to this worker gets its adapter started first."""
+        if config.catalogue != self.config.catalogue:
+            self.schemas = await asyncio.to_thread(Schemas, config.catalogue, self.schema_dir)
+            self.metrics.know(config.catalogue)
+        if self.pipeline is not None and self.connection is not None:
+            s = config.settings
+            context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker)
+            for code, provider in config.providers.items():
+                if code not in self.adapters:
+                    adapter = adapter_registry.create(provider, context)
+                    await adapter.start()
+                    self.adapters[code] = adapter
+                    self.pipeline.router.add(code, adapter, provider)
+                    log.info("provider_added", provider=code)
         self.config = config
         if self.pipeline is not None:
-            self.pipeline.use(config)
+            self.pipeline.use(config, self.schemas)
 
     async def _reload_crls(self) -> None:
         while True:

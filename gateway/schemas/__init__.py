@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,26 +27,70 @@ SCHEMA_DIR = Path(str(resources.files("gateway") / "schemas"))
 COMMON_XSD = ("common", "request", "response")
 
 
-def schema_names() -> list[str]:
+def _files(extra_dir: Path | None) -> dict[str, Path]:
+    """Every schema file by name: the package's, then those stored with types added at run time."""
+    out = {p.name: p for p in SCHEMA_DIR.iterdir() if p.suffix in (".xsd", ".json")}
+    if extra_dir is not None and extra_dir.is_dir():
+        for p in extra_dir.iterdir():
+            if p.suffix in (".xsd", ".json"):
+                out.setdefault(p.name, p)
+    return out
+
+
+def schema_names(extra_dir: Path | None = None) -> list[str]:
     """The files served at GET /v1/schemas/<name>."""
-    return sorted(p.name for p in SCHEMA_DIR.iterdir() if p.suffix in (".xsd", ".json"))
+    return sorted(_files(extra_dir))
 
 
-def schema_path(name: str) -> Path | None:
+def schema_path(name: str, extra_dir: Path | None = None) -> Path | None:
     """The path of a served schema, or None (the name is checked, never joined blindly)."""
-    return SCHEMA_DIR / name if name in schema_names() else None
+    return _files(extra_dir).get(name)
+
+
+@dataclass(frozen=True)
+class SchemaFiles:
+    """A document type's two schemas, as text and as a JSON document."""
+
+    name: str
+    xsd: str
+    json_schema: Mapping[str, Any]
+
+    def write(self, folder: Path) -> None:
+        (folder / f"{self.name}.xsd").write_text(self.xsd, encoding="utf-8")
+        (folder / f"{self.name}.schema.json").write_text(json.dumps(self.json_schema, indent=2) + "\n", "utf-8")
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _xsd_at(path: Path) -> etree.XMLSchema:
+    """An XSD, its `common.xsd` include resolved in the package's folder wherever the file lies."""
+    return etree.XMLSchema(etree.parse(str(path), _PARSER, base_url=str(SCHEMA_DIR / path.name)))
+
+
+def compile_type(files: SchemaFiles) -> None:
+    """ValueError unless both schemas of a type compile (the XSD with the common envelope)."""
+    try:
+        etree.XMLSchema(etree.fromstring(files.xsd.encode(), _PARSER, base_url=str(SCHEMA_DIR / "new.xsd")))
+    except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        raise ValueError(f"XSD: {exc}") from None
+    try:
+        jsonschema.Draft202012Validator.check_schema(files.json_schema)
+    except jsonschema.exceptions.SchemaError as exc:
+        raise ValueError(f"JSON Schema: {exc.message}") from None
 
 
 class Schemas:
-    """Compiled schemas: the common envelope and one per document type."""
+    """Compiled schemas: the common envelope and one per document type (from the package, or from
+    `extra_dir` for the types added at run time)."""
 
-    def __init__(self, document_types: Iterable[str]) -> None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    def __init__(self, document_types: Iterable[str], extra_dir: Path | None = None) -> None:
+        files = _files(extra_dir)
         self.types = tuple(document_types)
-        self._xml_request = self._xsd("request", parser)
-        self._xml_response = self._xsd("response", parser)
-        self._xml_by_type = {t: self._xsd(t, parser) for t in self.types}
-        documents = {p.name: json.loads(p.read_text("utf-8")) for p in SCHEMA_DIR.glob("*.schema.json")}
+        self._xml_request = _xsd_at(files["request.xsd"])
+        self._xml_response = _xsd_at(files["response.xsd"])
+        self._xml_by_type = {t: _xsd_at(files[f"{t}.xsd"]) for t in self.types}
+        documents = {n: json.loads(p.read_text("utf-8")) for n, p in files.items() if n.endswith(".schema.json")}
         registry: Registry[Any] = Registry().with_resources(
             (name, Resource.from_contents(doc)) for name, doc in documents.items()
         )
@@ -56,10 +101,6 @@ class Schemas:
             t: self._json_validator(documents[f"{t}.schema.json"]["$defs"]["data"], registry) for t in self.types
         }
         self._json_response = self._json_validator(documents["response.schema.json"], registry)
-
-    @staticmethod
-    def _xsd(name: str, parser: etree.XMLParser) -> etree.XMLSchema:
-        return etree.XMLSchema(etree.parse(str(SCHEMA_DIR / f"{name}.xsd"), parser))
 
     @staticmethod
     def _json_validator(schema: Mapping[str, Any], registry: Registry[Any]) -> jsonschema.Draft202012Validator:

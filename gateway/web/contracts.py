@@ -36,9 +36,15 @@ def version() -> str:
 
 def schema_url(config: Config, name: str) -> str:
     """Where the gateway serves the schema file `name` (`GET /v1/schemas/<name>`)."""
-    if name not in schema_names():
+    if name not in served_schemas(config):
         raise ValueError(f"{name} is not a served schema")
     return f"{config.settings.public_url}/v1/schemas/{name}"
+
+
+def served_schemas(config: Config) -> list[str]:
+    """The schema files served: the package's, and the two of each type added at run time."""
+    added = {f"{t}{suffix}" for t in config.catalogue for suffix in (".xsd", ".schema.json")}
+    return sorted(set(schema_names()) | added)
 
 
 def type_schemas(config: Config) -> dict[str, dict[str, str]]:

@@ -22,7 +22,6 @@ from gateway.errors import (
 )
 from gateway.protocol import JOSE, XML, Status
 from gateway.records import ATTESTATION_STATES
-from gateway.schemas import schema_names
 from gateway.web import contracts
 from gateway.web.contracts import COMPACT_JWS, PARTICIPANT, UUID, Schema
 
@@ -308,7 +307,7 @@ def _get_document_types() -> dict[str, Any]:
 
 
 def _get_schema(config: Config) -> dict[str, Any]:
-    names = schema_names()
+    names = contracts.served_schemas(config)
     return {
         "tags": ["catalogue"],
         "operationId": "getSchema",

@@ -59,7 +59,7 @@ async def document_types(request: web.Request) -> web.Response:
 
 
 async def schema(request: web.Request) -> web.StreamResponse:
-    path = schema_path(request.match_info["name"])
+    path = schema_path(request.match_info["name"], gateway_of(request).schema_dir)
     if path is None:
         raise web.HTTPNotFound(text="unknown schema\n")
     kind = "application/schema+json" if path.suffix == ".json" else "application/xml"
