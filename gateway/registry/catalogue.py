@@ -38,7 +38,8 @@ KINDS: dict[str, tuple[str, dict[str, Any]]] = {
     "integer": ("xs:integer", {"type": "integer"}),
     "boolean": ("xs:boolean", {"type": "boolean"}),
 }
-ADAPTERS = ("bus", "http")
+#: The adapters a provider added at run time may use: any partner on the bus speaks the partner protocol.
+ADAPTERS = ("bus",)
 
 
 def folder(home: Path) -> Path:

@@ -70,7 +70,7 @@ def test_an_added_type_is_served_with_schemas_made_from_its_fields(home: Path) -
         (GOOD.replace('benefit-review = ["pensionStatus"', 'benefit-review = ["pensionAge"'), "unknown fields"),
         (GOOD.replace('provider = "dz.caisse-retraite"', 'provider = "dz.cnas"').replace(
             '[providers."dz.caisse-retraite"]', '[providers."dz.cnas"]'), "not a participant with the role provider"),
-        (GOOD.replace('adapter = "bus"', 'adapter = "carrier-pigeon"'), "adapter: one of bus, http"),
+        (GOOD.replace('adapter = "bus"', 'adapter = "carrier-pigeon"'), "adapter: one of bus"),
         (GOOD.split("[providers")[0], "not configured as a provider yet"),
         (GOOD.replace("pension-status", "birth-certificate"), "already in the catalogue"),
         ("[types", "not TOML"),
