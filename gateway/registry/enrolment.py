@@ -2,8 +2,8 @@
 certified on the exchange's (docs/onboarding.md).
 
 The request carries the participant code in `organizationIdentifier`, as the certificates
-of the exchange do. It is checked against the protocol's rules for keys (ECDSA P-256 or
-P-384, or RSA of at least 2048 bits) before the CA signs anything.
+of the exchange do. It is checked against the protocol's rules for keys (ECDSA P-256,
+P-384 or P-521, or RSA of at least 2048 bits) before the CA signs anything.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from cryptography.x509.oid import NameOID
 
 from gateway.signing.pki import ORGANIZATION_IDENTIFIER, PrivateKey, PublicKey, new_key, participant_name
 
-#: A participant code: a country, then one to four lowercase dotted parts (`dz.cnas`, `dz.interieur.etat-civil`).
-CODE = re.compile(r"[a-z]{2}(\.[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?){1,4}")
+#: A participant code (docs/protocol.md §1): lowercase parts joined by dots, at least two
+#: (`dz.cnas`, `dz.interieur.etat-civil`), at most 100 characters.
+CODE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+")
+MAX_CODE = 100
 ROLES = ("requester", "provider", "citizen-portal")
 MIN_RSA_BITS = 2048
-CURVES = (ec.SECP256R1, ec.SECP384R1)
+CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)  # as the trust store accepts
 
 
 class EnrolmentError(ValueError):
@@ -30,10 +32,10 @@ class EnrolmentError(ValueError):
 
 def check_code(code: str) -> str:
     """`code` if it is a well-formed participant code."""
-    if not CODE.fullmatch(code):
+    if not CODE.fullmatch(code) or len(code) > MAX_CODE:
         raise EnrolmentError(
-            f"participant code {code!r}: a two-letter country then one to four lowercase dotted parts, "
-            "e.g. dz.caisse-retraite"
+            f"participant code {code!r}: at least two lowercase parts joined by dots, letters, digits and "
+            "hyphens, e.g. dz.caisse-retraite"
         )
     return code
 
@@ -72,9 +74,9 @@ def check_request(csr: x509.CertificateSigningRequest) -> tuple[str, str, Public
             raise EnrolmentError(f"RSA key of {key.key_size} bits: the exchange requires at least {MIN_RSA_BITS}")
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if not isinstance(key.curve, CURVES):
-            raise EnrolmentError(f"elliptic curve {key.curve.name}: the exchange accepts P-256 and P-384")
+            raise EnrolmentError(f"elliptic curve {key.curve.name}: the exchange accepts P-256, P-384 and P-521")
     else:
-        raise EnrolmentError(f"{type(key).__name__}: the exchange accepts ECDSA (P-256, P-384) and RSA keys")
+        raise EnrolmentError(f"{type(key).__name__}: the exchange accepts ECDSA (P-256, P-384, P-521) and RSA keys")
     codes = csr.subject.get_attributes_for_oid(ORGANIZATION_IDENTIFIER)
     if len(codes) != 1 or not isinstance(codes[0].value, str):
         raise EnrolmentError("the request names no single organizationIdentifier (the participant code)")
