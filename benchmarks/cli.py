@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks import roles
+from benchmarks import mix, roles
 from benchmarks.run import run
 from gateway import config as config_module
 from gateway import logs
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Runs the benchmark and prints its report; exit 1 when an answer was lost, duplicated or badly sealed."""
-    catalogue = config_module.load().catalogue
+    catalogue = mix.catalogue()
     types = tuple(t for t in args.types.split(",") if t)
     if unknown := sorted(set(types) - set(catalogue)):
         known = ", ".join(sorted(catalogue))

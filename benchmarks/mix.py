@@ -24,9 +24,15 @@ AGENCIES = (
 CIVIL_REGISTRY = "dz.interieur.etat-civil"
 
 
+REQUESTER = "dz.cnas"
+
+
 def catalogue() -> dict[str, DocumentType]:
-    """The document types, by name, of the configuration the gateway would load here."""
-    return dict(config_module.load().catalogue)
+    """The document types, by name, that the CNAS back office may ask for in the configuration the
+    gateway would load here (not those CNAS itself provides to other administrations)."""
+    config = config_module.load()
+    allowed = config.requesters[REQUESTER].document_types
+    return {name: t for name, t in config.catalogue.items() if name in allowed}
 
 
 def civil_types() -> tuple[str, ...]:

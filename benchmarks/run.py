@@ -15,7 +15,7 @@ from lxml import etree
 
 from benchmarks import roles
 from benchmarks.measures import CpuMeter, Phase, drive, rss_mb
-from benchmarks.mix import signed_requests
+from benchmarks.mix import catalogue, signed_requests
 from benchmarks.processes import delete_queues, free_port, report_dead, spawn, stop, wait_consumer, wait_ports
 from gateway import config as config_module
 from gateway.protocol import NS_TAG
@@ -48,7 +48,7 @@ async def run(
     run_id = uuid.uuid4().hex[:8]
     config = config_module.load()
     database = config.settings.store_backend == "postgresql"  # then its CPU counts as the workers' store's
-    types = tuple(sorted(types or config.catalogue))
+    types = tuple(sorted(types or catalogue()))
     payload = b"x" * 2500  # about the size of a signed request
     echo_queue = f"bench.{run_id}.echo"
     echo = spawn("-m", "benchmarks", "echo-server", "--queue", echo_queue, "--amqp-url", url)

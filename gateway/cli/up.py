@@ -107,6 +107,7 @@ async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bo
     ensure_development_pki(home / "pki", config.participants)
     children: list[subprocess.Popen[bytes]] = []
     if with_sandboxes:
+        await asyncio.to_thread(sandboxes.prepare, home)
         children = [subprocess.Popen(command) for command in sandboxes.commands(home, config)]
     try:
         if workers > 1:

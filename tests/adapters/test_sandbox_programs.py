@@ -1,5 +1,5 @@
 """What `gateway up` and `gateway sandbox examples` get from gateway.runtime.sandboxes: the sandbox
-programs' command lines (run here for real, on free ports) and example ids for all seven types."""
+programs' command lines (run here for real, on free ports) and example ids for all nine types."""
 
 from __future__ import annotations
 
@@ -58,14 +58,19 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_commands_follow_the_provider_urls(home: Path) -> None:
-    """The shipped configuration starts the three sandboxes, DGI on 8443 and CNRC on 8444, with HOME's PKI."""
+    """The shipped configuration starts the four sandboxes, DGI on 8443 and CNRC on 8444, with HOME's PKI,
+    and CNAS on its bus queue with its database under HOME."""
     config = config_module.load()
     by_module = {command[2]: command for command in sandboxes.commands(home, config)}
     assert set(by_module) == {
         "gateway_sandbox.civil_registry",
         "gateway_sandbox.tax_directorate",
         "gateway_sandbox.commercial_register",
+        "gateway_sandbox.cnas",
     }
+    cnas = by_module["gateway_sandbox.cnas"]
+    assert cnas[cnas.index("--queue") + 1] == "partner.dz.cnas.requests"
+    assert Path(cnas[cnas.index("--db") + 1]).parent == home / "sandbox"
     tax, register = by_module["gateway_sandbox.tax_directorate"], by_module["gateway_sandbox.commercial_register"]
     assert tax[tax.index("--port") + 1] == "8443" and register[register.index("--port") + 1] == "8444"
     assert tax[tax.index("--cert") + 1] == str(home / "pki" / DGI / "cert.pem")
@@ -79,13 +84,14 @@ def test_remote_providers_get_no_sandbox(home: Path) -> None:
     """A provider whose URL names another machine is a real administration: no sandbox is started for it."""
     config = _with_urls(config_module.load(), {DGI: "https://dgi.example.dz", CNRC: "http://cnrc.example.dz/soap"})
     modules = [command[2] for command in sandboxes.commands(home, config)]
-    assert modules == ["gateway_sandbox.civil_registry"]
+    assert modules == ["gateway_sandbox.civil_registry", "gateway_sandbox.cnas"]
 
 
-def test_examples_cover_all_seven_document_types(home: Path) -> None:
-    """`sandbox examples` lists at least three found and three missing well-formed ids for each of the seven types."""
+def test_examples_cover_all_nine_document_types(home: Path) -> None:
+    """`sandbox examples` lists at least three found and three missing well-formed ids for each of the seven v1
+    types and CNAS's two."""
     examples = sandboxes.examples(home)
-    assert set(examples) == SEVEN
+    assert set(examples) == SEVEN | {"affiliation-certificate", "contribution-status-certificate"}
     for ids in examples.values():
         assert len(ids["found"]) >= 3 and len(ids["missing"]) >= 3
         assert not set(ids["found"]) & set(ids["missing"])
@@ -98,7 +104,8 @@ def programs(home: Path) -> Iterator[Config]:
     config = _with_urls(
         config_module.load(), {DGI: f"https://127.0.0.1:{_free_port()}", CNRC: f"http://127.0.0.1:{_free_port()}/soap"}
     )
-    commands = [c for c in sandboxes.commands(home, config) if c[2] != "gateway_sandbox.civil_registry"]
+    on_http = ("gateway_sandbox.tax_directorate", "gateway_sandbox.commercial_register")
+    commands = [c for c in sandboxes.commands(home, config) if c[2] in on_http]
     children = [subprocess.Popen(c, stderr=subprocess.PIPE, text=True) for c in commands]
     try:
         for command, child in zip(commands, children, strict=True):

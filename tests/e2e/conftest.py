@@ -112,10 +112,13 @@ def test_config(partner_urls: dict[str, str]) -> Config:
     base = config_module.load()
     for code, url in partner_urls.items():
         base = with_provider(base, code, url=url)
-    civil = base.providers["dz.interieur.etat-civil"]
+    civil, cnas = base.providers["dz.interieur.etat-civil"], base.providers["dz.cnas"]
     providers = dict(base.providers)
     providers[civil.code] = dataclasses.replace(
         civil, options=MappingProxyType({**civil.options, "queue": f"test.{RUN}.partner.etat-civil"})
+    )
+    providers[cnas.code] = dataclasses.replace(
+        cnas, options=MappingProxyType({**cnas.options, "queue": f"test.{RUN}.partner.cnas"})
     )
     participants = dict(base.participants)
     participants[QUOTA_REQUESTER] = Participant(QUOTA_REQUESTER, "quota test requester", ("requester",))
@@ -162,6 +165,7 @@ async def session_queues(test_config: Config) -> AsyncIterator[list[str]]:
         test_config.settings.dead_queue,
         test_config.settings.bulk_queue,
         str(test_config.providers["dz.interieur.etat-civil"].options["queue"]),
+        str(test_config.providers["dz.cnas"].options["queue"]),
     ]
     yield names
     connection = await aio_pika.connect(AMQP_URL)

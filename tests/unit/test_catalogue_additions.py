@@ -68,8 +68,7 @@ def test_an_added_type_is_served_with_schemas_made_from_its_fields(home: Path) -
         (GOOD.replace('"since"]', '"since date"]'), "'since date' is not a field name"),
         (GOOD.replace('since = "date"', 'since = "timestamp"'), "field_kinds.since = 'timestamp'"),
         (GOOD.replace('benefit-review = ["pensionStatus"', 'benefit-review = ["pensionAge"'), "unknown fields"),
-        (GOOD.replace('provider = "dz.caisse-retraite"', 'provider = "dz.cnas"').replace(
-            '[providers."dz.caisse-retraite"]', '[providers."dz.cnas"]'), "not a participant with the role provider"),
+        (GOOD.replace("dz.caisse-retraite", "dz.portail-citoyen"), "not a participant with the role provider"),
         (GOOD.replace('adapter = "bus"', 'adapter = "carrier-pigeon"'), "adapter: one of bus"),
         (GOOD.split("[providers")[0], "not configured as a provider yet"),
         (GOOD.replace("pension-status", "birth-certificate"), "already in the catalogue"),

@@ -19,9 +19,13 @@ def copy(tmp_path: Path) -> Path:
 
 
 def test_shipped_configuration_loads() -> None:
-    """The shipped files give the seven v1 types and dz.cnas's six purposes."""
+    """The shipped files give the seven v1 types, CNAS's own two, and dz.cnas's six purposes."""
     loaded = config.load(SHIPPED, env={})
-    assert len(loaded.catalogue) == 7
+    assert len(loaded.catalogue) == 9
+    assert {t.name for t in loaded.catalogue.values() if t.provider == "dz.cnas"} == {
+        "affiliation-certificate",
+        "contribution-status-certificate",
+    }
     assert len(loaded.requesters["dz.cnas"].purposes) == 6
     assert loaded.catalogue["death-record"].purposes["benefit-review"] == ("deathRecorded", "deathDate")
 

@@ -41,7 +41,7 @@ def test_a_grant_overlays_the_policy_for_its_requester(config: Config, home: Pat
     ("requester", "document_type", "purposes", "names"),
     [
         ("dz.nobody", "birth-certificate", ["family-allowance"], "not a participant"),
-        ("dz.finances.dgi", "birth-certificate", ["family-allowance"], "not requester"),
+        ("dz.commerce.cnrc", "birth-certificate", ["family-allowance"], "not requester"),
         ("dz.anem", "pension-status", ["family-allowance"], "'pension-status' is not in the catalogue"),
         ("dz.anem", "tax-registration", ["family-allowance"], "does not release tax-registration"),
         ("dz.anem", "birth-certificate", [], "at least one --purpose"),

@@ -1,0 +1,24 @@
+"""python -m gateway_sandbox.cnas --home DIR --db PATH [--amqp-url URL] [--queue NAME]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from gateway_sandbox import event_loop
+from gateway_sandbox.cnas.service import QUEUE, serve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m gateway_sandbox.cnas", description="Sandbox CNAS, as a provider.")
+    parser.add_argument("--home", type=Path, default=Path("var"), help="the gateway's home (its pki/ is read)")
+    parser.add_argument("--db", type=Path, required=True, help="the CNAS database (gateway sandbox examples builds it)")
+    parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    parser.add_argument("--queue", default=QUEUE, help=f"the queue to answer on (default {QUEUE})")
+    args = parser.parse_args()
+    event_loop.run(serve(args.home, args.amqp_url, args.db, args.queue))
+
+
+if __name__ == "__main__":
+    main()
