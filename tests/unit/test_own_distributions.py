@@ -65,3 +65,13 @@ def test_nothing_python_3_10_lacks_is_used(folder: str, package: str) -> None:
         text = path.read_text()
         for newer in ("dt.UTC", "datetime.UTC", "tomllib", "Self", "except*", "ExceptionGroup", "TaskGroup"):
             assert newer not in text, f"{path.name} uses {newer}"
+
+
+def test_every_package_of_the_tree_is_listed_for_installation() -> None:
+    """A package missing from pyproject's list runs from the checkout but not once installed (as `gateway up`
+    runs the sandboxes): every folder with an __init__.py is listed."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    for top in ("gateway", "gateway_sandbox", "benchmarks"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            package = ".".join(init.parent.relative_to(ROOT).parts)
+            assert package in listed, f"{package} is not in pyproject.toml's packages"
