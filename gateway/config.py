@@ -150,7 +150,7 @@ def load(folder: Path | None = None, env: Mapping[str, str] | None = None) -> Co
             code: Participant(code, str(p.get("name", code)), tuple(p.get("roles", ())))
             for code, p in raw["participants.toml"].get("participants", {}).items()
         }
-        catalogue = {name: _doc_type(name, t) for name, t in raw["catalogue.toml"].get("types", {}).items()}
+        catalogue = {name: document_type(name, t) for name, t in raw["catalogue.toml"].get("types", {}).items()}
         requesters = {code: _requester(code, r) for code, r in raw["policy.toml"].get("requesters", {}).items()}
         providers = {
             code: Provider(code, str(p["adapter"]), MappingProxyType({k: v for k, v in p.items() if k != "adapter"}))
@@ -213,7 +213,8 @@ def _networks(value: str | list[str]) -> tuple[ipaddress.IPv4Network | ipaddress
         raise ConfigError(f"gateway.toml: [http] trusted_proxies: {exc}") from None
 
 
-def _doc_type(name: str, raw: dict[str, Any]) -> DocumentType:
+def document_type(name: str, raw: Mapping[str, Any]) -> DocumentType:
+    """A catalogue entry, as `catalogue.toml` (or a type file of `gateway catalogue add`) writes it."""
     purposes = {p: tuple(str(f) for f in fields) for p, fields in raw.get("purposes", {}).items()}
     return DocumentType(
         name=name,

@@ -5,14 +5,11 @@ stored; every worker serves it within `registry_reload_seconds`; the addition is
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import sys
 from typing import Any
 
 from gateway import config as config_module
-from gateway.cli.common import add_home, opened_store
-from gateway.records import AuditEntry
+from gateway.cli.common import add_actor, add_home, journal
 from gateway.registry import catalogue, policy
 from gateway.registry.enrolment import EnrolmentError
 
@@ -22,8 +19,7 @@ def register(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="catalogue_command", required=True)
     add = commands.add_parser("add", help="add a document type described in a TOML file")
     add.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
-    add_home(add)
-    add.add_argument("--by", default=getpass.getuser(), help="who acts, as journaled (default: your login)")
+    add_actor(add)
     add.set_defaults(func=_add)
     listing = commands.add_parser("list", help="the document types the workers serve")
     add_home(listing)
@@ -37,7 +33,7 @@ def _add(args: argparse.Namespace) -> int:
     except EnrolmentError as exc:
         print(f"gateway catalogue: refused, nothing changed: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_journal(args, added.name))
+    journal(args.home, args.by, "catalogue_added", added.name)
     seconds = config.settings.registry_reload_seconds
     print(f"added {added.name}, provided by {added.provider} ({len(added.fields)} fields, SLA {added.sla_seconds:g} s)")
     print(f"schemas: {added.name}.xsd and {added.name}.schema.json, served at /v1/schemas/")
@@ -52,8 +48,3 @@ def _list(args: argparse.Namespace) -> int:
         origin = "configuration" if name in seed.catalogue else "added"
         print(f"{name:<32} {t.provider:<28} {t.subject:<4} SLA {t.sla_seconds:>4g} s  {origin}")
     return 0
-
-
-async def _journal(args: argparse.Namespace, name: str) -> None:
-    async with opened_store(args.home) as store:
-        await store.record(AuditEntry.operator_action(args.by, "catalogue_added", name), None)

@@ -9,8 +9,6 @@ worker within `crl_reload_seconds`. Each change is journaled in the audit chain.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import json
 import os
 import sys
@@ -18,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import config as config_module
-from gateway.cli.common import add_home, opened_store
-from gateway.records import AuditEntry
+from gateway.cli.common import add_actor, journal
 from gateway.registry.enrolment import ROLES, EnrolmentError, csr_pem, make_request, read_request
 from gateway.registry.participants import Participant, Registry, describe
 from gateway.signing.pki import cert_pem, key_pem
@@ -41,17 +38,17 @@ def register(subparsers: Any) -> None:
     enrol.add_argument("--role", choices=ROLES, required=True)
     enrol.add_argument("--days", type=int, default=825, help="validity of the certificate (default 825 days)")
     enrol.add_argument("--out", type=Path, help="also write the certificate here, to send to the participant")
-    _common(enrol)
+    add_actor(enrol)
     enrol.set_defaults(func=_register)
 
     listing = commands.add_parser("list", help="every participant, its roles and certificates")
     listing.add_argument("--json", action="store_true")
-    _common(listing)
+    add_actor(listing)
     listing.set_defaults(func=_list)
 
     show = commands.add_parser("show", help="one participant")
     show.add_argument("code")
-    _common(show)
+    add_actor(show)
     show.set_defaults(func=_show)
 
     renew = commands.add_parser("renew", help="a certificate for a new key, the current one kept for an overlap")
@@ -62,19 +59,14 @@ def register(subparsers: Any) -> None:
     )
     renew.add_argument("--days", type=int, default=825, help="validity of the new certificate (default 825 days)")
     renew.add_argument("--out", type=Path, help="also write the new certificate here")
-    _common(renew)
+    add_actor(renew)
     renew.set_defaults(func=_renew)
 
     revoke = commands.add_parser("revoke", help="revoke every certificate of a participant")
     revoke.add_argument("code")
     revoke.add_argument("--reason", required=True, help="why, as it will stand in the journal")
-    _common(revoke)
+    add_actor(revoke)
     revoke.set_defaults(func=_revoke)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    add_home(parser)
-    parser.add_argument("--by", default=getpass.getuser(), help="who acts, as journaled (default: your login)")
 
 
 def _registry(home: Path) -> Registry:
@@ -115,7 +107,7 @@ def _register(args: argparse.Namespace) -> int:
         return _fail(f"refused, nothing recorded: {exc}")
     if args.out:
         args.out.write_bytes(cert_pem(cert))
-    asyncio.run(_journal(args.home, args.by, "participant_registered", f"{participant.code} {args.role}"))
+    journal(args.home, args.by, "participant_registered", f"{participant.code} {args.role}")
     issued = participant.certificates[0]
     print(f"registered {participant.code} ({participant.name}) as {args.role}")
     print(f"certificate serial {issued.serial}, valid until {issued.not_after}")
@@ -134,7 +126,7 @@ def _renew(args: argparse.Namespace) -> int:
         return _fail(f"refused, nothing changed: {exc}")
     if args.out:
         args.out.write_bytes(cert_pem(cert))
-    asyncio.run(_journal(args.home, args.by, "participant_renewed", f"{participant.code} overlap {args.overlap:g} h"))
+    journal(args.home, args.by, "participant_renewed", f"{participant.code} overlap {args.overlap:g} h")
     print(_describe(participant))
     print(
         f"new certificate: {args.out or _registry(args.home).certificate_file(participant.code, describe(cert).serial)}"
@@ -180,13 +172,8 @@ def _revoke(args: argparse.Namespace) -> int:
         participant = _registry(args.home).revoke(args.code, args.reason)
     except EnrolmentError as exc:
         return _fail(f"refused, nothing changed: {exc}")
-    asyncio.run(_journal(args.home, args.by, "participant_revoked", f"{participant.code} {args.reason}"))
+    journal(args.home, args.by, "participant_revoked", f"{participant.code} {args.reason}")
     seconds = config_module.load().settings.crl_reload_seconds
     print(_describe(participant))
     print(f"every worker refuses its certificates within {seconds} s (certificate_revoked)")
     return 0
-
-
-async def _journal(home: Path, by: str, action: str, outcome: str) -> None:
-    async with opened_store(home) as store:
-        await store.record(AuditEntry.operator_action(by, action, outcome), None)

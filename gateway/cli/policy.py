@@ -5,15 +5,12 @@ each change is checked before it is stored and journaled in the audit chain."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import sys
 from typing import Any
 
 from gateway import config as config_module
-from gateway.cli.common import add_home, opened_store
+from gateway.cli.common import add_actor, add_home, journal
 from gateway.config import Quota, Requester
-from gateway.records import AuditEntry
 from gateway.registry import policy
 from gateway.registry.enrolment import EnrolmentError
 
@@ -27,24 +24,19 @@ def register(subparsers: Any) -> None:
     grant.add_argument("type")
     grant.add_argument("--purpose", action="append", default=[], required=True, help="repeat for several")
     grant.add_argument("--quota", help="RATE/BURST, e.g. 50/100: requests per second sustained, and at once")
-    _common(grant)
+    add_actor(grant)
     grant.set_defaults(func=_grant)
 
     revoke = commands.add_parser("revoke", help="take a document type back from a requester")
     revoke.add_argument("requester")
     revoke.add_argument("type")
-    _common(revoke)
+    add_actor(revoke)
     revoke.set_defaults(func=_revoke)
 
     show = commands.add_parser("show", help="what each requester may ask for, as the workers apply it")
     show.add_argument("requester", nargs="?")
     add_home(show)
     show.set_defaults(func=_show)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    add_home(parser)
-    parser.add_argument("--by", default=getpass.getuser(), help="who acts, as journaled (default: your login)")
 
 
 def _fail(message: str) -> int:
@@ -68,7 +60,7 @@ def _grant(args: argparse.Namespace) -> int:
         granted = policy.grant(config_module.load(), args.home, args.requester, args.type, args.purpose, quota)
     except EnrolmentError as exc:
         return _fail(f"refused, nothing changed: {exc}")
-    asyncio.run(_journal(args, "policy_granted", f"{args.requester} {args.type} {','.join(args.purpose)}"))
+    journal(args.home, args.by, "policy_granted", f"{args.requester} {args.type} {','.join(args.purpose)}")
     print(_describe(granted))
     print(f"every worker applies it within {config_module.load().settings.registry_reload_seconds} s")
     return 0
@@ -79,7 +71,7 @@ def _revoke(args: argparse.Namespace) -> int:
         updated = policy.revoke_grant(config_module.load(), args.home, args.requester, args.type)
     except EnrolmentError as exc:
         return _fail(f"refused, nothing changed: {exc}")
-    asyncio.run(_journal(args, "policy_revoked", f"{args.requester} {args.type}"))
+    journal(args.home, args.by, "policy_revoked", f"{args.requester} {args.type}")
     print(_describe(updated))
     print(f"every worker applies it within {config_module.load().settings.registry_reload_seconds} s")
     return 0
@@ -104,8 +96,3 @@ def _describe(r: Requester) -> str:
             f"  quota     {r.quota.per_second:g}/s, burst {r.quota.burst}",
         ]
     )
-
-
-async def _journal(args: argparse.Namespace, action: str, outcome: str) -> None:
-    async with opened_store(args.home) as store:
-        await store.record(AuditEntry.operator_action(args.by, action, outcome), None)

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from gateway.config import Config, ConfigError, DocumentType, Provider, check
+from gateway.config import Config, ConfigError, DocumentType, Provider, check, document_type
 from gateway.protocol import SUBJECT_KEYS
 from gateway.registry.enrolment import EnrolmentError
 from gateway.schemas import SchemaFiles, compile_type
@@ -56,21 +56,9 @@ def read_added(home: Path) -> tuple[dict[str, DocumentType], dict[str, Provider]
     if not path.exists():
         return {}, {}
     raw = json.loads(path.read_text(encoding="utf-8"))
-    types = {name: _doc_type(name, t) for name, t in raw["types"].items()}
+    types = {name: document_type(name, t) for name, t in raw["types"].items()}
     providers = {code: _provider(code, p) for code, p in raw["providers"].items()}
     return types, providers
-
-
-def _doc_type(name: str, raw: Mapping[str, Any]) -> DocumentType:
-    return DocumentType(
-        name=name,
-        provider=str(raw["provider"]),
-        subject=str(raw["subject"]),
-        sla_seconds=float(raw["sla_seconds"]),
-        validity_days=int(raw["validity_days"]),
-        fields=tuple(str(f) for f in raw["fields"]),
-        purposes=MappingProxyType({str(p): tuple(str(f) for f in fs) for p, fs in raw["purposes"].items()}),
-    )
 
 
 def _provider(code: str, raw: Mapping[str, Any]) -> Provider:
@@ -107,7 +95,7 @@ def read_type_file(text: str, where: str) -> tuple[DocumentType, dict[str, str],
         if kind not in KINDS:
             raise EnrolmentError(f"{where}: types.{name}.field_kinds.{f} = {kind!r}: one of {', '.join(KINDS)}")
     try:
-        doc_type = _doc_type(name, table)
+        doc_type = document_type(name, table)
     except (TypeError, ValueError, AttributeError) as exc:
         raise EnrolmentError(f"{where}: types.{name}: {exc}") from None
     if doc_type.sla_seconds <= 0 or doc_type.validity_days <= 0:

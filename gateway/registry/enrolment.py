@@ -15,15 +15,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from gateway.errors import CertificateUntrusted
 from gateway.signing.pki import ORGANIZATION_IDENTIFIER, PrivateKey, PublicKey, new_key, participant_name
+from gateway.signing.trust import check_public_key
 
 #: A participant code (docs/protocol.md §1): lowercase parts joined by dots, at least two
 #: (`dz.cnas`, `dz.interieur.etat-civil`), at most 100 characters.
 CODE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+")
 MAX_CODE = 100
 ROLES = ("requester", "provider", "citizen-portal")
-MIN_RSA_BITS = 2048
-CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)  # as the trust store accepts
 
 
 class EnrolmentError(ValueError):
@@ -69,14 +69,11 @@ def check_request(csr: x509.CertificateSigningRequest) -> tuple[str, str, Public
     if not csr.is_signature_valid:
         raise EnrolmentError("the request's signature does not match its key: it was altered or not signed")
     key = csr.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise EnrolmentError(f"RSA key of {key.key_size} bits: the exchange requires at least {MIN_RSA_BITS}")
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, CURVES):
-            raise EnrolmentError(f"elliptic curve {key.curve.name}: the exchange accepts P-256, P-384 and P-521")
-    else:
-        raise EnrolmentError(f"{type(key).__name__}: the exchange accepts ECDSA (P-256, P-384, P-521) and RSA keys")
+    try:
+        check_public_key(key)
+    except CertificateUntrusted as exc:
+        raise EnrolmentError(f"the exchange would not trust this key: {exc.detail}") from None
+    assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)  # what check_public_key lets through
     codes = csr.subject.get_attributes_for_oid(ORGANIZATION_IDENTIFIER)
     if len(codes) != 1 or not isinstance(codes[0].value, str):
         raise EnrolmentError("the request names no single organizationIdentifier (the participant code)")

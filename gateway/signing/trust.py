@@ -230,7 +230,12 @@ class TrustStore:
 
 
 def _check_key(cert: x509.Certificate) -> None:
-    key = cert.public_key()
+    check_public_key(cert.public_key())
+
+
+def check_public_key(key: object) -> None:
+    """`certificate_untrusted` unless the key is RSA of at least 2048 bits or ECDSA on an accepted curve
+    (docs/protocol.md §1); the registration authority holds requests to the same rule."""
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise CertificateUntrusted(f"RSA key of {key.key_size} bits; at least {MIN_RSA_BITS} required")
