@@ -5,9 +5,7 @@ Queries go to the partner's queue as compact JWS signed by the gateway; the part
 on the gateway's reply queue with a JWS signed by its own certificate, which is checked
 against the exchange anchors and must name the partner itself.
 
-Query payload:  {"queryId", "requestId", "documentType", "purpose", "requester", "subject": {"nin"}}
-Answer payload: {"queryId", "requestId", "status": "found"|"not-found"|"error", "data": {...}, "obtainedAt",
-                 "error"?}
+The bodies, query and answer, are those of `partner_protocol`, shared with the `rest` adapter.
 
 Answers come back on this worker's reply queue. When a worker stops mid-query, the answers
 left on its queue can be picked up by another worker (`orphaned_answers`), so that a
@@ -18,26 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import json
-from typing import Any
 
 import aio_pika
 import aio_pika.abc
 import structlog
 
+from gateway.adapters import partner_protocol
 from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
 from gateway.config import Provider
-from gateway.errors import BrokerLinkDown, GatewayError, ProviderError, ProviderTimeout, ProviderUnavailable
-from gateway.protocol import SUBJECT_KEYS
+from gateway.errors import BrokerLinkDown, ProviderError, ProviderTimeout, ProviderUnavailable
 from gateway.signing import jws
 
 log = structlog.get_logger(__name__)
 LINK_RETRY_SECONDS = 0.2
 ACK_TIMEOUT_SECONDS = 5.0  # an ack on a channel lost in a reconnection may never complete
 REPLY_QUEUE_EXPIRES_MS = 10 * 60 * 1000
-#: The `status` of a partner's answer (docs/protocol.md §10): the first two are data, the last a failure.
-ANSWER_STATUSES = ("found", "not-found", "error")
 
 
 def query_queue(provider: Provider) -> str:
@@ -110,10 +103,8 @@ class BusAdapter:
                 return True, []
             found: list[tuple[str, bytes]] = []
             while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                with contextlib.suppress(Exception):
-                    claimed = jws.parse(message.body).content.get("requestId")
-                    if isinstance(claimed, str):
-                        found.append((claimed, message.body))
+                if (claimed := partner_protocol.claimed_request(message.body)) is not None:
+                    found.append((claimed, message.body))
             return False, found
         finally:
             if not channel.is_closed:
@@ -121,7 +112,7 @@ class BusAdapter:
 
     def read_orphaned_answer(self, body: bytes, request_id: str) -> ProviderAnswer:
         """An answer found on a stopped worker's reply queue, checked like any other."""
-        return self._read_answer(body, request_id=request_id)
+        return partner_protocol.read_answer(self.provider, self._verifier, body, request_id=request_id)
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
         query_id = message.correlation_id or ""
@@ -145,15 +136,7 @@ class BusAdapter:
     async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
         if self._channel is None or self._reply_queue is None:
             raise ProviderUnavailable(f"{self.provider}: adapter not started")
-        payload = {
-            "queryId": query.query_id,
-            "requestId": query.request_id,
-            "documentType": query.document_type,
-            "purpose": query.purpose,
-            "requester": query.requester,
-            "subject": {SUBJECT_KEYS[query.subject_kind]: query.subject_id},
-        }
-        body = self._context.signer.sign(json.dumps(payload, separators=(",", ":")).encode())
+        body = partner_protocol.signed_query(self._context, query)
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[query.query_id] = future
         self._request_of[query.query_id] = query.request_id
@@ -163,7 +146,7 @@ class BusAdapter:
             await self._publish(
                 aio_pika.Message(
                     body,
-                    content_type="application/jose",
+                    content_type=partner_protocol.CONTENT_TYPE,
                     correlation_id=query.query_id,
                     message_id=query.query_id,
                     reply_to=self._reply_queue.name,
@@ -181,7 +164,7 @@ class BusAdapter:
             self._pending.pop(query.query_id, None)
             self._request_of.pop(query.query_id, None)
         try:
-            return self._read_answer(answer, query_id=query.query_id)
+            return partner_protocol.read_answer(self.provider, self._verifier, answer, query_id=query.query_id)
         except ProviderError:
             await self.settle(query.request_id)  # a bad answer is not worth keeping
             raise
@@ -209,34 +192,6 @@ class BusAdapter:
             except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError) as exc:
                 log.warning("partner_query_unconfirmed", provider=self.provider, error=type(exc).__name__)
                 return
-
-    def _read_answer(
-        self, body: bytes, *, query_id: str | None = None, request_id: str | None = None
-    ) -> ProviderAnswer:
-        try:
-            message = jws.parse(body)
-            signer = self._verifier.verify(message)
-        except GatewayError as exc:
-            raise ProviderError(f"{self.provider}: answer is not a valid signed message ({exc.code})") from None
-        if signer.participant != self.provider:
-            raise ProviderError(f"{self.provider}: answer signed by {signer.participant!r}")
-        answer: Any = message.content
-        if (query_id is not None and answer.get("queryId") != query_id) or (
-            request_id is not None and answer.get("requestId") != request_id
-        ):
-            raise ProviderError(f"{self.provider}: answer is for another query")
-        status = answer.get("status")
-        found, not_found, _ = ANSWER_STATUSES
-        if status not in (found, not_found):
-            raise ProviderError(f"{self.provider}: {answer.get('error') or f'unexpected status {status!r}'}")
-        data = answer.get("data") or {}
-        if not isinstance(data, dict):
-            raise ProviderError(f"{self.provider}: data is not an object")
-        try:
-            obtained = dt.datetime.fromisoformat(str(answer.get("obtainedAt", "")).replace("Z", "+00:00"))
-        except ValueError:
-            obtained = dt.datetime.now(dt.UTC)
-        return ProviderAnswer(self.provider, status == found, data, obtained)
 
 
 def create(provider: Provider, context: AdapterContext) -> BusAdapter:

@@ -15,10 +15,10 @@ from yarl import URL
 
 from gateway.adapters import bus, module_name
 from gateway.config import Config, Provider
-from gateway.protocol import JOSE, JWS_TYP, SUBJECT_KEYS, SUBJECT_PATTERNS, XML, DeadReason, Priority
+from gateway.protocol import JOSE, XML, DeadReason, Priority
 from gateway.transports.dead_letters import DEAD_AT_HEADER, REASON_HEADER, REPLAYED_HEADER
 from gateway.web import contracts
-from gateway.web.contracts import COMPACT_JWS, PARTICIPANT, UUID, Schema
+from gateway.web.contracts import Schema
 
 AMQP = {"bindingVersion": "0.3.0"}
 PERSISTENT = 2
@@ -288,7 +288,7 @@ def _messages(config: Config) -> dict[str, Any]:
             title=f"A dead letter ({kind}): the request, unchanged, with why it could not be answered",
         )  # fmt: skip
     messages["partnerQuery"] = _message(
-        "partnerQuery", JOSE, _jws("a query, signed by the gateway", _query_payload()), None,
+        "partnerQuery", JOSE, contracts.partner_query(), None,
         _properties(
             ["message_id", "correlation_id", "reply_to", "expiration"],
             message_id="the query's id", correlation_id="the query's id",
@@ -297,7 +297,7 @@ def _messages(config: Config) -> dict[str, Any]:
         title="A query to a partner on the bus (docs/protocol.md §10)",
     )  # fmt: skip
     messages["partnerAnswer"] = _message(
-        "partnerAnswer", JOSE, _jws("an answer, signed by the partner itself", _answer_payload()), None,
+        "partnerAnswer", JOSE, contracts.partner_answer(), None,
         _properties(["correlation_id"], correlation_id="the query's `correlation_id`"),
         title="A partner's answer (docs/protocol.md §10)",
     )  # fmt: skip
@@ -309,58 +309,6 @@ def _type_docs(config: Config) -> dict[str, str]:
     return {
         "url": contracts.schema_url(config, "request.schema.json"),
         "description": "The request schemas; per document type: " + "; ".join(lines),
-    }
-
-
-def _jws(what: str, payload: Schema) -> Schema:
-    return {
-        "type": "string",
-        "pattern": COMPACT_JWS,
-        "description": f"A compact JWS of typ `{JWS_TYP}`: {what}. Its decoded payload is `x-jws-payload`.",
-        "x-jws-payload": payload,
-    }
-
-
-def _subject() -> Schema:
-    return {
-        "type": "object",
-        "minProperties": 1,
-        "maxProperties": 1,
-        "additionalProperties": False,
-        "properties": {
-            key: {"type": "string", "pattern": SUBJECT_PATTERNS[key].pattern} for key in SUBJECT_KEYS.values()
-        },
-    }
-
-
-def _query_payload() -> Schema:
-    return {
-        "type": "object",
-        "required": ["queryId", "requestId", "documentType", "purpose", "requester", "subject"],
-        "additionalProperties": False,
-        "properties": {
-            "queryId": {"type": "string", "pattern": UUID},
-            "requestId": {"type": "string", "pattern": UUID},
-            "documentType": {"type": "string"},
-            "purpose": {"type": "string"},
-            "requester": {"type": "string", "pattern": PARTICIPANT},
-            "subject": _subject(),
-        },
-    }
-
-
-def _answer_payload() -> Schema:
-    return {
-        "type": "object",
-        "required": ["queryId", "requestId", "status", "data", "obtainedAt"],
-        "properties": {
-            "queryId": {"type": "string", "pattern": UUID},
-            "requestId": {"type": "string", "pattern": UUID},
-            "status": {"type": "string", "enum": list(bus.ANSWER_STATUSES)},
-            "data": {"type": "object", "description": "every field of the type's catalogue entry"},
-            "obtainedAt": {"type": "string", "format": "date-time"},
-            "error": {"type": "string", "description": "with `error`: what went wrong"},
-        },
     }
 
 

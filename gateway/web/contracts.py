@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from gateway.adapters import partner_protocol
 from gateway.config import Config
 from gateway.errors import BY_CODE
-from gateway.protocol import JOSE, JWS_TYP, NS, XML, Status
+from gateway.protocol import JOSE, JWS_TYP, NS, SUBJECT_KEYS, SUBJECT_PATTERNS, XML, Status
 from gateway.schemas import schema_names
 
 DISTRIBUTION = "dz-exchange-gateway"
@@ -114,3 +115,66 @@ def sealed_content(config: Config, what: str, kinds: tuple[str, ...] = (XML, JOS
     """The media types of a signed or sealed document in its forms: {media type: schema}."""
     make = {XML: sealed_xml, JOSE: sealed_jose}
     return {kind: make[kind](config, what) for kind in kinds}
+
+
+# ---------------------------------------------------------------------------- the partner protocol
+def signed_jws(what: str, payload: Schema) -> Schema:
+    return {
+        "type": "string",
+        "pattern": COMPACT_JWS,
+        "description": f"A compact JWS of typ `{JWS_TYP}`: {what}. Its decoded payload is `x-jws-payload`.",
+        "x-jws-payload": payload,
+    }
+
+
+def _subject() -> Schema:
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            key: {"type": "string", "pattern": SUBJECT_PATTERNS[key].pattern} for key in SUBJECT_KEYS.values()
+        },
+    }
+
+
+def _query_payload() -> Schema:
+    return {
+        "type": "object",
+        "required": ["queryId", "requestId", "documentType", "purpose", "requester", "subject"],
+        "additionalProperties": False,
+        "properties": {
+            "queryId": {"type": "string", "pattern": UUID},
+            "requestId": {"type": "string", "pattern": UUID},
+            "documentType": {"type": "string"},
+            "purpose": {"type": "string"},
+            "requester": {"type": "string", "pattern": PARTICIPANT},
+            "subject": _subject(),
+        },
+    }
+
+
+def _answer_payload() -> Schema:
+    return {
+        "type": "object",
+        "required": ["queryId", "requestId", "status", "data", "obtainedAt"],
+        "properties": {
+            "queryId": {"type": "string", "pattern": UUID},
+            "requestId": {"type": "string", "pattern": UUID},
+            "status": {"type": "string", "enum": list(partner_protocol.ANSWER_STATUSES)},
+            "data": {"type": "object", "description": "every field of the type's catalogue entry"},
+            "obtainedAt": {"type": "string", "format": "date-time"},
+            "error": {"type": "string", "description": "with `error`: what went wrong"},
+        },
+    }
+
+
+def partner_query() -> Schema:
+    """A query the gateway sends a partner, on the bus or over HTTPS (docs/protocol.md §10)."""
+    return signed_jws("a query, signed by the gateway", _query_payload())
+
+
+def partner_answer() -> Schema:
+    """A partner's answer to a query, on the bus or over HTTPS (docs/protocol.md §10)."""
+    return signed_jws("an answer, signed by the partner itself", _answer_payload())
