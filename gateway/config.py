@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 SUBJECT_KINDS = ("NIN", "NIF", "RC")
 CONFIG_FILES = ("gateway.toml", "participants.toml", "catalogue.toml", "policy.toml", "providers.toml")
@@ -89,6 +90,14 @@ class Provider:
     code: str
     adapter: str
     options: Mapping[str, Any]
+
+    def https_url(self) -> str:
+        """The provider's `url` option, which must be an https URL with a host (mutual TLS)."""
+        url = str(self.options.get("url", ""))
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ConfigError(f"providers: {self.code}.url must be an https URL (mutual TLS), not {url!r}")
+        return url
 
 
 @dataclass(frozen=True)

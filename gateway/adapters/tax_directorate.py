@@ -23,7 +23,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 import structlog
@@ -52,10 +52,7 @@ class TaxDirectorateAdapter:
 
     def __init__(self, provider: Provider, context: AdapterContext) -> None:
         self.provider = provider.code
-        url = str(provider.options.get("url", ""))
-        if urlsplit(url).scheme != "https":
-            raise ConfigError(f"providers.toml: {provider.code}.url must be an https URL (mutual TLS), not {url!r}")
-        self._base = url.rstrip("/")
+        self._base = provider.https_url().rstrip("/")
         extra = provider.options.get("documents", {})
         if not isinstance(extra, Mapping):
             raise ConfigError(f"providers.toml: {provider.code}.documents must be a table")

@@ -38,8 +38,9 @@ KINDS: dict[str, tuple[str, dict[str, Any]]] = {
     "integer": ("xs:integer", {"type": "integer"}),
     "boolean": ("xs:boolean", {"type": "boolean"}),
 }
-#: The adapters a provider added at run time may use: any partner on the bus speaks the partner protocol.
-ADAPTERS = ("bus",)
+#: The adapters a provider added at run time may use: those that speak the partner protocol, on
+#: the bus or over HTTPS, so that such a provider is configuration only.
+ADAPTERS = ("bus", "rest")
 
 
 def folder(home: Path) -> Path:
@@ -108,6 +109,11 @@ def read_type_file(text: str, where: str) -> tuple[DocumentType, dict[str, str],
         block = dict(providers[doc_type.provider])
         if block.get("adapter") not in ADAPTERS:
             raise EnrolmentError(f"{where}: providers.{doc_type.provider}.adapter: one of {', '.join(ADAPTERS)}")
+        if block["adapter"] == "rest":
+            try:
+                _provider(doc_type.provider, block).https_url()
+            except ConfigError as exc:
+                raise EnrolmentError(f"{where}: {exc}") from None
     return doc_type, kinds, block, dict(table)
 
 
@@ -194,7 +200,7 @@ def add(config: Config, home: Path, text: str, where: str) -> DocumentType:
     if block is None and doc_type.provider not in config.providers:
         raise EnrolmentError(
             f"{where}: {doc_type.provider} is not configured as a provider yet: add its "
-            f'[providers."{doc_type.provider}"] block (adapter = "bus")'
+            f'[providers."{doc_type.provider}"] block (adapter = "bus", or "rest" with its url)'
         )
     providers = dict(config.providers)
     if block is not None and doc_type.provider not in providers:

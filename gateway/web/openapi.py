@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.adapters import partner_protocol
 from gateway.config import SUBJECT_KINDS, Config
 from gateway.errors import (
     AccessDenied,
@@ -57,8 +58,10 @@ def document(config: Config) -> dict[str, Any]:
             {"name": "audit", "description": "the audit journal's sealed checkpoints, the citizen access report"},
             {"name": "operations", "description": "liveness, readiness, metrics"},
             {"name": "contracts", "description": "these machine-readable contracts"},
+            {"name": "partners", "description": "what a provider answering over HTTPS serves to the gateway (§10.2)"},
         ],
         "paths": _paths(config),
+        "webhooks": {"partnerQuery": {"post": _partner_query()}},
         "components": {"schemas": _components(config), "headers": _headers()},
     }
 
@@ -450,6 +453,36 @@ def _get_metrics() -> dict[str, Any]:
         "operationId": "getMetrics",
         "summary": "Prometheus metrics (docs/metrics.md)",
         "responses": {"200": _text("the metrics, in the Prometheus text format 0.0.4")},
+    }
+
+
+def _partner_query() -> dict[str, Any]:
+    """The call the gateway makes to a provider configured with `adapter = "rest"`, at its `url`."""
+    jose = partner_protocol.CONTENT_TYPE
+    return {
+        "tags": ["partners"],
+        "operationId": "partnerQuery",
+        "summary": "A query to a provider that answers over HTTPS",
+        "description": "The gateway POSTs each query to the provider's `url` (its `[providers]` entry, "
+        '`adapter = "rest"`), over mutual TLS: the gateway presents its certificate, and the provider\'s '
+        "server must present its own exchange certificate, naming the host. The bodies are those of the "
+        "partner protocol on the bus (docs/protocol.md §10): check the query's signature, answer with "
+        "the same `queryId`, sign the answer with your own key. The partner kit serves this "
+        "(`gateway_partner.RestPartner`).",
+        "requestBody": {"required": True, "content": {jose: {"schema": contracts.partner_query()}}},
+        "responses": {
+            "200": {
+                "description": "the answer: found, not-found or error",
+                "content": {jose: {"schema": contracts.partner_answer()}},
+            },
+            "400": {
+                "description": "a query refused (not signed by the gateway, unreadable), with a signed error",
+                "content": {jose: {"schema": contracts.partner_answer()}},
+            },
+            "429": _text("busy: the gateway may ask again (transient provider_error)"),
+            "503": _text("down for a moment: the gateway may ask again (502 and 504 alike)"),
+            "default": _text("any other status is a provider_error, not retried"),
+        },
     }
 
 

@@ -1,5 +1,6 @@
 """The partner kit of the inter-administration document exchange: an administration that
-answers the gateway on the bus writes one async function, from a query to what it holds.
+answers the gateway, on the bus or over HTTPS, writes one async function, from a query to
+what it holds.
 
     from gateway_partner import Found, NotFound, Partner, PartnerIdentity, Query
 
@@ -9,6 +10,7 @@ answers the gateway on the bus writes one async function, from a query to what i
 
     identity = PartnerIdentity.from_folder("pki/dz.caisse-retraite")   # key.pem, cert.pem
     asyncio.run(Partner(identity, "pki/ca.pem", "amqp://…", answer).serve())
+    # or, over HTTPS:  asyncio.run(RestPartner("pki/dz.caisse-retraite", "pki/ca.pem", answer).serve())
 
 The kit checks that each query is signed by the exchange's gateway under the exchange's CA,
 signs each answer with the partner's key, replies on the query's reply queue with its
@@ -19,6 +21,7 @@ without personal data. It needs Python 3.10 or later and nothing of the gateway.
 
 from __future__ import annotations
 
+from gateway_partner.rest import RestPartner
 from gateway_partner.service import (
     Answer,
     Failure,
@@ -41,4 +44,5 @@ __all__ = [
     "PartnerIdentity",
     "Query",
     "QueryChecker",
+    "RestPartner",
 ]

@@ -59,6 +59,14 @@ def test_an_added_type_is_served_with_schemas_made_from_its_fields(home: Path) -
         schemas.check_json_data("pension-status", {"monthlyAmount": "a lot"})
 
 
+def test_a_provider_over_https_is_configuration_only(home: Path) -> None:
+    """A type whose provider answers over HTTPS names the `rest` adapter and its URL, and nothing else."""
+    rest = GOOD.replace('adapter = "bus"', 'adapter = "rest"\nurl = "https://cnr.example.dz/gateway/queries"')
+    catalogue.add(effective(home), home, rest, "pension.toml")
+    provider = effective(home).providers["dz.caisse-retraite"]
+    assert (provider.adapter, provider.https_url()) == ("rest", "https://cnr.example.dz/gateway/queries")
+
+
 @pytest.mark.parametrize(
     ("text", "names"),
     [
@@ -69,13 +77,14 @@ def test_an_added_type_is_served_with_schemas_made_from_its_fields(home: Path) -
         (GOOD.replace('since = "date"', 'since = "timestamp"'), "field_kinds.since = 'timestamp'"),
         (GOOD.replace('benefit-review = ["pensionStatus"', 'benefit-review = ["pensionAge"'), "unknown fields"),
         (GOOD.replace("dz.caisse-retraite", "dz.portail-citoyen"), "not a participant with the role provider"),
-        (GOOD.replace('adapter = "bus"', 'adapter = "carrier-pigeon"'), "adapter: one of bus"),
+        (GOOD.replace('adapter = "bus"', 'adapter = "carrier-pigeon"'), "adapter: one of bus, rest"),
+        (GOOD.replace('adapter = "bus"', 'adapter = "rest"\nurl = "http://cnr.example.dz/q"'), "must be an https URL"),
         (GOOD.split("[providers")[0], "not configured as a provider yet"),
         (GOOD.replace("pension-status", "birth-certificate"), "already in the catalogue"),
         ("[types", "not TOML"),
     ],
-    ids=["name", "missing-key", "subject", "field", "kind", "purpose", "not-provider", "adapter", "no-provider",
-         "clash", "toml"],
+    ids=["name", "missing-key", "subject", "field", "kind", "purpose", "not-provider", "adapter", "rest-http",
+         "no-provider", "clash", "toml"],
 )  # fmt: skip
 def test_a_type_that_does_not_hold_changes_nothing(home: Path, text: str, names: str) -> None:
     """Each wrong part of a type file is refused with a message that names it, and nothing is stored."""
