@@ -21,6 +21,11 @@ from gateway.registry.enrolment import ROLES, EnrolmentError, csr_pem, make_requ
 from gateway.registry.participants import Participant, Registry, describe
 from gateway.signing.pki import cert_pem, key_pem
 
+HOST_HELP = (
+    "a host name or IP address the certificate also names for TLS, for a provider that answers over HTTPS "
+    "(repeat for several; default localhost and 127.0.0.1)"
+)
+
 
 def register(subparsers: Any) -> None:
     participant = subparsers.add_parser("participant", help="join the exchange: keys, certificates, revocation")
@@ -38,6 +43,7 @@ def register(subparsers: Any) -> None:
     enrol.add_argument("--role", choices=ROLES, required=True)
     enrol.add_argument("--days", type=int, default=825, help="validity of the certificate (default 825 days)")
     enrol.add_argument("--out", type=Path, help="also write the certificate here, to send to the participant")
+    enrol.add_argument("--host", action="append", default=[], help=HOST_HELP)
     add_actor(enrol)
     enrol.set_defaults(func=_register)
 
@@ -59,6 +65,7 @@ def register(subparsers: Any) -> None:
     )
     renew.add_argument("--days", type=int, default=825, help="validity of the new certificate (default 825 days)")
     renew.add_argument("--out", type=Path, help="also write the new certificate here")
+    renew.add_argument("--host", action="append", default=[], help=HOST_HELP)
     add_actor(renew)
     renew.set_defaults(func=_renew)
 
@@ -100,7 +107,7 @@ def _keygen(args: argparse.Namespace) -> int:
 def _register(args: argparse.Namespace) -> int:
     try:
         csr = read_request(args.csr.read_bytes())
-        participant, cert = _registry(args.home).register(csr, args.role, days=args.days)
+        participant, cert = _registry(args.home).register(csr, args.role, days=args.days, hosts=tuple(args.host))
     except OSError as exc:
         return _fail(f"{exc.filename}: {exc.strerror}")
     except EnrolmentError as exc:
@@ -119,7 +126,9 @@ def _register(args: argparse.Namespace) -> int:
 def _renew(args: argparse.Namespace) -> int:
     try:
         csr = read_request(args.csr.read_bytes())
-        participant, cert = _registry(args.home).renew(args.code, csr, overlap_hours=args.overlap, days=args.days)
+        participant, cert = _registry(args.home).renew(
+            args.code, csr, overlap_hours=args.overlap, days=args.days, hosts=tuple(args.host)
+        )
     except OSError as exc:
         return _fail(f"{exc.filename}: {exc.strerror}")
     except EnrolmentError as exc:

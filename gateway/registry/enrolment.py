@@ -8,6 +8,7 @@ P-384 or P-521, or RSA of at least 2048 bits) before the CA signs anything.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from cryptography import x509
@@ -24,6 +25,11 @@ from gateway.signing.trust import check_public_key
 CODE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+")
 MAX_CODE = 100
 ROLES = ("requester", "provider", "citizen-portal")
+#: A DNS host name a certificate may name for TLS: dot-separated labels of letters, digits, hyphens.
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+#: The hosts a certificate names when none is asked for (a partner's server on its own machine).
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 class EnrolmentError(ValueError):
@@ -38,6 +44,20 @@ def check_code(code: str) -> str:
             "hyphens, e.g. dz.caisse-retraite"
         )
     return code
+
+
+def check_hosts(hosts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The host names or IP addresses a certificate will name for TLS (those of a provider's
+    HTTPS server), each well formed; none asked for is the local machine."""
+    if not hosts:
+        return LOCAL_HOSTS
+    for host in hosts:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not HOST.fullmatch(host):
+                raise EnrolmentError(f"--host {host!r}: a DNS name (e.g. api.cnr.dz) or an IP address") from None
+    return tuple(dict.fromkeys(hosts))
 
 
 def make_request(code: str, name: str, kind: str = "ec") -> tuple[PrivateKey, x509.CertificateSigningRequest]:

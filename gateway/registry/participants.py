@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.protocol import instant, parse_instant
-from gateway.registry.enrolment import ROLES, EnrolmentError, check_code, check_request
+from gateway.registry.enrolment import ROLES, EnrolmentError, check_code, check_hosts, check_request
 from gateway.signing.pki import Issued, cert_pem, certify, load_ca, make_crl
 
 REGISTRY = "registry.json"
@@ -139,27 +139,35 @@ class Registry:
             os.replace(temporary, self.path)
 
     def register(
-        self, csr: x509.CertificateSigningRequest, role: str, *, days: int = 825
+        self, csr: x509.CertificateSigningRequest, role: str, *, days: int = 825, hosts: tuple[str, ...] = ()
     ) -> tuple[Participant, x509.Certificate]:
-        """Checks the request, issues its certificate from the exchange CA and records the participant."""
+        """Checks the request, issues its certificate from the exchange CA and records the participant;
+        the certificate also names `hosts` for TLS (a provider's HTTPS server)."""
         if role not in ROLES:
             raise EnrolmentError(f"role {role!r}: one of {', '.join(ROLES)}")
         if not 1 <= days <= 825:
             raise EnrolmentError(f"--days {days}: a certificate is valid 1 to 825 days")
         code, name, public_key = check_request(csr)
+        hosts = check_hosts(hosts)
         ca = load_ca(self.pki_dir)
         with self._changing() as participants:
             if code in participants or code in self.seeds:
                 raise EnrolmentError(f"{code} is already a participant: renew its certificate instead")
             now = dt.datetime.now(dt.UTC)
-            cert = certify(ca, code, public_key, common_name=name, not_after=now + dt.timedelta(days=days))
+            cert = certify(ca, code, public_key, common_name=name, not_after=now + dt.timedelta(days=days), hosts=hosts)
             participant = Participant(code, name, (role,), instant(now), (describe(cert),))
             participants[code] = participant
         self._keep_certificate(code, cert)
         return participant, cert
 
     def renew(
-        self, code: str, csr: x509.CertificateSigningRequest, *, overlap_hours: float = 24, days: int = 825
+        self,
+        code: str,
+        csr: x509.CertificateSigningRequest,
+        *,
+        overlap_hours: float = 24,
+        days: int = 825,
+        hosts: tuple[str, ...] = (),
     ) -> tuple[Participant, x509.Certificate]:
         """Issues `code` a certificate for a new key; its current ones stay accepted for `overlap_hours`
         beside it, so that a participant switching keys meanwhile has no request refused."""
@@ -168,6 +176,7 @@ class Registry:
         if not 1 <= days <= 825:
             raise EnrolmentError(f"--days {days}: a certificate is valid 1 to 825 days")
         asked, _, public_key = check_request(csr)
+        hosts = check_hosts(hosts)
         if asked != code:
             raise EnrolmentError(f"the request names {asked}, not {code}")
         ca = load_ca(self.pki_dir)
@@ -183,7 +192,9 @@ class Registry:
                 replace(c, retire_at=min(c.retire_at or retire_at, retire_at)) if c in participant.active else c
                 for c in participant.certificates
             )
-            cert = certify(ca, code, public_key, common_name=participant.name, not_after=now + dt.timedelta(days=days))
+            cert = certify(
+                ca, code, public_key, common_name=participant.name, not_after=now + dt.timedelta(days=days), hosts=hosts
+            )
             participant = replace(participant, certificates=(*kept, describe(cert)))
             participants[code] = participant
         self._keep_certificate(code, cert)

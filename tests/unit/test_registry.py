@@ -42,6 +42,27 @@ def test_a_registered_participant_gets_a_certificate_the_gateway_trusts(pki: Pat
     assert set(listed) == {"dz.caisse-retraite", "dz.cnas"} and listed["dz.cnas"].seeded
 
 
+def test_a_provider_certificate_names_the_hosts_of_its_https_server(pki: Path) -> None:
+    """`--host` puts the server's names in the certificate, so TLS checks them; without it, the local machine."""
+    _, csr = make_request("dz.caisse-retraite", "CNR")
+    _, cert = Registry(pki, SEEDS).register(csr, "provider", hosts=("api.cnr.dz", "10.1.2.3"))
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["api.cnr.dz"]
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["10.1.2.3"]
+    _, csr = make_request("dz.anem", "ANEM")
+    _, cert = Registry(pki, SEEDS).register(csr, "provider")
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost"]
+
+
+def test_a_malformed_host_is_refused_and_nothing_is_recorded(pki: Path) -> None:
+    """A host that is neither a DNS name nor an IP address is refused, naming it, before anything is written."""
+    _, csr = make_request("dz.caisse-retraite", "CNR")
+    with pytest.raises(EnrolmentError, match=r"--host 'api_cnr\.dz'"):
+        Registry(pki, SEEDS).register(csr, "provider", hosts=("api_cnr.dz",))
+    assert not (pki / REGISTRY).exists()
+
+
 @pytest.mark.parametrize(
     ("key", "code", "names"),
     [
