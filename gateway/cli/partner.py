@@ -1,5 +1,5 @@
-"""`gateway partner check CODE`: test queries sent to a partner on the bus, and a report of what
-it got wrong (docs/onboarding.md). Exit status 0 when every check passed, 1 when one failed, 2
+"""`gateway partner check CODE`: test queries sent to a partner, on the bus or over HTTPS, and a
+report of what it got wrong (docs/onboarding.md). Exit status 0 when every check passed, 1 when one failed, 2
 when the check could not run."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gateway.runtime.partner_check import CheckError, check_partner
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("partner", help="check a partner administration on the bus")
+    parser = subparsers.add_parser("partner", help="check a partner administration, on the bus or over HTTPS")
     commands = parser.add_subparsers(dest="partner_command", required=True)
     check = commands.add_parser("check", help="send a partner test queries and report what it got wrong")
     check.add_argument("code", help="the partner's participant code")

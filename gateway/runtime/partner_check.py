@@ -1,5 +1,5 @@
-"""`gateway partner check`: a series of test queries sent to a partner on the bus, as the
-gateway would send them, and what the partner got wrong (docs/onboarding.md).
+"""`gateway partner check`: a series of test queries sent to a partner, on the bus or over HTTPS,
+as the gateway would send them, and what the partner got wrong (docs/onboarding.md).
 
 Four queries: a subject the partner holds, one it does not, a malformed query, and a query
 signed by a certificate the exchange's CA did not issue. Each answer is held to the partner
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Mapping
@@ -22,9 +23,12 @@ from typing import Any
 
 import aio_pika
 import aio_pika.abc
+import aiohttp
 
 from gateway.adapters import module_name
+from gateway.adapters.base import AdapterContext
 from gateway.adapters.bus import query_queue
+from gateway.adapters.http import client_session, client_tls, peer_participant, read_bounded
 from gateway.config import Config, DocumentType
 from gateway.errors import GatewayError
 from gateway.protocol import SUBJECT_KEYS
@@ -36,7 +40,7 @@ from gateway.signing.trust import TrustStore
 
 
 class CheckError(ValueError):
-    """The check cannot run: an unknown partner or type, a partner not on the bus."""
+    """The check cannot run: an unknown partner or type, a partner that does not speak the partner protocol."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,12 @@ class Finding:
 
 @dataclass
 class _Waiting:
-    answers: dict[str, tuple[float, aio_pika.abc.AbstractIncomingMessage]] = field(default_factory=dict)
-    strays: list[aio_pika.abc.AbstractIncomingMessage] = field(default_factory=list)
+    """What came back: the answer to each query id with its arrival time, answers that named no
+    query sent (or a second answer to one), and why a query got no answer, when that is known."""
+
+    answers: dict[str, tuple[float, bytes]] = field(default_factory=dict)
+    strays: int = 0
+    why_not: dict[str, str] = field(default_factory=dict)
 
 
 async def check_partner(
@@ -63,12 +71,14 @@ async def check_partner(
     found: str,
     missing: str,
 ) -> list[Finding]:
-    """Runs the four queries against partner `code` and returns every check made, passed or not."""
+    """Runs the four queries against partner `code`, on the bus or over HTTPS as the configuration
+    says, and returns every check made, passed or not."""
     provider = config.providers.get(code)
     if provider is None:
         raise CheckError(f"{code} is not a provider of the configuration")
-    if module_name(provider.adapter) != "bus":
-        raise CheckError(f"{code} answers through the {provider.adapter} adapter, not on the bus")
+    adapter = module_name(provider.adapter)
+    if adapter not in ("bus", "rest"):
+        raise CheckError(f"{code} answers through the {provider.adapter} adapter, not with the partner protocol")
     types = [t for t in config.catalogue.values() if t.provider == code]
     doc_type = next((t for t in types if t.name == document_type), None) if document_type else next(iter(types), None)
     if doc_type is None:
@@ -80,61 +90,104 @@ async def check_partner(
     impostor_ca = make_ca("Not the exchange CA")
     impostor = issue(impostor_ca, config.settings.participant)
     impostor_signer = jws.JWSSigner(impostor.key, [impostor.cert])
-    verifier = jws.JWSVerifier(TrustStore.from_pem_file(pki / "ca.pem", pki / "crl"))
+    trust = TrustStore.from_pem_file(pki / "ca.pem", pki / "crl")
     schemas = Schemas(config.catalogue, schema_dir(home))
+    subject_key = SUBJECT_KEYS[doc_type.subject]
+    queries = {
+        "found": (gateway_signer, found, b""),
+        "not-found": (gateway_signer, missing, b""),
+        "malformed": (None, found, b"this is not a compact JWS"),
+        "not from the gateway": (impostor_signer, found, b""),
+    }
+    ids: dict[str, str] = {}
+    bodies: dict[str, bytes] = {}
+    for name, (signer, subject, raw) in queries.items():
+        query_id = ids[name] = str(uuid.uuid4())
+        payload = {"queryId": query_id, "requestId": str(uuid.uuid4()), "documentType": doc_type.name,
+                   "purpose": next(iter(doc_type.purposes)), "requester": "dz.exchange.partner-check",
+                   "subject": {subject_key: subject}}  # fmt: skip
+        bodies[query_id] = signer.sign(json.dumps(payload).encode()) if signer else raw
+    wait = max(3 * doc_type.sla_seconds, 5)
+    if adapter == "bus":
+        sent, waiting = await _ask_on_bus(amqp_url, query_queue(provider), bodies, wait)
+    else:
+        tls = client_tls(AdapterContext(None, gateway_signer, trust, config.settings.participant, pki))
+        sent, waiting = await _ask_over_https(provider.https_url(), tls, trust, code, bodies, wait)
+    verifier = jws.JWSVerifier(trust)
     findings: list[Finding] = []
+    for name, query_id in ids.items():
+        findings += _judge(name, query_id, sent[query_id], waiting, doc_type, code, verifier, schemas)
+    if waiting.strays:
+        findings.append(
+            Finding(
+                "any",
+                "correlation id",
+                False,
+                f"{waiting.strays} answer(s) with a correlation id that names no query sent, or a second answer to one",
+            )
+        )
+    return findings
+
+
+async def _ask_on_bus(
+    amqp_url: str, queue: str, bodies: Mapping[str, bytes], wait: float
+) -> tuple[dict[str, float], _Waiting]:
+    """Publishes each query to the partner's queue and collects the answers for `wait` seconds at most."""
+    waiting = _Waiting()
+    sent: dict[str, float] = {}
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        waiting = _Waiting()
         reply_queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
 
         async def on_answer(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             cid = message.correlation_id or ""
             if cid in waiting.answers or cid not in sent:
-                waiting.strays.append(message)
+                waiting.strays += 1
             else:
-                waiting.answers[cid] = (time.monotonic(), message)
+                waiting.answers[cid] = (time.monotonic(), message.body)
 
-        sent: dict[str, float] = {}
         await reply_queue.consume(on_answer, no_ack=True)
-        subject_key = SUBJECT_KEYS[doc_type.subject]
-        queries = {
-            "found": (gateway_signer, found, b""),
-            "not-found": (gateway_signer, missing, b""),
-            "malformed": (None, found, b"this is not a compact JWS"),
-            "not from the gateway": (impostor_signer, found, b""),
-        }
-        ids: dict[str, str] = {}
-        for name, (signer, subject, raw) in queries.items():
-            query_id = str(uuid.uuid4())
-            ids[name] = query_id
-            payload = {"queryId": query_id, "requestId": str(uuid.uuid4()), "documentType": doc_type.name,
-                       "purpose": next(iter(doc_type.purposes)), "requester": "dz.exchange.partner-check",
-                       "subject": {subject_key: subject}}  # fmt: skip
-            body = signer.sign(json.dumps(payload).encode()) if signer else raw
+        for query_id, body in bodies.items():
             sent[query_id] = time.monotonic()
             await channel.default_exchange.publish(
                 aio_pika.Message(body, content_type="application/jose", correlation_id=query_id, message_id=query_id,
-                                 reply_to=reply_queue.name, expiration=max(3 * doc_type.sla_seconds, 5)),
-                routing_key=query_queue(provider),
+                                 reply_to=reply_queue.name, expiration=wait),
+                routing_key=queue,
             )  # fmt: skip
-        wait_until = time.monotonic() + max(3 * doc_type.sla_seconds, 5)
-        while time.monotonic() < wait_until and len(waiting.answers) < len(ids):
+        wait_until = time.monotonic() + wait
+        while time.monotonic() < wait_until and len(waiting.answers) < len(bodies):
             await asyncio.sleep(0.05)
-        for name, query_id in ids.items():
-            findings += _judge(name, query_id, sent[query_id], waiting, doc_type, code, verifier, schemas)
-        if waiting.strays:
-            findings.append(
-                Finding(
-                    "any",
-                    "correlation id",
-                    False,
-                    f"{len(waiting.strays)} answer(s) with a correlation id "
-                    "that names no query sent, or a second answer to one",
-                )
-            )
-    return findings
+    return sent, waiting
+
+
+async def _ask_over_https(
+    url: str, tls: ssl.SSLContext, trust: TrustStore, code: str, bodies: Mapping[str, bytes], wait: float
+) -> tuple[dict[str, float], _Waiting]:
+    """POSTs each query to the partner's URL over mutual TLS, as the `rest` adapter does, and keeps each
+    answer: a signed body with 200 or 400, from a server whose certificate is the partner's."""
+    waiting = _Waiting()
+    sent: dict[str, float] = {}
+    async with client_session(tls, {"Content-Type": "application/jose"}) as session:
+
+        async def ask(query_id: str, body: bytes) -> None:
+            sent[query_id] = time.monotonic()
+            try:
+                async with asyncio.timeout(wait), session.post(url, data=body, allow_redirects=False) as response:
+                    peer = peer_participant(response, trust)
+                    answer = await read_bounded(response)
+            except (TimeoutError, aiohttp.ClientError, OSError, GatewayError) as exc:
+                waiting.why_not[query_id] = f"no answer: {getattr(exc, 'detail', '') or type(exc).__name__}"
+                return
+            if peer != code:
+                waiting.why_not[query_id] = f"the server's certificate is {peer}'s, not {code}'s"
+            elif response.status not in (200, 400) or response.content_type != "application/jose":
+                waiting.why_not[query_id] = f"HTTP {response.status} {response.content_type or 'untyped'}"
+            else:
+                waiting.answers[query_id] = (time.monotonic(), answer)
+
+        await asyncio.gather(*(ask(query_id, body) for query_id, body in bodies.items()))
+    return sent, waiting
 
 
 def _judge(
@@ -152,11 +205,12 @@ def _judge(
     if got is None:
         if must_answer:
             stray = " (an answer came with another correlation id)" if waiting.strays else ""
-            return [Finding(name, "answered", False, f"no answer with the query's correlation id{stray}")]
-        return [Finding(name, "no data given", True, "no answer")]
-    at, message = got
+            why = waiting.why_not.get(query_id, "no answer with the query's correlation id")
+            return [Finding(name, "answered", False, f"{why}{stray}")]
+        return [Finding(name, "no data given", True, waiting.why_not.get(query_id, "no answer"))]
+    at, body = got
     out: list[Finding] = []
-    content = _verified(message.body, code, verifier, name, out)
+    content = _verified(body, code, verifier, name, out)
     if not must_answer:
         status = content.get("status") if content else None
         out.append(Finding(name, "no data given", status not in ("found", "not-found"), f"status {status!r}"))
