@@ -29,7 +29,12 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in-flight", type=int, default=100, help="requests outstanding at once (default 100)")
     parser.add_argument("--rate", type=float, default=100.0, help="offered load for the latency run (per second)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
-    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes for the full path")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=config_module.default_workers(),
+        help="gateway worker processes for the full path (default: as gateway up, one per CPU)",
+    )
     parser.add_argument(
         "--types",
         default="",

@@ -24,6 +24,14 @@ SUBJECT_KINDS = ("NIN", "NIF", "RC")
 CONFIG_FILES = ("gateway.toml", "participants.toml", "catalogue.toml", "policy.toml", "providers.toml")
 
 
+def default_workers() -> int:
+    """Gateway worker processes per host when none is asked for: one per CPU this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on this platform
+        return max(1, os.cpu_count() or 1)
+
+
 class ConfigError(ValueError):
     """The configuration is inconsistent; the message names the file and the key."""
 

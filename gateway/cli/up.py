@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -33,15 +34,33 @@ def register(subparsers: Any) -> None:
     add_home(up)
     up.add_argument("--no-sandboxes", action="store_true", help="do not start the sandbox administrations")
     up.add_argument(
-        "--workers", type=int, default=1, help="gateway worker processes on this host, sharing the web port (default 1)"
+        "--workers",
+        type=int,
+        default=config_module.default_workers(),
+        help=f"gateway worker processes on this host, sharing the web port (default: one per CPU, here "
+        f"{config_module.default_workers()})",
     )
     up.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     up.set_defaults(func=command)
 
 
 def command(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        print(f"gateway up: --workers {args.workers}: at least 1", file=sys.stderr)
+        return 2
     logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"), for_good=True)
     return event_loop.run(_run_up(args.home, not args.no_sandboxes, args.workers, args.reuse_port))
+
+
+def _die_with_parent() -> None:
+    """Run in a child before it starts: it gets SIGTERM when `gateway up` dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG), so that no worker or sandbox outlives the command that started it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def _start(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, preexec_fn=_die_with_parent)
 
 
 def _stop_signal() -> asyncio.Event:
@@ -87,8 +106,9 @@ async def _run_worker(home: Path, reuse_port: bool) -> int:
 
 async def _supervise(home: Path, workers: int) -> int:
     """`workers` worker processes sharing the web port; one that dies is started again."""
-    command = [sys.executable, "-m", "gateway", "up", "--home", str(home), "--no-sandboxes", "--reuse-port"]
-    children = [subprocess.Popen(command) for _ in range(workers)]
+    command = [sys.executable, "-m", "gateway", "up", "--home", str(home), "--no-sandboxes", "--reuse-port",
+               "--workers", "1"]  # fmt: skip
+    children = [_start(command) for _ in range(workers)]
     stop = _stop_signal()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
@@ -96,7 +116,7 @@ async def _supervise(home: Path, workers: int) -> int:
         for i, child in enumerate(children):
             if child.poll() is not None and not stop.is_set():
                 log.error("worker_died", pid=child.pid, returncode=child.returncode)
-                children[i] = subprocess.Popen(command)
+                children[i] = _start(command)
     log.info("stopping", workers=len(children))
     _terminate(children, config_module.load().settings.shutdown_grace_seconds + 10)
     return 0
@@ -108,7 +128,7 @@ async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bo
     children: list[subprocess.Popen[bytes]] = []
     if with_sandboxes:
         await asyncio.to_thread(sandboxes.prepare, home)
-        children = [subprocess.Popen(command) for command in sandboxes.commands(home, config)]
+        children = [_start(command) for command in sandboxes.commands(home, config)]
     try:
         if workers > 1:
             return await _supervise(home, workers)

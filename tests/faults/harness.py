@@ -84,7 +84,8 @@ class Cluster:
     def registry_log(self) -> Path:
         return self.root / "registry.log"
 
-    def start_worker(self, amqp_url: str | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(self, amqp_url: str | None = None, workers: int | None = 1) -> subprocess.Popen[bytes]:
+        """`gateway up` with `workers` worker processes (None: its default, one per CPU)."""
         port = free_port()
         self.ports.append(port)
         env = {
@@ -96,8 +97,9 @@ class Cluster:
             **self.store_env,
         }
         log = (self.root / f"worker-{len(self.workers)}.log").open("wb")
+        count = ["--workers", str(workers)] if workers is not None else []
         worker = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "up", "--home", str(self.home), "--no-sandboxes"],
+            [sys.executable, "-m", "gateway", "up", "--home", str(self.home), "--no-sandboxes", *count],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
