@@ -20,6 +20,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from yarl import URL
+
 SUBJECT_KINDS = ("NIN", "NIF", "RC")
 CONFIG_FILES = ("gateway.toml", "participants.toml", "catalogue.toml", "policy.toml", "providers.toml")
 
@@ -254,6 +256,27 @@ def _requester(code: str, raw: dict[str, Any]) -> Requester:
     )
 
 
+def broker_list(amqp_url: str) -> list[str]:
+    """The brokers of `amqp_url`: one AMQP URL, or several (a cluster's nodes) separated by commas."""
+    return [item.strip() for item in amqp_url.split(",") if item.strip()]
+
+
+def _check_brokers(amqp_url: str) -> None:
+    brokers = broker_list(amqp_url)
+    if not brokers:
+        raise ConfigError("AMQP_URL (or [amqp] url): no broker URL given")
+    for index, item in enumerate(brokers, 1):
+        try:
+            url = URL(item)
+        except ValueError:
+            url = URL()
+        if url.scheme not in ("amqp", "amqps") or not url.host or item.count("://") > 1:
+            raise ConfigError(
+                f"AMQP_URL (or [amqp] url): broker {index} of {len(brokers)} is not an amqp:// or amqps:// URL "
+                "with a host; several brokers are separated by commas"
+            )
+
+
 def check(config: Config) -> None:
     """Raises ConfigError on the first inconsistency found."""
     s = config.settings
@@ -263,6 +286,7 @@ def check(config: Config) -> None:
         raise ConfigError(f"gateway.toml: registry_reload_seconds {s.registry_reload_seconds} is not 1 to 60")
     if s.queue_type not in ("classic", "quorum"):
         raise ConfigError(f"gateway.toml: queue_type {s.queue_type!r} is not classic or quorum")
+    _check_brokers(s.amqp_url)
     if s.store_backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"gateway.toml: store backend {s.store_backend!r} is not supported")
     for t in config.catalogue.values():

@@ -14,6 +14,7 @@ import aiohttp
 from aio_pika.exceptions import AMQPError, DeliveryError
 from yarl import URL
 
+from gateway_client import brokers
 from gateway_client.errors import InvalidRequest, TransportError
 
 REQUESTS_QUEUE = "gateway.requests"
@@ -97,7 +98,7 @@ class AmqpTransport:
         async with self._lock:
             if self._channel is None:
                 try:
-                    self._connection = await aio_pika.connect_robust(self.url)
+                    self._connection = await brokers.connect(self.url)
                     channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
                     if self._kept_seconds is None:
                         queue = await channel.declare_queue(self.reply_queue, exclusive=True, auto_delete=True)
@@ -105,9 +106,10 @@ class AmqpTransport:
                         arguments = {"x-expires": self._kept_seconds * 1000}
                         queue = await channel.declare_queue(self.reply_queue, arguments=arguments)
                     await queue.consume(self._on_answer, no_ack=True)
-                except (AMQPError, OSError, asyncio.TimeoutError) as exc:
+                except (AMQPError, OSError, asyncio.TimeoutError, ValueError) as exc:
                     await self.close()
-                    raise TransportError(f"the broker at {_safe(self.url)} cannot be reached: {exc}") from None
+                    where = brokers.safe_urls(self.url)
+                    raise TransportError(f"the broker at {where} cannot be reached: {exc}") from None
                 self._channel = channel
             return self._channel
 
@@ -164,8 +166,3 @@ class AmqpTransport:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             await connection.close()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    return str(URL(url).with_password(None)) if URL(url).password else url

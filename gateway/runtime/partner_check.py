@@ -37,6 +37,7 @@ from gateway.schemas import Schemas
 from gateway.signing import jws
 from gateway.signing.pki import issue, load_identity, make_ca
 from gateway.signing.trust import TrustStore
+from gateway.transports import brokers
 
 
 class CheckError(ValueError):
@@ -135,7 +136,7 @@ async def _ask_on_bus(
     """Publishes each query to the partner's queue and collects the answers for `wait` seconds at most."""
     waiting = _Waiting()
     sent: dict[str, float] = {}
-    connection = await aio_pika.connect(amqp_url)
+    connection = await brokers.connect(amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         reply_queue = await channel.declare_queue("", exclusive=True, auto_delete=True)

@@ -33,6 +33,7 @@ from gateway.signing.pki import ensure_development_pki, load_identity
 from gateway.signing.seal import Sealer
 from gateway.signing.trust import TrustStore
 from gateway.store import open_store
+from gateway.transports import brokers
 from gateway.transports.amqp import BusIntake
 
 log = structlog.get_logger(__name__)
@@ -75,7 +76,7 @@ class Gateway:
     async def start(self) -> None:
         s = self.config.settings
         await self.store.open()
-        self.connection = await aio_pika.connect_robust(s.amqp_url, reconnect_interval=1)
+        self.connection = await brokers.connect(s.amqp_url, reconnect_interval=1)
         context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker)
         for code, provider in self.config.providers.items():
             adapter = adapter_registry.create(provider, context)

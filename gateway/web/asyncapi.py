@@ -14,7 +14,7 @@ from typing import Any
 from yarl import URL
 
 from gateway.adapters import bus, module_name
-from gateway.config import Config, Provider
+from gateway.config import Config, Provider, broker_list
 from gateway.protocol import JOSE, XML, DeadReason, Priority
 from gateway.transports.dead_letters import DEAD_AT_HEADER, REASON_HEADER, REPLAYED_HEADER
 from gateway.web import contracts
@@ -43,7 +43,7 @@ def document(config: Config) -> dict[str, Any]:
         "id": "urn:dz:exchange:v1:gateway:bus",
         "info": _info(config),
         "defaultContentType": XML,
-        "servers": {"broker": _server(config)},
+        "servers": _servers(config),
         "channels": _channels(config, partners),
         "operations": _operations(partners),
         "components": {"messages": _messages(config), "schemas": _schemas()},
@@ -67,8 +67,14 @@ def _info(config: Config) -> dict[str, Any]:
     }
 
 
-def _server(config: Config) -> dict[str, Any]:
-    url = URL(config.settings.amqp_url)
+def _servers(config: Config) -> dict[str, Any]:
+    """One server per broker of `amqp_url` (the nodes of a cluster), never with credentials."""
+    brokers = broker_list(config.settings.amqp_url)
+    return {("broker" if len(brokers) == 1 else f"broker{i}"): _server(b) for i, b in enumerate(brokers, 1)}
+
+
+def _server(broker: str) -> dict[str, Any]:
+    url = URL(broker)
     host = f"{url.host or 'localhost'}:{url.port or 5672}"
     vhost = url.path[1:] if len(url.path) > 1 else "/"
     return {

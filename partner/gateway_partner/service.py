@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from gateway_partner import jws
+from gateway_partner import brokers, jws
 
 ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
 TYP = "dz-exchange+json"
@@ -260,7 +260,7 @@ class Partner:
     # ------------------------------------------------------------------ running
     async def start(self) -> None:
         """Connects and starts taking queries."""
-        self._connection = await aio_pika.connect_robust(self.amqp_url)
+        self._connection = await brokers.connect(self.amqp_url)
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=max(1, self.concurrency))
         queue = await self._channel.declare_queue(self.queue, durable=True)

@@ -36,6 +36,31 @@ def test_environment_overrides_urls_and_port() -> None:
     assert (loaded.settings.amqp_url, loaded.settings.http_port) == ("amqp://x@h/", 9090)
 
 
+def test_amqp_url_may_name_several_brokers() -> None:
+    """AMQP_URL with a cluster's nodes separated by commas loads, and gives the brokers in order."""
+    nodes = "amqp://gw:pw@rabbit-1:5672/, amqp://gw:pw@rabbit-2:5672/,amqps://gw:pw@rabbit-3:5671/"
+    loaded = config.load(SHIPPED, env={"AMQP_URL": nodes})
+    assert [b.split("@")[1] for b in config.broker_list(loaded.settings.amqp_url)] == [
+        "rabbit-1:5672/", "rabbit-2:5672/", "rabbit-3:5671/"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("amqp_url", "names"),
+    [
+        ("amqp://gw:pw@rabbit-1:5672/;amqp://gw:pw@rabbit-2:5672/", "broker 1 of 1"),
+        ("amqp://gw:pw@rabbit-1:5672/,rabbit-2:5672", "broker 2 of 2"),
+        (" , ", "no broker URL given"),
+    ],
+)
+def test_a_malformed_broker_list_is_refused_naming_the_broker(amqp_url: str, names: str) -> None:
+    """A broker that is not an AMQP URL with a host is refused at start, by its place in the list, without
+    showing its password; an empty list too."""
+    with pytest.raises(config.ConfigError, match=names) as caught:
+        config.load(SHIPPED, env={"AMQP_URL": amqp_url})
+    assert "pw" not in str(caught.value)
+
+
 def test_purpose_releasing_unknown_field_is_refused(tmp_path: Path) -> None:
     """A purpose that releases a field the type does not have is a configuration error."""
     folder = copy(tmp_path)

@@ -61,3 +61,11 @@ def test_asyncapi_never_shows_the_brokers_credentials() -> None:
     broker = document["servers"]["broker"]
     assert (broker["host"], broker["pathname"], broker["protocol"]) == ("broker.example.dz:5671", "exchange", "amqps")
     assert "s3cret" not in str(document) and "gw:" not in str(document)
+
+
+def test_asyncapi_lists_every_broker_of_a_cluster() -> None:
+    """With AMQP_URL naming three nodes, the document has one server per node, none with credentials."""
+    nodes = ",".join(f"amqp://gw:s3cret@rabbit-{n}.example.dz:5672/" for n in (1, 2, 3))
+    servers = asyncapi.document(shipped(amqp_url=nodes))["servers"]
+    assert [s["host"] for s in servers.values()] == [f"rabbit-{n}.example.dz:5672" for n in (1, 2, 3)]
+    assert "s3cret" not in str(servers)
