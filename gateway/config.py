@@ -69,6 +69,11 @@ class Settings:
     seal_key: str = ""
     seal_cert: str = ""
 
+    @property
+    def queue_arguments(self) -> dict[str, Any] | None:
+        """The arguments that make a queue the gateway declares of `queue_type` (None: classic)."""
+        return {"x-queue-type": self.queue_type} if self.queue_type != "classic" else None
+
 
 @dataclass(frozen=True)
 class DocumentType:

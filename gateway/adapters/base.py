@@ -47,6 +47,7 @@ class AdapterContext:
     gateway_participant: str
     pki_dir: Path  # holds ca.pem and <participant>/cert.pem, key.pem (e.g. for mutual TLS)
     worker: str = "worker"  # this worker's name (its lease owner id), e.g. to name its reply queue
+    queue_arguments: Mapping[str, Any] | None = None  # of the queues adapters declare: classic or quorum
 
 
 class Recoverable(Protocol):

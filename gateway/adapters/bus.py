@@ -23,7 +23,7 @@ import structlog
 
 from gateway.adapters import partner_protocol
 from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
-from gateway.config import Provider
+from gateway.config import ConfigError, Provider
 from gateway.errors import BrokerLinkDown, ProviderError, ProviderTimeout, ProviderUnavailable
 from gateway.signing import jws
 
@@ -62,7 +62,14 @@ class BusAdapter:
         if self._context.connection is None:
             raise RuntimeError("the bus adapter needs a broker connection")
         self._channel = await self._context.connection.channel(publisher_confirms=True, on_return_raises=True)
-        await self._channel.declare_queue(self._queue_name, durable=True)
+        arguments = dict(self._context.queue_arguments or {})
+        try:
+            await self._channel.declare_queue(self._queue_name, durable=True, arguments=arguments or None)
+        except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+            raise ConfigError(
+                f"{self.provider}: the queue {self._queue_name} exists with other arguments than "
+                f"{arguments or 'a classic queue'} ({exc}); a queue's type cannot change: delete it, or name another"
+            ) from None
         # Named after this worker, not by the broker: it keeps its name when the robust connection
         # declares it again after a reconnection, and another worker can find the answers left
         # on it when this one stops mid-query. Durable and not exclusive, so it outlives this
@@ -71,7 +78,7 @@ class BusAdapter:
             self._reply_queue_name(self._context.worker),
             durable=True,
             auto_delete=False,
-            arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS},
+            arguments={"x-expires": REPLY_QUEUE_EXPIRES_MS, **arguments},
         )
         # Answers are acked only once the response they made is stored (`settle`): if this
         # worker stops before, the answer goes back on its queue for another worker to recover.

@@ -38,8 +38,7 @@ def _dead_letters(request: web.Request) -> DeadLetters:
         if gateway.connection is None:
             raise web.HTTPServiceUnavailable(text="the broker is not connected\n")
         s = gateway.config.settings
-        arguments = {"x-queue-type": s.queue_type} if s.queue_type != "classic" else None
-        one.value = DeadLetters(gateway.connection, s.dead_queue, s.request_queue, arguments)
+        one.value = DeadLetters(gateway.connection, s.dead_queue, s.request_queue, s.queue_arguments)
     return one.value
 
 

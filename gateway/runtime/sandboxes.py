@@ -52,6 +52,8 @@ def commands(home: Path, config: Config) -> list[list[str]]:
                     str(home),
                     "--amqp-url",
                     config.settings.amqp_url,
+                    "--queue-type",
+                    config.settings.queue_type,
                 ]
             )
         elif module_name(provider.adapter) == "bus" and provider.code == "dz.cnas":
@@ -68,6 +70,8 @@ def commands(home: Path, config: Config) -> list[list[str]]:
                     config.settings.amqp_url,
                     "--queue",
                     str(provider.options.get("queue", "partner.dz.cnas.requests")),
+                    "--queue-type",
+                    config.settings.queue_type,
                 ]
             )
         elif provider.adapter == "tax_directorate" and (address := _local_address(provider, 443)):

@@ -77,7 +77,9 @@ class Gateway:
         s = self.config.settings
         await self.store.open()
         self.connection = await brokers.connect(s.amqp_url, reconnect_interval=1)
-        context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker)
+        context = AdapterContext(
+            self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker, s.queue_arguments
+        )
         for code, provider in self.config.providers.items():
             adapter = adapter_registry.create(provider, context)
             await adapter.start()
@@ -266,7 +268,9 @@ class Gateway:
             self.metrics.know(config.catalogue)
         if self.pipeline is not None and self.connection is not None:
             s = config.settings
-            context = AdapterContext(self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker)
+            context = AdapterContext(
+                self.connection, self.jws_signer, self.trust, s.participant, self.pki, self.worker, s.queue_arguments
+            )
             for code, provider in config.providers.items():
                 if code not in self.adapters:
                     adapter = adapter_registry.create(provider, context)

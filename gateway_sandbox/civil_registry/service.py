@@ -30,15 +30,19 @@ def answers(registry: Registry) -> Handler:
     return answer
 
 
-def civil_registry(registry: Registry, pki: Path, amqp_url: str, queue: str = QUEUE) -> Partner:
+def civil_registry(
+    registry: Registry, pki: Path, amqp_url: str, queue: str = QUEUE, queue_type: str = "classic"
+) -> Partner:
     """The registry's service on the bus, with its key and certificate from `pki/<code>/`."""
     identity = PartnerIdentity.from_folder(pki / PARTICIPANT)
-    return Partner(identity, pki / "ca.pem", amqp_url, answers(registry), queue=queue)
+    return Partner(identity, pki / "ca.pem", amqp_url, answers(registry), queue=queue, queue_type=queue_type)
 
 
-async def serve(home: Path, amqp_url: str, db: Path | None = None, queue: str = QUEUE) -> None:
+async def serve(
+    home: Path, amqp_url: str, db: Path | None = None, queue: str = QUEUE, queue_type: str = "classic"
+) -> None:
     db = db or home / "sandbox" / "civil-registry.sqlite3"
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
         build(db)
-    await civil_registry(Registry(db), home / "pki", amqp_url, queue).serve()
+    await civil_registry(Registry(db), home / "pki", amqp_url, queue, queue_type).serve()

@@ -1,4 +1,4 @@
-"""python -m gateway_sandbox.cnas --home DIR --db PATH [--amqp-url URL] [--queue NAME]"""
+"""python -m gateway_sandbox.cnas --home DIR --db PATH [--amqp-url URL] [--queue NAME] [--queue-type classic|quorum]"""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="the CNAS database (gateway sandbox examples builds it)")
     parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
     parser.add_argument("--queue", default=QUEUE, help=f"the queue to answer on (default {QUEUE})")
+    parser.add_argument(
+        "--queue-type",
+        choices=("classic", "quorum"),
+        default=os.environ.get("GATEWAY_QUEUE_TYPE", "classic"),
+        help="the type of that queue, as the gateway's queue_type",
+    )
     args = parser.parse_args()
-    event_loop.run(serve(args.home, args.amqp_url, args.db, args.queue))
+    event_loop.run(serve(args.home, args.amqp_url, args.db, args.queue, args.queue_type))
 
 
 if __name__ == "__main__":

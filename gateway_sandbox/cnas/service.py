@@ -23,11 +23,11 @@ def answers(records: CnasRecords) -> Handler:
     return answer
 
 
-def cnas(records: CnasRecords, pki: Path, amqp_url: str, queue: str = QUEUE) -> Partner:
+def cnas(records: CnasRecords, pki: Path, amqp_url: str, queue: str = QUEUE, queue_type: str = "classic") -> Partner:
     identity = PartnerIdentity.from_folder(pki / PARTICIPANT)
-    return Partner(identity, pki / "ca.pem", amqp_url, answers(records), queue=queue)
+    return Partner(identity, pki / "ca.pem", amqp_url, answers(records), queue=queue, queue_type=queue_type)
 
 
-async def serve(home: Path, amqp_url: str, db: Path, queue: str = QUEUE) -> None:
+async def serve(home: Path, amqp_url: str, db: Path, queue: str = QUEUE, queue_type: str = "classic") -> None:
     with CnasRecords(db) as records:
-        await cnas(records, home / "pki", amqp_url, queue).serve()
+        await cnas(records, home / "pki", amqp_url, queue, queue_type).serve()

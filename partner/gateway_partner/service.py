@@ -152,6 +152,7 @@ class Partner:
     amqp_url: str
     handler: Handler
     queue: str | None = None  # default: partner.<code>.requests
+    queue_type: str = "classic"  # or "quorum": as the gateway declares the partner's queue
     concurrency: int = 32
     answer_timeout: float = 30.0
     log_stream: IO[str] = field(default_factory=lambda: sys.stderr)
@@ -164,6 +165,8 @@ class Partner:
     _log_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), init=False)
 
     def __post_init__(self) -> None:
+        if self.queue_type not in ("classic", "quorum"):
+            raise ValueError(f"queue_type {self.queue_type!r}: classic or quorum")
         ca = self.ca
         if not isinstance(ca, x509.Certificate):
             ca = x509.load_pem_x509_certificate(Path(ca).expanduser().read_bytes())
@@ -263,7 +266,15 @@ class Partner:
         self._connection = await brokers.connect(self.amqp_url)
         self._channel = await self._connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=max(1, self.concurrency))
-        queue = await self._channel.declare_queue(self.queue, durable=True)
+        arguments = {"x-queue-type": self.queue_type} if self.queue_type != "classic" else None
+        try:
+            queue = await self._channel.declare_queue(self.queue, durable=True, arguments=arguments)
+        except aio_pika.exceptions.ChannelPreconditionFailed as exc:
+            await self._connection.close()
+            raise ValueError(
+                f"the queue {self.queue} exists as another type than {self.queue_type} ({exc}): "
+                "set queue_type as the gateway's is"
+            ) from None
         self._consumer = (queue, await queue.consume(self._on_query))
         self.log("started", queue=self.queue, concurrency=self.concurrency)
 

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -121,6 +122,25 @@ class Cluster:
                 await asyncio.sleep(0.1)
         raise TimeoutError(f"worker on port {self.ports[index]} not ready after {timeout} s")
 
+    @property
+    def queue_type(self) -> str:
+        """The workers' queue_type, as the test's gateway.toml says."""
+        return str(tomllib.loads((self.config / "gateway.toml").read_text())["amqp"]["queue_type"])
+
+    def queue_types(self) -> dict[str, str]:
+        """The type of each of this test's queues on the broker, as rabbitmqctl lists them."""
+        listed = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "name", "type", "--no-table-headers"],
+            capture_output=True, text=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+        rows = [line.split() for line in listed.splitlines()]
+        replies = tuple(f":{worker.pid}:" for worker in self.workers)  # gateway.replies.<provider>.<host>:<pid>:…
+        return {
+            row[0]: row[1]
+            for row in rows
+            if len(row) == 2 and (f".{self.run}." in row[0] or any(mark in row[0] for mark in replies))
+        }
+
     def start_registry(self) -> subprocess.Popen[bytes]:
         self.registry = subprocess.Popen(
             [
@@ -133,6 +153,8 @@ class Cluster:
                 self.amqp_url,
                 "--queue",
                 self.partner,
+                "--queue-type",
+                self.queue_type,
             ],
             stdout=subprocess.DEVNULL,
             stderr=self.registry_log.open("ab"),

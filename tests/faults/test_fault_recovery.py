@@ -215,7 +215,9 @@ async def test_urgent_requests_overtake_a_bulk_flood(cluster: Cluster, client: C
 
 
 async def test_quorum_queues_serve_the_same_protocol(cluster: Cluster, client: Collector) -> None:
-    """With queue_type = "quorum" (the production setting) requests, lanes and dead letters work alike."""
+    """With queue_type = "quorum" (the production setting) requests, lanes and dead letters work alike, and
+    every queue the gateway and its partner declare is a quorum queue: requests, lane, dead letters, the
+    partner's queue and the worker's reply queue."""
     toml = cluster.config / "gateway.toml"
     toml.write_text(toml.read_text().replace('queue_type = "classic"', 'queue_type = "quorum"'))
     await start(cluster, 1)
@@ -224,3 +226,7 @@ async def test_quorum_queues_serve_the_same_protocol(cluster: Cluster, client: C
     await client.wait_for({rid for rid, _ in requests}, cluster.dead, timeout=60)
     assert_nothing_lost(cluster, client, {rid for rid, _ in requests})
     assert set(statuses(client)) == {"issued"} and len(client.copies) == 40
+    types = cluster.queue_types()
+    assert {cluster.requests, cluster.bulk, cluster.dead, cluster.partner} <= set(types)
+    assert any(name.startswith("gateway.replies.") for name in types), types
+    assert set(types.values()) == {"quorum"}, types
