@@ -190,8 +190,13 @@ class BusAdapter:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
                     await self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
                 return
-            except aio_pika.exceptions.DeliveryError as exc:
+            except aio_pika.exceptions.PublishError as exc:  # returned: the partner's queue does not exist
                 raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
+            except aio_pika.exceptions.DeliveryError:  # nacked: the broker could not take it now (failover)
+                if loop.time() + LINK_RETRY_SECONDS >= give_up_at:
+                    refused = f"{self.provider}: the broker refused the query until the deadline"
+                    raise ProviderUnavailable(refused) from None
+                await asyncio.sleep(LINK_RETRY_SECONDS)
             except aio_pika.exceptions.ChannelInvalidStateError as exc:
                 if loop.time() + LINK_RETRY_SECONDS >= give_up_at:
                     raise BrokerLinkDown(f"{self.provider}: the broker link is down ({type(exc).__name__})") from None

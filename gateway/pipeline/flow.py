@@ -31,7 +31,7 @@ from gateway.pipeline.once import AnswerOnce
 from gateway.pipeline.route import Router
 from gateway.pipeline.stopwatch import Stopwatch
 from gateway.pipeline.validate import validate
-from gateway.pipeline.values import Outcome, Request, SignedContent
+from gateway.pipeline.values import AnsweredElsewhere, Outcome, Request, SignedContent
 from gateway.pipeline.verify import RequestVerifier
 from gateway.protocol import NS_TAG, UUID_PATTERN, Kind, Transport
 from gateway.records import AuditEntry, Journey, unverified
@@ -112,6 +112,9 @@ class Pipeline:
         except GatewayError as error:
             watch.enter("seal")
             outcome = self._refuse(kind, request_id, error, request)
+        except AnsweredElsewhere:
+            structlog.contextvars.unbind_contextvars("request_id", "transport")
+            raise
         except Exception:  # a bug must still produce a sealed answer
             log.exception("pipeline_crashed")
             watch.enter("seal")

@@ -2,7 +2,9 @@
 check 8): the remembered response replayed byte for byte, or a lease in the store, the
 provider asked through the router, and the answer attested and remembered.
 
-A worker that finds another's lease waits for that worker's stored answer. When a redelivered
+A worker that finds another's lease waits for that worker's stored answer; when a redelivered
+copy of a message waited so and that worker stored none (it answered with a failure), the copy
+gets that worker's answer from the transport. When a redelivered
 request finds the expired lease of a worker that stopped mid-query, the answers that worker
 left on its reply queue (bus partners) are taken and attested here; otherwise the provider
 may already have been asked, so the request is answered `failed` (retryable) instead of
@@ -24,7 +26,7 @@ from gateway.pipeline.admit import Admitted
 from gateway.pipeline.attest import AttestationFacts, Attester
 from gateway.pipeline.route import Router
 from gateway.pipeline.stopwatch import Stopwatch
-from gateway.pipeline.values import Outcome, Request
+from gateway.pipeline.values import AnsweredElsewhere, Outcome, Request
 from gateway.records import StoredResponse
 from gateway.store import Store
 
@@ -64,8 +66,10 @@ class AnswerOnce:
         seconds = max(0.0, (admitted.deadline - dt.datetime.now(dt.UTC)).total_seconds())
         claimed = await self._store.claim(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
         pause = 0.02
+        waited = False
         while not isinstance(claimed, StoredResponse) and claimed.state == "held":
             # another worker is asking the provider: wait for its answer
+            waited = True
             if redelivered and claimed.holder:
                 recovered = await self._recover(admitted, claimed.holder)
                 if recovered is not None:
@@ -76,6 +80,12 @@ class AnswerOnce:
         if isinstance(claimed, StoredResponse):
             return self._replay(claimed, request)
         lease = claimed
+        if waited and redelivered and lease.state != "taken_over":
+            # The worker that held the lease let it go without a document: it answered this message
+            # with a failure (its own copy, delivered before a broker failover). Asking the provider
+            # again would give this copy a second, different answer.
+            await self._store.release_lease(rid, self.owner)
+            raise AnsweredElsewhere(rid)
         try:
             if lease.state == "taken_over" and redelivered and lease.holder:
                 watch.enter("recover")

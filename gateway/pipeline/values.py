@@ -12,6 +12,12 @@ from gateway.records import AuditEntry, Journey
 from gateway.signing.trust import Signer
 
 
+class AnsweredElsewhere(Exception):
+    """A redelivered message that another worker was still answering when it arrived here, and that
+    this worker answered without a document to remember (a failure): the transport sends this copy
+    what the other worker recorded for the message, instead of a second, different answer."""
+
+
 @dataclass(frozen=True)
 class SignedContent:
     """Stage 2's output: the signed content only, with the verified signer."""

@@ -24,6 +24,7 @@ import structlog
 
 from gateway.metrics import Metrics
 from gateway.pipeline.flow import Pipeline
+from gateway.pipeline.values import AnsweredElsewhere
 from gateway.protocol import JOSE, XML, DeadReason, Priority, Transport
 from gateway.records import AuditEntry, Delivery, unverified
 from gateway.store import Store
@@ -79,6 +80,9 @@ class BusIntake:
         self._prefetch = prefetch
         self._max_deliveries = max_deliveries
         self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._replies: aio_pika.abc.AbstractChannel | None = None  # responses and dead letters are published here
+        self._replies_renewed_at = 0.0
+        self._renewing = asyncio.Lock()
         self._queue: aio_pika.abc.AbstractQueue | None = None
         self._tag: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -91,6 +95,7 @@ class BusIntake:
             self._request_queue, durable=True, arguments=self._queue_arguments
         )
         await self._channel.declare_queue(self._dead_queue, durable=True, arguments=self._queue_arguments)
+        self._replies = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._lane_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._lane_channel.set_qos(prefetch_count=self._bulk_prefetch)
         self._lane_queue = await self._lane_channel.declare_queue(
@@ -114,7 +119,7 @@ class BusIntake:
         if self._tasks:
             log.info("draining", in_flight=len(self._tasks), grace=grace)
             await asyncio.wait(self._tasks, timeout=grace)
-        for channel in (self._channel, self._lane_channel):
+        for channel in (self._channel, self._lane_channel, self._replies):
             if channel is not None and not channel.is_closed:
                 await channel.close()
 
@@ -204,6 +209,11 @@ class BusIntake:
                     ),
                     outcome.journey,
                 )
+                if message.channel.is_closed:
+                    # The delivery went with its channel (a node's death, a reconnection): the broker gives
+                    # the message again, maybe to another worker, and its copy gets the answer recorded here.
+                    log.info("delivery_lost_to_reconnection", message_id=message.message_id)
+                    return
                 await self._reply_or_dead(
                     message,
                     outcome.body,
@@ -214,24 +224,49 @@ class BusIntake:
                     outcome.retry_after,
                 )
             await self._ack(message)
+        except AnsweredElsewhere:
+            # Another worker answered this message (a copy it got before a failover): send its recorded answer.
+            if not await self._replay_recorded(message, key):
+                await self._hand_back(message)
         except Exception:
             # The store or the broker failed: hand the message back, after a pause, to be tried again.
             log.exception("bus_processing_failed", message_id=message.message_id)
-            await asyncio.sleep(RETRY_PAUSE_SECONDS)
-            try:
-                await asyncio.wait_for(message.nack(requeue=True), PUBLISH_TIMEOUT_SECONDS)
-            except Exception:
-                log.warning("nack_failed: the broker will redeliver when the channel closes")
+            await self._hand_back(message)
+
+    @staticmethod
+    async def _hand_back(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        """Nacks with requeue, after a pause: the message is redelivered, to this worker or another."""
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        try:
+            await asyncio.wait_for(message.nack(requeue=True), PUBLISH_TIMEOUT_SECONDS)
+        except Exception:
+            log.warning("nack_failed: the broker will redeliver when the channel closes")
+
+    async def _replay_recorded(self, message: aio_pika.abc.AbstractIncomingMessage, key: str) -> bool:
+        """Sends the answer recorded for this message by another worker, waiting a little for it to be
+        recorded; False when none came."""
+        deadline = asyncio.get_running_loop().time() + PUBLISH_TIMEOUT_SECONDS
+        while (previous := await self._store.find_delivery(key)) is None:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.1)
+        log.info("answered_elsewhere_replayed", message_id=message.message_id)
+        await self._send_recorded(message, previous)
+        return True
+
+    async def _send_recorded(self, message: aio_pika.abc.AbstractIncomingMessage, previous: Delivery) -> None:
+        """The answer recorded for this message, sent again byte for byte, then the ack."""
+        await self._reply_or_dead(
+            message, previous.body, previous.kind, previous.status, previous.problem, previous.response_id, None
+        )
+        await self._ack(message)
 
     async def _settle_redelivery(self, message: aio_pika.abc.AbstractIncomingMessage, key: str) -> bool:
         """True when the redelivered message is dealt with: its recorded answer sent again, or dead-lettered."""
         previous = await self._store.find_delivery(key)
         if previous is not None:
             log.info("redelivery_replayed", message_id=message.message_id)
-            await self._reply_or_dead(
-                message, previous.body, previous.kind, previous.status, previous.problem, previous.response_id, None
-            )
-            await self._ack(message)
+            await self._send_recorded(message, previous)
             return True
         attempts = await self._store.count_attempt(key)
         if attempts >= self._max_deliveries:
@@ -271,7 +306,7 @@ class BusIntake:
         response_id: str,
         retry_after: int | None,
     ) -> None:
-        assert self._channel is not None
+        assert self._replies is not None
         if not message.reply_to:
             await self._dead_letter(message, DeadReason.REPLY_TO_MISSING)
             return
@@ -282,7 +317,7 @@ class BusIntake:
             headers["x-retry-after"] = retry_after
         try:
             await self._confirmed(
-                self._channel.default_exchange.publish(
+                self._replies.default_exchange.publish(
                     aio_pika.Message(
                         body,
                         content_type=JOSE if kind == "jose" else XML,
@@ -295,16 +330,39 @@ class BusIntake:
                     mandatory=True,
                 )
             )
-        except aio_pika.exceptions.DeliveryError:
+        except aio_pika.exceptions.PublishError:  # returned: no queue by that name
             await self._dead_letter(message, DeadReason.REPLY_TO_UNROUTABLE)
+        except aio_pika.exceptions.DeliveryError:
+            # Nacked: not a missing queue, but the broker could not take the response now (a node going
+            # down, a quorum queue changing leader). The request is handed back and its redelivery sends
+            # the recorded response again, on a fresh channel: one that went on nacking was seen after a
+            # node's death.
+            await self._renew_replies()
+            raise
+
+    async def _renew_replies(self) -> None:
+        """A new channel for responses, at most once a second however many publishes were nacked."""
+        async with self._renewing:
+            now = asyncio.get_running_loop().time()
+            if now - self._replies_renewed_at < 1.0:
+                return
+            self._replies_renewed_at = now
+            old, self._replies = (
+                self._replies,
+                await self._connection.channel(publisher_confirms=True, on_return_raises=True),
+            )
+            log.warning("reply_channel_renewed")
+            if old is not None and not old.is_closed:
+                with contextlib.suppress(Exception):
+                    await old.close()
 
     async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
-        assert self._channel is not None
+        assert self._replies is not None
         headers = dict(message.headers or {})
         headers["x-dead-reason"] = reason
         headers["x-dead-at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         await self._confirmed(
-            self._channel.default_exchange.publish(
+            self._replies.default_exchange.publish(
                 copy_of(message, headers),
                 routing_key=self._dead_queue,
                 mandatory=True,

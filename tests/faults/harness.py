@@ -27,6 +27,7 @@ import aiohttp
 
 from benchmarks.mix import civil_types, signed_requests
 from gateway.signing.pki import ensure_development_pki
+from gateway.transports import brokers
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -183,7 +184,7 @@ class Cluster:
         return signed_requests(self.home, n, priority, civil_types())  # this cluster runs the civil registry only
 
     async def wait_consumers(self, queue: str, count: int = 1, timeout: float = 60.0) -> None:
-        connection = await aio_pika.connect(self.amqp_url)
+        connection = await brokers.connect(self.amqp_url)
         async with connection:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -211,7 +212,7 @@ class Cluster:
                 process.kill()
 
     async def delete_queues(self) -> None:
-        connection = await aio_pika.connect(self.amqp_url)
+        connection = await brokers.connect(self.amqp_url)
         async with connection:
             channel = await connection.channel()
             for name in (self.requests, self.dead, self.bulk, self.partner, *self._reply_queues()):
@@ -233,17 +234,21 @@ class Cluster:
 class Collector:
     """A client that publishes requests with confirms and keeps every copy of every answer."""
 
-    amqp_url: str
+    amqp_url: str  # one broker, or a cluster's nodes separated by commas
+    queue_arguments: dict[str, str] | None = None  # of its reply queue: {"x-queue-type": "quorum"} on a cluster
     copies: dict[str, list[bytes]] = field(default_factory=dict)
     sent_at: dict[str, float] = field(default_factory=dict)
     answered_at: dict[str, float] = field(default_factory=dict)
     dead: dict[str, str] = field(default_factory=dict)
+    resent: set[str] = field(default_factory=set)  # request ids sent again because a publish was not confirmed
     connection: aio_pika.abc.AbstractRobustConnection | None = None
 
     async def open(self) -> None:
-        self.connection = await aio_pika.connect_robust(self.amqp_url)
+        self.connection = await brokers.connect(self.amqp_url, reconnect_interval=0.5)
         self.channel = await self.connection.channel(publisher_confirms=True)
-        self.reply = await self.channel.declare_queue(f"fault.client.{uuid.uuid4().hex[:8]}", durable=True)
+        self.reply = await self.channel.declare_queue(
+            f"fault.client.{uuid.uuid4().hex[:8]}", durable=True, arguments=self.queue_arguments
+        )
         await self.reply.consume(self._on_reply)  # acked once kept: a reply in flight at a broker stop survives
 
     async def _on_reply(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
@@ -255,18 +260,22 @@ class Collector:
     async def send(self, queue: str, requests: list[tuple[str, bytes]], per_second: float | None = None) -> None:
         await self._ensure_queue(queue)  # so that nothing sent before a worker starts is lost
         for rid, body in requests:
-            self.sent_at[rid] = time.monotonic()
-            await self.channel.default_exchange.publish(
-                aio_pika.Message(
-                    body,
-                    message_id=rid,
-                    correlation_id=rid,
-                    reply_to=self.reply.name,
-                    content_type="application/xml",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=queue,
+            self.sent_at.setdefault(rid, time.monotonic())
+            message = aio_pika.Message(
+                body,
+                message_id=rid,
+                correlation_id=rid,
+                reply_to=self.reply.name,
+                content_type="application/xml",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
+            while True:  # a publish not confirmed (its broker went) is sent again, the same bytes
+                try:
+                    await asyncio.wait_for(self.channel.default_exchange.publish(message, routing_key=queue), 10)
+                    break
+                except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError, RuntimeError):
+                    self.resent.add(rid)
+                    await asyncio.sleep(0.5)
             if per_second:
                 await asyncio.sleep(1 / per_second)
 
