@@ -50,6 +50,11 @@ class Metrics:
         self.ready = Gauge(
             "gateway_ready", "1 when the broker, the store and the seal key are usable.", registry=self.registry
         )
+        self.broker_writes = Gauge(
+            "gateway_broker_writes",
+            "1 while the broker confirms writes (0: a cluster without its majority, for instance).",
+            registry=self.registry,
+        )
         self.sla = Counter(
             "gateway_sla_answers",
             "SLA-bound answers by document type: issued or not-found within the type's "

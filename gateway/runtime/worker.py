@@ -35,6 +35,7 @@ from gateway.signing.trust import TrustStore
 from gateway.store import open_store
 from gateway.transports import brokers
 from gateway.transports.amqp import BusIntake
+from gateway.transports.probe import WriteProbe
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +71,7 @@ class Gateway:
         self.worker = worker_id()
         self.pipeline: Pipeline | None = None
         self.intake: BusIntake | None = None
+        self.probe: WriteProbe | None = None
         self._background: list[asyncio.Task[None]] = []
         self._checkpointed: tuple[int, str] | None = None
 
@@ -110,6 +112,8 @@ class Gateway:
             queue_type=s.queue_type,
         )
         await self.intake.start()
+        self.probe = WriteProbe(self.connection, f"{s.request_queue}.probe", s.queue_arguments)
+        self._background.append(asyncio.create_task(self.probe.run()))
         self._background.append(asyncio.create_task(self._reload_crls()))
         self._background.append(asyncio.create_task(self._reload_registry()))
         self._background.append(asyncio.create_task(self._watch()))
@@ -134,6 +138,8 @@ class Gateway:
         for adapter in self.adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.close()
+        if self.probe is not None:
+            await self.probe.close()
         if self.connection is not None:
             await self.connection.close()
         if self.config.settings.checkpoint_seconds > 0:
@@ -172,10 +178,12 @@ class Gateway:
             store_ok = False
         checks = {
             "broker": self.intake is not None and self.intake.ready,
+            "broker_writes": self.probe is not None and self.probe.writable,
             "store": store_ok,
             "seal_key": self.sealer is not None,
         }
         self.metrics.ready.set(1 if all(checks.values()) else 0)
+        self.metrics.broker_writes.set(1 if checks["broker_writes"] else 0)
         return checks
 
     async def queue_depths(self) -> list[tuple[str, int | None, int | None]]:

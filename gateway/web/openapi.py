@@ -42,7 +42,7 @@ CITIZEN_REFUSALS: tuple[type[GatewayError], ...] = (
     AccessDenied,
     DuplicateConflict,
 )
-READINESS_CHECKS = ("broker", "store", "seal_key")
+READINESS_CHECKS = ("broker", "broker_writes", "store", "seal_key")
 
 
 def document(config: Config) -> dict[str, Any]:

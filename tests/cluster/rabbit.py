@@ -70,9 +70,7 @@ class Node:
         for sub in ("mnesia", "log"):
             (self.folder / sub).mkdir(parents=True, exist_ok=True)
         (self.folder / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
-            "cluster_partition_handling = pause_minority\n"
-            "log.console = false\n"
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\nlog.console = false\n"
         )
         (self.folder / "rabbitmq-env.conf").write_text(
             'export ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}"\n'

@@ -3,16 +3,19 @@ PostgreSQL store, the civil registry and two gateway workers, all given the list
 
 The node that leads the request queue is killed with SIGKILL while a few hundred requests are in
 flight: every request must still be answered (issued, or failed with a retryable code), all copies
-of an answer byte-identical and sealed, and the registry asked once per request id."""
+of an answer byte-identical and sealed, and the registry asked once per request id. Then two nodes
+are stopped: nothing is lost while there is no majority, and work resumes by itself when a node
+returns."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from lxml import etree
 
@@ -117,3 +120,87 @@ async def test_killing_the_leader_of_the_request_queue_loses_nothing(
         await client.close()
         processes.stop()
         await processes.delete_queues()
+
+
+async def readiness(port: int) -> dict[str, bool]:
+    """The checks of a worker's /readyz (empty when it does not answer)."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(f"http://127.0.0.1:{port}/readyz") as response,
+        ):
+            checks: dict[str, bool] = (await response.json())["checks"]
+            return checks
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+        return {}
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], seconds: float, what: str) -> float:
+    """Seconds until `predicate` holds; fails naming `what` after `seconds`."""
+    started = time.monotonic()
+    while not await predicate():
+        assert time.monotonic() - started < seconds, f"{what} not seen within {seconds} s"
+        await asyncio.sleep(0.5)
+    return time.monotonic() - started
+
+
+async def test_without_a_majority_nothing_is_lost_and_work_resumes_by_itself(
+    rabbit: RabbitCluster, tmp_path: Path, postgres_dsn: str
+) -> None:
+    """Two of the three nodes stopped: both workers say on /readyz that the broker takes no writes, and no
+    request is answered; one node back: they say ready again and every request sent meanwhile is answered."""
+    for node in rabbit.nodes:
+        if not node.alive():
+            node.start()
+    processes = Cluster(tmp_path, amqp_url=rabbit.urls)
+    processes.store_env = {"GATEWAY_STORE": "postgresql", "GATEWAY_STORE_DSN": postgres_dsn}
+    toml = processes.config / "gateway.toml"
+    toml.write_text(toml.read_text().replace('queue_type = "classic"', 'queue_type = "quorum"'))
+    client = Collector(rabbit.urls, {"x-queue-type": "quorum"})
+    stopped = rabbit.nodes[1:]
+    try:
+        await start(processes, 2)
+        await client.open()
+        warm = processes.requests_to_send(20)
+        await client.send(processes.requests, warm)
+        await client.wait_for({rid for rid, _ in warm}, processes.dead, timeout=60)
+
+        for node in stopped:
+            await asyncio.to_thread(node.stop)
+
+        async def none_writable() -> bool:
+            checks = [await readiness(port) for port in processes.ports]
+            return all(c.get("broker_writes") is False for c in checks)
+
+        said_in = await until(none_writable, 60, "broker_writes false on both workers")
+        answered_before = len(client.copies)
+        held = processes.requests_to_send(50)
+        sending = asyncio.create_task(client.send(processes.requests, held))
+        await asyncio.sleep(10)
+        assert len(client.copies) == answered_before, "requests answered while the cluster had no majority"
+
+        back_at = time.monotonic()
+        await asyncio.to_thread(stopped[0].start)
+
+        async def all_ready() -> bool:
+            checks = [await readiness(port) for port in processes.ports]
+            return all(c and all(c.values()) for c in checks)
+
+        ready_in = await until(all_ready, 120, "both workers ready again")
+        await sending
+        await client.wait_for({rid for rid, _ in held}, processes.dead, timeout=180)
+        print(
+            f"no majority: said by both workers in {said_in:.1f} s; a node started again: both workers ready "
+            f"{ready_in:.1f} s after it answered, the first held request answered "
+            f"{min(client.answered_at[rid] for rid, _ in held) - back_at:.1f} s after its start command; "
+            f"{len(client.resent)} publishes resent; statuses {statuses(client)}"
+        )
+        assert_answered_once(processes, client, {rid for rid, _ in [*warm, *held]})
+        assert not client.dead, client.dead
+    finally:
+        await client.close()
+        processes.stop()
+        await processes.delete_queues()
+        for node in rabbit.nodes:
+            if not node.alive():
+                node.start()

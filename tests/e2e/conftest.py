@@ -162,6 +162,7 @@ async def session_queues(test_config: Config) -> AsyncIterator[list[str]]:
     """This session's queue names, deleted once everything that uses them has stopped."""
     names = [
         test_config.settings.request_queue,
+        f"{test_config.settings.request_queue}.probe",
         test_config.settings.dead_queue,
         test_config.settings.bulk_queue,
         str(test_config.providers["dz.interieur.etat-civil"].options["queue"]),

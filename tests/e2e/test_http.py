@@ -128,7 +128,12 @@ async def test_health_readiness_and_metrics(http: str) -> None:
     """/healthz and /readyz answer 200 when all is up; /metrics counts requests by type and status."""
     assert (await get(http, "/healthz"))[0] == 200
     status, body, _ = await get(http, "/readyz")
-    assert status == 200 and json.loads(body)["checks"] == {"broker": True, "store": True, "seal_key": True}
+    assert status == 200 and json.loads(body)["checks"] == {
+        "broker": True,
+        "broker_writes": True,
+        "store": True,
+        "seal_key": True,
+    }
     status, body, _ = await get(http, "/metrics")
     text = body.decode()
     assert status == 200 and "# TYPE gateway_requests_total counter" in text

@@ -215,7 +215,14 @@ class Cluster:
         connection = await brokers.connect(self.amqp_url)
         async with connection:
             channel = await connection.channel()
-            for name in (self.requests, self.dead, self.bulk, self.partner, *self._reply_queues()):
+            for name in (
+                self.requests,
+                self.dead,
+                self.bulk,
+                self.partner,
+                f"{self.requests}.probe",
+                *self._reply_queues(),
+            ):
                 with contextlib.suppress(Exception):
                     await channel.queue_delete(name)
 
@@ -328,8 +335,9 @@ class CuttableProxy:
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        """Listens on `port` (0: any free one), to stand again where a stopped proxy stood."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -38,6 +38,7 @@ def test_alert_rules_use_exported_metrics() -> None:
         "GatewayDeadLettersWaiting",
         "GatewayProviderCircuitOpen",
         "GatewayNotReady",
+        "GatewayBrokerTakesNoWrites",
     }
     exported = exported_names()
     for rule in rules:
