@@ -9,7 +9,6 @@ the server's host) and accepts only clients whose certificate the exchange CA is
 from __future__ import annotations
 
 import asyncio
-import signal
 import ssl
 import sys
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import IO
 
 from aiohttp import web
 
-from gateway_partner.service import Handler, Partner, PartnerIdentity
+from gateway_partner.service import Handler, Partner, PartnerIdentity, until_signalled
 
 CONTENT_TYPE = "application/jose"
 MAX_QUERY_BYTES = 64 * 1024
@@ -99,10 +98,4 @@ class RestPartner:
 
     async def serve(self) -> None:
         """Runs until SIGINT or SIGTERM, then stops gracefully."""
-        await self.start()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
-        await stopping.wait()
-        await self.stop()
+        await until_signalled(self.start, self.stop)

@@ -135,6 +135,17 @@ class QueryChecker:
         return payload
 
 
+async def until_signalled(start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+    """`start`, then `stop` once SIGINT or SIGTERM arrives."""
+    await start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    await stop()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -297,10 +308,4 @@ class Partner:
 
     async def serve(self) -> None:
         """Runs until SIGINT or SIGTERM, then stops gracefully."""
-        await self.start()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
-        await stopping.wait()
-        await self.stop()
+        await until_signalled(self.start, self.stop)
