@@ -144,6 +144,7 @@ class BusAdapter:
         if self._channel is None or self._reply_queue is None:
             raise ProviderUnavailable(f"{self.provider}: adapter not started")
         body = partner_protocol.signed_query(self._context, query)
+        link = self._link_generation()
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[query.query_id] = future
         self._request_of[query.query_id] = query.request_id
@@ -166,6 +167,12 @@ class BusAdapter:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
                     answer = await future
             except TimeoutError:
+                if self._link_generation() != link:
+                    # The gateway's own broker link went and came back meanwhile (a node's death): the late
+                    # answer says nothing of the partner's health, so no circuit breaker counts it.
+                    raise BrokerLinkDown(
+                        f"{self.provider}: no answer within {timeout:.1f} s, across a reconnection to the broker"
+                    ) from None
                 raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
         finally:
             self._pending.pop(query.query_id, None)
@@ -175,6 +182,10 @@ class BusAdapter:
         except ProviderError:
             await self.settle(query.request_id)  # a bad answer is not worth keeping
             raise
+
+    def _link_generation(self) -> int:
+        """How many times the broker connection was made: it grows with each reconnection."""
+        return int(getattr(self._context.connection, "connection_attempt", 0))
 
     async def _publish(self, message: aio_pika.Message, give_up_at: float) -> None:
         """Publishes a query once, waiting out a reconnection of the gateway's own broker link.

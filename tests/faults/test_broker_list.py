@@ -9,12 +9,21 @@ import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from types import MappingProxyType
 
 import aio_pika
 import aio_pika.abc
 import pytest
 import pytest_asyncio
 
+from gateway.adapters.base import AdapterContext, ProviderQuery
+from gateway.adapters.bus import BusAdapter, reply_queue
+from gateway.config import Provider
+from gateway.errors import BrokerLinkDown, ProviderTimeout
+from gateway.signing.jws import JWSSigner
+from gateway.signing.pki import ensure_development_pki, load_identity
+from gateway.signing.trust import TrustStore
 from gateway.transports import brokers
 from tests.faults.harness import AMQP_URL, CuttableProxy
 
@@ -99,3 +108,38 @@ async def test_when_the_broker_in_use_goes_consumers_move_to_the_next(
         cleanup = await aio_pika.connect(AMQP_URL)
         async with cleanup:
             await (await cleanup.channel()).queue_delete(queue_name)
+
+
+async def test_a_query_that_outlives_a_reconnection_is_not_held_against_the_partner(
+    tmp_path: Path, nodes: tuple[CuttableProxy, CuttableProxy]
+) -> None:
+    """A bus query unanswered in time is provider_timeout, which circuit breakers count; when the gateway's
+    own link to the broker was made again meanwhile (a node's death), it is BrokerLinkDown, which they don't."""
+    first, second = nodes
+    ensure_development_pki(tmp_path, ["dz.exchange.gateway", "dz.test.partner"])
+    key, chain = load_identity(tmp_path / "dz.exchange.gateway")
+    trust = TrustStore.from_pem_file(tmp_path / "ca.pem")
+    queue = f"test.brokers.{uuid.uuid4().hex[:8]}"  # nobody consumes it: every query times out
+    connection = await brokers.connect([through(first), through(second)], reconnect_interval=0.2)
+    context = AdapterContext(connection, JWSSigner(key, chain), trust, "dz.exchange.gateway", tmp_path, "w1")
+    adapter = BusAdapter(Provider("dz.test.partner", "bus", MappingProxyType({"queue": queue})), context)
+    await adapter.start()
+    ask = ProviderQuery(str(uuid.uuid4()), str(uuid.uuid4()), "pension-status", "p", "dz.cnas", "NIN", "1" * 18)
+    try:
+        with pytest.raises(ProviderTimeout) as plain:
+            await adapter.fetch(ask, 0.5)
+        assert not isinstance(plain.value, BrokerLinkDown)
+        asking = asyncio.create_task(adapter.fetch(ask, 2.0))
+        await asyncio.sleep(0.3)
+        await first.stop()  # the node in use goes; the link is made again through the other
+        with pytest.raises(BrokerLinkDown) as across:
+            await asking
+        assert across.value.code == "provider_unavailable"
+    finally:
+        await adapter.close()
+        await connection.close()
+        cleanup = await aio_pika.connect(AMQP_URL)
+        async with cleanup:
+            channel = await cleanup.channel()
+            await channel.queue_delete(queue)
+            await channel.queue_delete(reply_queue("dz.test.partner", "w1"))
