@@ -151,7 +151,7 @@ class BusAdapter:
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + timeout
         try:
-            await self._publish(
+            confirmed = await self._publish(
                 aio_pika.Message(
                     body,
                     content_type=partner_protocol.CONTENT_TYPE,
@@ -167,9 +167,10 @@ class BusAdapter:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
                     answer = await future
             except TimeoutError:
-                if self._link_generation() != link:
-                    # The gateway's own broker link went and came back meanwhile (a node's death): the late
-                    # answer says nothing of the partner's health, so no circuit breaker counts it.
+                if not confirmed or self._link_generation() != link or not self._link_up():
+                    # The broker did not confirm the query, or the gateway's own link to it went and came
+                    # back meanwhile (a node's death): the missing answer says nothing of the partner's
+                    # health, so no circuit breaker counts it.
                     raise BrokerLinkDown(
                         f"{self.provider}: no answer within {timeout:.1f} s, across a reconnection to the broker"
                     ) from None
@@ -183,12 +184,17 @@ class BusAdapter:
             await self.settle(query.request_id)  # a bad answer is not worth keeping
             raise
 
+    def _link_up(self) -> bool:
+        connection = self._context.connection
+        return connection is not None and not connection.is_closed and connection.connected.is_set()
+
     def _link_generation(self) -> int:
         """How many times the broker connection was made: it grows with each reconnection."""
         return int(getattr(self._context.connection, "connection_attempt", 0))
 
-    async def _publish(self, message: aio_pika.Message, give_up_at: float) -> None:
-        """Publishes a query once, waiting out a reconnection of the gateway's own broker link.
+    async def _publish(self, message: aio_pika.Message, give_up_at: float) -> bool:
+        """Publishes a query once, waiting out a reconnection of the gateway's own broker link; whether
+        the broker confirmed it.
 
         A query is sent again only when it certainly did not leave (the channel was already
         closed). When the link fails after sending, the registry may have it: the answer is
@@ -200,13 +206,16 @@ class BusAdapter:
             try:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
                     await self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
-                return
-            except aio_pika.exceptions.PublishError as exc:  # returned: the partner's queue does not exist
-                raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
-            except aio_pika.exceptions.DeliveryError:  # nacked: the broker could not take it now (failover)
+                return True
+            except aio_pika.exceptions.DeliveryError as exc:
+                # Returned (no route to the partner's queue) or nacked (the broker could not take it): both
+                # are seen while a node dies and a quorum queue changes leader. Neither left the broker, so
+                # the query is sent again until the deadline. A queue still missing then is the partner's
+                # fault; a broker still refusing is not, and no circuit breaker counts it.
                 if loop.time() + LINK_RETRY_SECONDS >= give_up_at:
-                    refused = f"{self.provider}: the broker refused the query until the deadline"
-                    raise ProviderUnavailable(refused) from None
+                    if isinstance(exc, aio_pika.exceptions.PublishError):
+                        raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
+                    raise BrokerLinkDown(f"{self.provider}: the broker refused the query until the deadline") from None
                 await asyncio.sleep(LINK_RETRY_SECONDS)
             except aio_pika.exceptions.ChannelInvalidStateError as exc:
                 if loop.time() + LINK_RETRY_SECONDS >= give_up_at:
@@ -214,7 +223,7 @@ class BusAdapter:
                 await asyncio.sleep(LINK_RETRY_SECONDS)
             except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError) as exc:
                 log.warning("partner_query_unconfirmed", provider=self.provider, error=type(exc).__name__)
-                return
+                return False
 
 
 def create(provider: Provider, context: AdapterContext) -> BusAdapter:

@@ -25,6 +25,8 @@ from yarl import URL
 ATTEMPT_SECONDS = 5.0
 _PASSWORD = re.compile(r"(//[^/:@]*:)[^@/]*@")
 _ONE_ATTEMPT = RobustConnection._RobustConnection__connect_transport  # type: ignore[attr-defined]
+#: What a failed attempt raises (asyncio's timeout is not the builtin one before Python 3.11).
+FAILED_ATTEMPT = (asyncio.TimeoutError, TimeoutError, *CONNECTION_EXCEPTIONS)
 
 
 def broker_urls(value: str | Sequence[str]) -> list[str]:
@@ -68,9 +70,13 @@ class BrokerList(RobustConnection):
         for step in range(len(self.brokers)):
             index = (self.broker_index + step) % len(self.brokers)
             self.url = self.brokers[index]
+            if getattr(self, "_RobustConnection__connect_timeout", None) is None:
+                # Bounds the handshake with one broker only: restoring the channels afterwards may take
+                # longer on a node that has just come back, and cutting it short would start over forever.
+                self._RobustConnection__connect_timeout = ATTEMPT_SECONDS
             try:
-                await asyncio.wait_for(_ONE_ATTEMPT(self), ATTEMPT_SECONDS)
-            except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
+                await _ONE_ATTEMPT(self)
+            except FAILED_ATTEMPT as exc:
                 failures.append(f"{self} ({type(exc).__name__}: {exc})")
                 continue
             self.broker_index = index
