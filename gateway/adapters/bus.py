@@ -172,7 +172,8 @@ class BusAdapter:
                     # back meanwhile (a node's death): the missing answer says nothing of the partner's
                     # health, so no circuit breaker counts it.
                     raise BrokerLinkDown(
-                        f"{self.provider}: no answer within {timeout:.1f} s, across a reconnection to the broker"
+                        f"{self.provider}: no answer within {timeout:.1f} s, with the query unconfirmed by the "
+                        "broker or the link to it made again"
                     ) from None
                 raise ProviderTimeout(f"{self.provider} did not answer within {timeout:.1f} s") from None
         finally:

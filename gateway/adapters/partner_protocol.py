@@ -42,7 +42,7 @@ def claimed_request(body: bytes) -> str | None:
     """The request id an answer claims to be for, unchecked (to find its request; checked on use)."""
     try:
         claimed = jws.parse(body).content.get("requestId")
-    except (GatewayError, AttributeError):
+    except Exception:  # whatever is unreadable claims nothing
         return None
     return claimed if isinstance(claimed, str) else None
 

@@ -226,8 +226,12 @@ class BusIntake:
             await self._ack(message)
         except AnsweredElsewhere:
             # Another worker answered this message (a copy it got before a failover): send its recorded answer.
-            if not await self._replay_recorded(message, key):
-                await self._hand_back(message)
+            try:
+                if await self._replay_recorded(message, key):
+                    return
+            except Exception:
+                log.exception("bus_processing_failed", message_id=message.message_id)
+            await self._hand_back(message)
         except Exception:
             # The store or the broker failed: hand the message back, after a pause, to be tried again.
             log.exception("bus_processing_failed", message_id=message.message_id)
