@@ -72,6 +72,7 @@ class Gateway:
         self.pipeline: Pipeline | None = None
         self.intake: BusIntake | None = None
         self.probe: WriteProbe | None = None
+        self._probing: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
         self._checkpointed: tuple[int, str] | None = None
 
@@ -113,7 +114,7 @@ class Gateway:
         )
         await self.intake.start()
         self.probe = WriteProbe(self.connection, f"{s.request_queue}.probe", s.queue_arguments)
-        self._background.append(asyncio.create_task(self.probe.run()))
+        self._probing = asyncio.create_task(self.probe.run())  # stopped apart: never cut mid-exchange
         self._background.append(asyncio.create_task(self._reload_crls()))
         self._background.append(asyncio.create_task(self._reload_registry()))
         self._background.append(asyncio.create_task(self._watch()))
@@ -139,7 +140,7 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await adapter.close()
         if self.probe is not None:
-            await self.probe.close()
+            await self.probe.stop(self._probing)
         if self.connection is not None:
             await self.connection.close()
         if self.config.settings.checkpoint_seconds > 0:

@@ -41,26 +41,34 @@ class WriteProbe:
         self._timeout = timeout
         self.writable = True
         self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._declared = False
+        self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        """Probes until cancelled."""
-        while True:
+        """Probes until `stop`."""
+        while not self._stopping.is_set():
             ok = await self.probe()
             if ok != self.writable:
                 (log.info if ok else log.warning)("broker_writes", writable=ok, probe_queue=self.queue)
             self.writable = ok
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
 
     async def probe(self) -> bool:
-        """True when a probe message was confirmed within the timeout."""
+        """True when a probe message was confirmed within the timeout.
+
+        Only the wait for the confirm is bounded: cutting short a channel's opening or closing
+        mid-exchange would make the broker close the whole connection."""
         try:
-            async with asyncio.timeout(self._timeout):
-                if self._channel is None or self._channel.is_closed:
-                    self._channel = await self._connection.channel(publisher_confirms=True)
-                    await self._channel.declare_queue(self.queue, durable=True, arguments=self._arguments)
-                await self._channel.default_exchange.publish(
-                    aio_pika.Message(b"probe", delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=self.queue
-                )
+            if self._channel is None or self._channel.is_closed:
+                self._channel = await self._connection.channel(publisher_confirms=True)
+            if not self._declared:
+                await self._channel.declare_queue(self.queue, durable=True, arguments=self._arguments)
+                self._declared = True
+            message = aio_pika.Message(b"probe", delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await asyncio.wait_for(
+                self._channel.default_exchange.publish(message, routing_key=self.queue), self._timeout
+            )
             return True
         except aio_pika.exceptions.ChannelPreconditionFailed as exc:
             log.error("probe_queue_differs", probe_queue=self.queue, error=str(exc), hint="delete it: it holds nothing")
@@ -74,7 +82,13 @@ class WriteProbe:
         channel, self._channel = self._channel, None
         if channel is not None and not channel.is_closed:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(channel.close(), 1.0)
+                await channel.close()
 
-    async def close(self) -> None:
+    async def stop(self, task: asyncio.Task[None] | None = None, grace: float = 5.0) -> None:
+        """Ends the probing: lets the probe in hand finish (at most `grace` seconds), then closes its channel."""
+        self._stopping.set()
+        if task is not None:
+            done, _ = await asyncio.wait({task}, timeout=grace)
+            if not done:
+                task.cancel()
         await self._drop_channel()

@@ -44,7 +44,7 @@ async def test_the_probe_follows_the_broker_down_and_back() -> None:
             declared = await (await checker.channel()).declare_queue(queue, passive=True)
             assert declared.declaration_result.message_count == 1
     finally:
-        await probe.close()
+        await probe.stop()
         await connection.close()
         await proxy.stop()
         cleanup = await aio_pika.connect(AMQP_URL)
