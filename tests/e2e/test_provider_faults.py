@@ -43,7 +43,8 @@ async def side_gateway(home: Path, config: Config) -> AsyncIterator[BusClient]:
     finally:
         await gateway.stop()
         channel = await connection.channel()
-        for name in (config.settings.request_queue, config.settings.dead_queue, config.settings.bulk_queue):
+        s = config.settings
+        for name in (s.request_queue, s.dead_queue, s.bulk_queue, f"{s.request_queue}.probe"):
             await channel.queue_delete(name)
         await connection.close()
 
