@@ -110,7 +110,7 @@ class Gateway:
             bulk_queue=s.bulk_queue,
             bulk_prefetch=s.bulk_prefetch,
             max_concurrency=s.max_concurrency,
-            queue_type=s.queue_type,
+            queue_arguments=s.queue_arguments,
         )
         await self.intake.start()
         self.probe = WriteProbe(self.connection, f"{s.request_queue}.probe", s.queue_arguments)

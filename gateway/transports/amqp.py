@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import aio_pika
@@ -62,9 +62,9 @@ class BusIntake:
         bulk_queue: str,
         bulk_prefetch: int,
         max_concurrency: int,
-        queue_type: str = "classic",
+        queue_arguments: Mapping[str, Any] | None = None,  # Settings.queue_arguments: classic or quorum
     ) -> None:
-        self._queue_arguments = {"x-queue-type": queue_type} if queue_type != "classic" else None
+        self._queue_arguments = dict(queue_arguments) if queue_arguments else None
         self._connection = connection
         self._bulk_queue_name = bulk_queue
         self._bulk_prefetch = bulk_prefetch

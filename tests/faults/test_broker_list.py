@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.adapters.bus import BusAdapter, reply_queue
-from gateway.config import Provider
+from gateway.config import ConfigError, Provider
 from gateway.errors import BrokerLinkDown, ProviderTimeout
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import ensure_development_pki, load_identity
@@ -143,3 +143,22 @@ async def test_a_query_that_outlives_a_reconnection_is_not_held_against_the_part
             channel = await cleanup.channel()
             await channel.queue_delete(queue)
             await channel.queue_delete(reply_queue("dz.test.partner", "w1"))
+
+
+async def test_a_partner_queue_of_the_other_type_stops_the_adapter_with_a_clear_error(tmp_path: Path) -> None:
+    """With queue_type quorum, a partner queue that exists as a classic one is a configuration error
+    naming the queue, not a broker error in the middle of the worker's start."""
+    ensure_development_pki(tmp_path, ["dz.exchange.gateway"])
+    key, chain = load_identity(tmp_path / "dz.exchange.gateway")
+    queue = f"test.brokers.{uuid.uuid4().hex[:8]}"
+    connection = await brokers.connect(AMQP_URL)
+    try:
+        await (await connection.channel()).declare_queue(queue, durable=True)
+        context = AdapterContext(connection, JWSSigner(key, chain), TrustStore.from_pem_file(tmp_path / "ca.pem"),
+                                 "dz.exchange.gateway", tmp_path, "w2", {"x-queue-type": "quorum"})  # fmt: skip
+        adapter = BusAdapter(Provider("dz.test.partner", "bus", MappingProxyType({"queue": queue})), context)
+        with pytest.raises(ConfigError, match=f"the queue {queue} exists with other arguments"):
+            await adapter.start()
+    finally:
+        await (await connection.channel()).queue_delete(queue)
+        await connection.close()

@@ -212,3 +212,25 @@ async def test_the_logs_never_show_a_subject_in_clear(bus: aio_pika.abc.Abstract
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     query = next(line for line in lines if line["event"] == "query")
     assert len(query["subject"]) == 16 and NIN not in stream.getvalue()
+
+
+async def test_a_queue_type_that_differs_from_the_gateways_is_refused(
+    bus: aio_pika.abc.AbstractChannel, pki_dir: Path
+) -> None:
+    """An unknown queue_type is refused at once, and a quorum partner whose queue exists as a classic
+    one stops at start with a message that names the queue and the setting, instead of a broker error."""
+
+    async def handler(query: Query) -> NotFound:
+        return NotFound()
+
+    identity = PartnerIdentity.from_folder(pki_dir / PARTNER)
+    with pytest.raises(ValueError, match="queue_type 'lazy': classic or quorum"):
+        Partner(identity, pki_dir / "ca.pem", AMQP_URL, handler, queue_type="lazy")
+    queue = f"test.partner.{uuid.uuid4().hex[:8]}"
+    await bus.declare_queue(queue, durable=True)
+    partner = Partner(identity, pki_dir / "ca.pem", AMQP_URL, handler, queue=queue, queue_type="quorum")
+    try:
+        with pytest.raises(ValueError, match=f"the queue {queue} exists as another type than quorum"):
+            await partner.start()
+    finally:
+        await bus.queue_delete(queue)
