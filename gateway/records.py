@@ -87,6 +87,16 @@ class AttestationRecord:
         return cls(**_by_field(cls, row))
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A request's remembered response and attestation, and the lease of `owner` they end:
+    written with the request's audit entry, in the same transaction."""
+
+    response: StoredResponse
+    attestation: AttestationRecord | None
+    owner: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class Delivery:
     """What was answered to one delivered message (by its delivery key), to replay it after a crash."""

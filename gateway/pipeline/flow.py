@@ -2,13 +2,15 @@
 
 `Pipeline.handle` takes a body as either transport received it and returns an `Outcome`:
 the sealed response, what the transport needs to deliver it, and the audit entry the
-transport records before it acknowledges. Every failure becomes a sealed refusal or
+transport records (`Pipeline.remember`) before it answers. Every failure becomes a sealed refusal or
 failure; nothing escapes as an exception. Check 8 and the provider query, once per request
 id across workers, are `once.AnswerOnce`'s.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -34,7 +36,7 @@ from gateway.pipeline.validate import validate
 from gateway.pipeline.values import AnsweredElsewhere, Outcome, Request, SignedContent
 from gateway.pipeline.verify import RequestVerifier
 from gateway.protocol import NS_TAG, UUID_PATTERN, Kind, Transport
-from gateway.records import AuditEntry, Journey, unverified
+from gateway.records import AuditEntry, Delivery, Journey, unverified
 from gateway.schemas import Schemas
 from gateway.signing.trust import TrustStore
 from gateway.store import Store
@@ -68,6 +70,7 @@ class Pipeline:
         self._admission = admission or Admission(config)
         self.router = Router(adapters, config.providers)
         self._once = AnswerOnce(store, self.router, attester, metrics, log_key, self.owner)
+        self._store = store
         self._attester = attester
         self._metrics = metrics
         self._log_key = log_key
@@ -142,6 +145,22 @@ class Pipeline:
         )
         structlog.contextvars.unbind_contextvars("request_id", "transport")
         return outcome
+
+    async def remember(self, outcome: Outcome, delivery: Delivery | None = None) -> None:
+        """Writes what the transport must keep before it answers, in one transaction: the audit entry,
+        the journey and KPI counts, the bus `delivery`, and the response to remember with its lease's
+        release. When that fails, the lease is released too (the request can then be asked anew)
+        and the error raised."""
+        assert outcome.audit is not None
+        try:
+            await self._store.record(outcome.audit, delivery, outcome.journey, outcome.completion)
+        except BaseException:
+            if outcome.completion is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._store.release_lease(outcome.request_id, outcome.completion.owner))
+            raise
+        finally:
+            await self._once.written(outcome)
 
     def refuse_unread(
         self, content_type: str | None, error: GatewayError, transport: str, seen: bytes = b""

@@ -1,6 +1,8 @@
 """Check 8 and the provider query, once per request id across all workers (docs/protocol.md,
 check 8): the remembered response replayed byte for byte, or a lease in the store, the
-provider asked through the router, and the answer attested and remembered.
+provider asked through the router, and the answer attested. The transport remembers it,
+with the request's audit entry, in one transaction (`Pipeline.remember`); until then, another
+copy of the request in this worker waits for it.
 
 A worker that finds another's lease waits for that worker's stored answer; when a redelivered
 copy of a message waited so and that worker stored none (it answered with a failure), the copy
@@ -14,6 +16,7 @@ asking again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 import structlog
@@ -27,7 +30,7 @@ from gateway.pipeline.attest import AttestationFacts, Attester
 from gateway.pipeline.route import Router
 from gateway.pipeline.stopwatch import Stopwatch
 from gateway.pipeline.values import AnsweredElsewhere, Outcome, Request
-from gateway.records import StoredResponse
+from gateway.records import Completion, StoredResponse
 from gateway.store import Store
 
 log = structlog.get_logger(__name__)
@@ -47,6 +50,8 @@ class AnswerOnce:
         self._metrics = metrics
         self._log_key = log_key
         self._locks: dict[str, asyncio.Lock] = {}
+        # answers whose completion the transport is writing: when written, another copy may go on
+        self._unwritten: dict[str, tuple[asyncio.Event, str]] = {}
 
     async def answer(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
         """Check 8, then at most one provider query per request id, across workers."""
@@ -55,10 +60,34 @@ class AnswerOnce:
         lock = self._locks.setdefault(request.request_id, asyncio.Lock())
         try:
             async with lock:
-                return await self._under_lease(admitted, redelivered, watch)
+                unwritten = self._unwritten.get(request.request_id)
+                if unwritten is not None:  # an earlier copy's answer, being written: then check 8 finds it
+                    await self._wait_written(unwritten[0], admitted)
+                outcome = await self._under_lease(admitted, redelivered, watch)
+                if outcome.completion is not None:
+                    self._unwritten[request.request_id] = (asyncio.Event(), admitted.document_type.provider)
+                return outcome
         finally:
             if not lock.locked() and self._locks.get(request.request_id) is lock:
                 del self._locks[request.request_id]
+
+    async def written(self, outcome: Outcome) -> None:
+        """The transport has written `outcome`'s completion, or given up (its lease released): the
+        provider's answer may go, and another copy of the request may go on."""
+        unwritten = self._unwritten.pop(outcome.request_id, None) if outcome.completion is not None else None
+        if unwritten is not None:
+            event, provider = unwritten
+            try:
+                await asyncio.shield(self.router.settle(provider, outcome.request_id))
+            finally:
+                event.set()
+
+    @staticmethod
+    async def _wait_written(unwritten: asyncio.Event, admitted: Admitted) -> None:
+        seconds = (admitted.deadline - dt.datetime.now(dt.UTC)).total_seconds()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, seconds)):
+                await unwritten.wait()
 
     async def _under_lease(self, admitted: Admitted, redelivered: bool, watch: Stopwatch) -> Outcome:
         request = admitted.request
@@ -118,7 +147,9 @@ class AnswerOnce:
             if body is not None:
                 answer = self.router.read_orphaned_answer(doc_type.provider, body, request.request_id)
                 log.info("answer_recovered", provider=doc_type.provider, from_worker=holder)
-                await self._attest(admitted, answer)
+                completion = self._attest(admitted, answer).completion
+                assert completion is not None
+                await self._store.complete(completion.response, completion.attestation, completion.owner)
                 stored = await self._store.find_response(request.request_id)  # whoever recorded first wins
                 assert stored is not None
                 return self._replay(stored, request)
@@ -161,11 +192,13 @@ class AnswerOnce:
         self._metrics.provider_latency.labels(doc_type.provider).observe(seconds)
         watch.enter("attest")
         try:
-            return await self._attest(admitted, answer)
-        finally:
+            return self._attest(admitted, answer)
+        except BaseException:
             await asyncio.shield(self.router.settle(doc_type.provider, request.request_id))
+            raise
 
-    async def _attest(self, admitted: Admitted, answer: ProviderAnswer) -> Outcome:
+    def _attest(self, admitted: Admitted, answer: ProviderAnswer) -> Outcome:
+        """The sealed answer, with the completion the transport writes along with its audit entry."""
         request, doc_type = admitted.request, admitted.document_type
         facts = AttestationFacts(
             request.request_id,
@@ -189,7 +222,14 @@ class AnswerOnce:
             http_status=200,
             document_type=doc_type.name,
         )
-        await self._store.complete(stored, sealed.attestation, self.owner)
         return Outcome(
-            sealed.body, request.kind, sealed.status, None, request.request_id, sealed.response_id, 200, doc_type.name
+            sealed.body,
+            request.kind,
+            sealed.status,
+            None,
+            request.request_id,
+            sealed.response_id,
+            200,
+            doc_type.name,
+            completion=Completion(stored, sealed.attestation, self.owner),
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.protocol import Kind
-from gateway.records import AuditEntry, Journey
+from gateway.records import AuditEntry, Completion, Journey
 from gateway.signing.trust import Signer
 
 
@@ -66,6 +66,9 @@ class Outcome:
     replayed: bool = False
     audit: AuditEntry | None = None
     journey: Journey | None = None
+    #: The response to remember and the lease to release, written by the transport with the audit
+    #: entry (one transaction); None when there is nothing to remember or it is already written.
+    completion: Completion | None = None
 
     def with_audit(self, entry: AuditEntry, journey: Journey | None = None) -> Outcome:
         return replace(self, audit=entry, journey=journey)

@@ -20,6 +20,7 @@ from gateway.config import Config
 from gateway.records import (
     AttestationRecord,
     AuditEntry,
+    Completion,
     Delivery,
     Journey,
     JourneyRecord,
@@ -60,9 +61,15 @@ class Store(Protocol):
         ...
 
     # ------------------------------------------------------------------ deliveries and audit
-    async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
-        """Writes the audit entry and, for a bus delivery, what it was answered, and the request's
-        journey and KPI counts, in one transaction."""
+    async def record(
+        self,
+        audit: AuditEntry,
+        delivery: Delivery | None,
+        journey: Journey | None = None,
+        completion: Completion | None = None,
+    ) -> None:
+        """Writes the audit entry and, for a bus delivery, what it was answered, the request's
+        journey and KPI counts, and its completion (what `complete` writes), in one transaction."""
         ...
 
     async def find_delivery(self, key: str) -> Delivery | None: ...

@@ -14,6 +14,7 @@ from gateway.kpi import minute_of
 from gateway.records import (
     AttestationRecord,
     AuditEntry,
+    Completion,
     Delivery,
     Journey,
     JourneyRecord,
@@ -164,16 +165,37 @@ $append$;
 # One statement records an answered request: the journal entry first (the other writes read
 # its result, so they wait for its lock and always come after it), then the delivery (skipped
 # when its key, $16, is NULL), the journey and the KPI count (both skipped when the journey's
-# first parameter, $23, is NULL). One statement is one transaction: all or nothing, one round
-# trip.
+# first parameter, $23, is NULL), and the completion: the response, the attestation and the
+# lease's release (skipped when the response's request id, $42, is NULL; the attestation also
+# when its id, $51, is). One statement is one transaction: all or nothing, one round trip.
+# The delivery keeps an empty body when the response is stored, before or by this statement
+# (a statement does not see its own inserts, except through RETURNING).
 _RECORD = f"""
 WITH appended AS (
     SELECT gateway_append_audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS entry_hash
+),
+answered AS (
+    INSERT INTO responses (request_id, response_id, digest, body, kind, status, problem, http_status, document_type)
+    SELECT $42::text, $43::text, $44::text, $45::bytea, $46::text, $47::text, $48::text, $49::integer, $50::text
+    FROM appended WHERE $42::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING request_id, response_id
+),
+attested AS (
+    INSERT INTO attestations
+    SELECT $51::text, $52::text, $53::text, $54::text, $55::text, $56::timestamptz, $57::timestamptz, $58::text,
+           $59::timestamptz
+    FROM appended WHERE $51::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+),
+released AS (
+    DELETE FROM leases WHERE request_id = $42::text AND owner = $60::text AND EXISTS (SELECT 1 FROM appended)
 ),
 delivered AS (
     INSERT INTO deliveries (key, request_id, response_id, body, kind, status, problem)
     SELECT $16::text, $17::text, $18::text,
            CASE WHEN EXISTS (SELECT 1 FROM responses WHERE request_id = $17::text AND response_id = $18::text)
+                  OR EXISTS (SELECT 1 FROM answered WHERE request_id = $17::text AND response_id = $18::text)
                 THEN ''::bytea ELSE $19::bytea END,
            $20::text, $21::text, $22::text
     FROM appended WHERE $16::text IS NOT NULL
@@ -198,6 +220,7 @@ SELECT entry_hash FROM appended
 """
 _NO_DELIVERY = (None,) * 7
 _NO_JOURNEY = (None,) * 19
+_NO_COMPLETION = (None,) * 19
 # One statement completes a request: its response, its attestation (skipped when NULL) and
 # the release of its lease, atomically.
 _COMPLETE = """
@@ -243,6 +266,50 @@ SELECT found.*, {_LEASE_OUTCOME} FROM (SELECT) AS one LEFT JOIN found ON true
 """
 
 
+def _completion_row(completion: Completion) -> tuple[object, ...]:
+    """The parameters of a completion, in the order `_COMPLETE` and `_RECORD` take them."""
+    r, a = completion.response, completion.attestation
+    attested = (
+        _NO_ATTESTATION
+        if a is None
+        else (
+            a.attestation_id,
+            a.request_id,
+            a.document_type,
+            a.provider,
+            a.status,
+            a.issued_at,
+            a.valid_until,
+            a.sha256,
+            a.revoked_at,
+        )
+    )
+    return (
+        r.request_id,
+        r.response_id,
+        r.digest,
+        r.body,
+        r.kind,
+        r.status,
+        r.problem,
+        r.http_status,
+        r.document_type,
+        *attested,
+        completion.owner,
+    )
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a connection goes back to the pool.
+
+    The store's statements change no session state: its advisory locks are per transaction,
+    or released at once (the schema's), and it never listens, opens cursors or sets
+    variables. asyncpg's default reset (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`) would cost a round trip and the server's time on every release, as much as
+    the statement itself. An open transaction is still rolled back by the pool before this.
+    """
+
+
 class PostgresStore:
     """The shared store: a connection pool on one PostgreSQL database."""
 
@@ -257,7 +324,9 @@ class PostgresStore:
         return self._pool
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(self._dsn, min_size=self._sizes[0], max_size=self._sizes[1])
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=self._sizes[0], max_size=self._sizes[1], reset=_keep_session
+        )
         async with self.pool.acquire() as connection:
             await connection.execute("SELECT pg_advisory_lock(72201)")  # one worker creates the schema at a time
             try:
@@ -310,39 +379,16 @@ class PostgresStore:
         await self.pool.execute("DELETE FROM leases WHERE request_id = $1 AND owner = $2", request_id, owner)
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
-        r, a = response, attestation
-        attested = (
-            _NO_ATTESTATION
-            if a is None
-            else (
-                a.attestation_id,
-                a.request_id,
-                a.document_type,
-                a.provider,
-                a.status,
-                a.issued_at,
-                a.valid_until,
-                a.sha256,
-                a.revoked_at,
-            )
-        )
-        await self.pool.execute(
-            _COMPLETE,
-            r.request_id,
-            r.response_id,
-            r.digest,
-            r.body,
-            r.kind,
-            r.status,
-            r.problem,
-            r.http_status,
-            r.document_type,
-            *attested,
-            owner,
-        )
+        await self.pool.execute(_COMPLETE, *_completion_row(Completion(response, attestation, owner)))
 
     # ------------------------------------------------------------------ deliveries and audit
-    async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
+    async def record(
+        self,
+        audit: AuditEntry,
+        delivery: Delivery | None,
+        journey: Journey | None = None,
+        completion: Completion | None = None,
+    ) -> None:
         a, d = audit, delivery
         delivered = (
             _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
@@ -354,6 +400,7 @@ class PostgresStore:
             canonical(a),
             *delivered,
             *journeyed,
+            *(_NO_COMPLETION if completion is None else _completion_row(completion)),
         )
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:

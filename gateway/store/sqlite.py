@@ -15,6 +15,7 @@ from gateway.kpi import minute_of
 from gateway.records import (
     AttestationRecord,
     AuditEntry,
+    Completion,
     Delivery,
     Journey,
     JourneyRecord,
@@ -214,46 +215,19 @@ class SQLiteStore:
         )
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
-        def save(db: sqlite3.Connection) -> None:
-            r = response
-            db.execute(
-                "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    r.request_id,
-                    r.response_id,
-                    r.digest,
-                    r.body,
-                    r.kind,
-                    r.status,
-                    r.problem,
-                    r.http_status,
-                    r.document_type,
-                    _iso(_now()),
-                ),
-            )
-            if attestation is not None:
-                a = attestation
-                db.execute(
-                    "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        a.attestation_id,
-                        a.request_id,
-                        a.document_type,
-                        a.provider,
-                        a.status,
-                        _iso(a.issued_at),
-                        _iso(a.valid_until),
-                        a.sha256,
-                        _iso(a.revoked_at) if a.revoked_at else None,
-                    ),
-                )
-            db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, owner))
-
-        await self._write(save)
+        await self._write(lambda db: _complete(db, Completion(response, attestation, owner)))
 
     # ------------------------------------------------------------------ deliveries and audit
-    async def record(self, audit: AuditEntry, delivery: Delivery | None, journey: Journey | None = None) -> None:
+    async def record(
+        self,
+        audit: AuditEntry,
+        delivery: Delivery | None,
+        journey: Journey | None = None,
+        completion: Completion | None = None,
+    ) -> None:
         def save(db: sqlite3.Connection) -> None:
+            if completion is not None:  # first, so that the delivery finds the response it can point to
+                _complete(db, completion)
             a = audit
             head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
             entries, previous = head if head else (0, GENESIS)
@@ -484,6 +458,43 @@ def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:
         (request_id,),
     ).fetchone()
     return StoredResponse.from_row(row) if row else None
+
+
+def _complete(db: sqlite3.Connection, completion: Completion) -> None:
+    """Writes the response and its attestation (once) and releases the lease."""
+    r, attestation = completion.response, completion.attestation
+    db.execute(
+        "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            r.request_id,
+            r.response_id,
+            r.digest,
+            r.body,
+            r.kind,
+            r.status,
+            r.problem,
+            r.http_status,
+            r.document_type,
+            _iso(_now()),
+        ),
+    )
+    if attestation is not None:
+        a = attestation
+        db.execute(
+            "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                a.attestation_id,
+                a.request_id,
+                a.document_type,
+                a.provider,
+                a.status,
+                _iso(a.issued_at),
+                _iso(a.valid_until),
+                a.sha256,
+                _iso(a.revoked_at) if a.revoked_at else None,
+            ),
+        )
+    db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, completion.owner))
 
 
 def _acquire(db: sqlite3.Connection, request_id: str, owner: str, seconds: float) -> Lease:

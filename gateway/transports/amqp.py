@@ -195,9 +195,8 @@ class BusIntake:
                     transport=Transport.AMQP,
                     redelivered=bool(message.redelivered),
                 )
-                assert outcome.audit is not None
-                await self._store.record(
-                    outcome.audit,
+                await self._pipeline.remember(
+                    outcome,
                     Delivery(
                         key=key,
                         request_id=outcome.request_id,
@@ -207,7 +206,6 @@ class BusIntake:
                         status=outcome.status,
                         problem=outcome.problem,
                     ),
-                    outcome.journey,
                 )
                 if message.channel.is_closed:
                     # The delivery went with its channel (a node's death, a reconnection): the broker gives

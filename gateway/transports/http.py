@@ -17,7 +17,6 @@ from aiohttp import web
 from gateway.errors import GatewayError, InternalError, Malformed, TooLarge
 from gateway.pipeline import Pipeline
 from gateway.protocol import JOSE, XML, Transport
-from gateway.store import Store
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +44,7 @@ async def read_limited(request: web.Request, limit: int, seconds: float) -> byte
     return b"".join(chunks)
 
 
-async def answer(request: web.Request, pipeline: Pipeline, store: Store, limit: int, seconds: float) -> web.Response:
+async def answer(request: web.Request, pipeline: Pipeline, limit: int, seconds: float) -> web.Response:
     """The sealed response to one request sent over HTTP, journaled before it is returned; its body
     read within `seconds`."""
     content_type = request.headers.get("Content-Type")
@@ -54,9 +53,8 @@ async def answer(request: web.Request, pipeline: Pipeline, store: Store, limit: 
         outcome = await pipeline.handle(body, content_type, transport=Transport.HTTP)
     except GatewayError as exc:  # too large, or not decodable: refused before the pipeline reads anything
         outcome = pipeline.refuse_unread(content_type, exc, Transport.HTTP)
-    assert outcome.audit is not None
     try:
-        await store.record(outcome.audit, None, outcome.journey)
+        await pipeline.remember(outcome)
     except Exception:  # no answer leaves without its audit entry
         log.exception("audit_failed", request_id=outcome.request_id)
         outcome = pipeline.failure(outcome, InternalError("the audit journal cannot be written"))

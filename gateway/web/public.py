@@ -32,13 +32,11 @@ _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 async def post_request(request: web.Request) -> web.Response:
-    """`POST /v1/requests`: the HTTP transport, on this worker's pipeline and store."""
+    """`POST /v1/requests`: the HTTP transport, on this worker's pipeline."""
     gateway = gateway_of(request)
     assert gateway.pipeline is not None
     settings = gateway.config.settings
-    return await answer(
-        request, gateway.pipeline, gateway.store, settings.max_body_bytes, settings.body_timeout_seconds
-    )
+    return await answer(request, gateway.pipeline, settings.max_body_bytes, settings.body_timeout_seconds)
 
 
 async def document_types(request: web.Request) -> web.Response:

@@ -265,6 +265,17 @@ async def test_repeat_gets_same_bytes_without_second_query(
     assert civil_registry.answered == asked
 
 
+async def test_copies_sent_at_once_get_same_bytes_and_one_query(
+    bus: BusClient, cnas: Issued, found: str, civil_registry: Partner
+) -> None:
+    """Five copies of one signed request sent at once get byte-identical answers and one provider query."""
+    rid, body = signed_xml(cnas, subject={"nin": found})
+    asked = civil_registry.answered
+    replies = await asyncio.gather(*(bus.call(body, message_id=rid) for _ in range(5)))
+    assert {r.body for r in replies} == {replies[0].body} and replies[0].status == "issued"
+    assert civil_registry.answered == asked + 1
+
+
 async def test_same_id_other_content_is_duplicate_conflict(bus: BusClient, cnas: Issued, found: str) -> None:
     """A request id reused for other signed content is duplicate_conflict."""
     rid, body = signed_xml(cnas, subject={"nin": found})

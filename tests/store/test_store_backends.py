@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import uuid
 
-from gateway.records import AttestationRecord, AuditEntry, Delivery, Lease, StoredResponse
+from gateway.records import AttestationRecord, AuditEntry, Completion, Delivery, Lease, StoredResponse
 from gateway.store import Store
 from tests.factories import audit_entry
 from tests.store.store_kit import StoreFactory
@@ -126,6 +126,28 @@ async def test_deliveries_and_audit_are_recorded_together(store: Store) -> None:
     assert entries[1] == audit(rid)
     await store.record(audit(rid, "dead"), None)
     assert len(await store.audit_entries(rid)) == 3
+
+
+async def test_a_completion_is_recorded_with_its_audit_entry(store: Store) -> None:
+    """record() with a completion remembers the response, frees its owner's lease, journals the entry, and the
+    delivery reads back the answer it was given."""
+    rid, key = str(uuid.uuid4()), uuid.uuid4().hex
+    await store.acquire_lease(rid, "w1", 30)
+    first = response(rid, b"<issued/>")
+    delivery = Delivery(
+        key=key,
+        request_id=rid,
+        response_id=first.response_id,
+        body=first.body,
+        kind="xml",
+        status="issued",
+        problem=None,
+    )
+    await store.record(audit(rid), delivery, None, Completion(first, None, "w1"))
+    assert await store.find_response(rid) == first
+    assert await store.lease_holder(rid) is None
+    assert await store.find_delivery(key) == delivery
+    assert [e.status for e in await store.audit_entries(rid)] == ["issued"]
 
 
 async def test_attempts_count_up(store: Store) -> None:
