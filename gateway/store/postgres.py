@@ -35,6 +35,7 @@ from gateway.store.kpi_rows import (
     kpi_row,
     kpi_tables,
 )
+from gateway.store.postgres_batch import APPEND_MANY_FUNCTION, RecordBatcher
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -317,6 +318,7 @@ class PostgresStore:
         self._dsn = dsn
         self._sizes = (min_size, max_size)
         self._pool: asyncpg.Pool | None = None
+        self._records: RecordBatcher | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -332,10 +334,15 @@ class PostgresStore:
             try:
                 await connection.execute(SCHEMA)
                 await connection.execute(_APPEND_FUNCTION)
+                await connection.execute(APPEND_MANY_FUNCTION)
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(72201)")
+        self._records = RecordBatcher(self._pool, _RECORD)
 
     async def close(self) -> None:
+        if self._records is not None:
+            await self._records.close()
+            self._records = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -394,13 +401,15 @@ class PostgresStore:
             _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
         )
         journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at), *kpi_row(a, journey))
-        await self.pool.execute(
-            _RECORD,
-            *a.row(),
-            canonical(a),
-            *delivered,
-            *journeyed,
-            *(_NO_COMPLETION if completion is None else _completion_row(completion)),
+        assert self._records is not None, "store is not open"
+        await self._records.record(
+            (
+                *a.row(),
+                canonical(a),
+                *delivered,
+                *journeyed,
+                *(_NO_COMPLETION if completion is None else _completion_row(completion)),
+            )
         )
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:

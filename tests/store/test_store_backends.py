@@ -4,6 +4,7 @@ that one owner holds at a time, deliveries, attempts, audit entries, attestation
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -148,6 +149,42 @@ async def test_a_completion_is_recorded_with_its_audit_entry(store: Store) -> No
     assert await store.lease_holder(rid) is None
     assert await store.find_delivery(key) == delivery
     assert [e.status for e in await store.audit_entries(rid)] == ["issued"]
+
+
+async def test_records_written_together_fail_alone(store: Store) -> None:
+    """Records asked for at once (written as one batch) each keep their completion and delivery; one that cannot
+    be written (no status) fails alone, to its own caller, and the others are kept."""
+    rids = [str(uuid.uuid4()) for _ in range(6)]
+    for rid in rids:
+        await store.acquire_lease(rid, "w1", 30)
+    responses = [response(rid, f"<issued n='{i}'/>".encode()) for i, rid in enumerate(rids)]
+    deliveries = [
+        Delivery(
+            key=f"k-{r.request_id}",
+            request_id=r.request_id,
+            response_id=r.response_id,
+            body=r.body,
+            kind="xml",
+            status="issued",
+            problem=None,
+        )
+        for r in responses
+    ]
+    broken = dataclasses.replace(audit(rids[3]), status=None)  # type: ignore[arg-type]
+    outcomes = await asyncio.gather(
+        *(
+            store.record(broken if i == 3 else audit(rid), deliveries[i], None, Completion(responses[i], None, "w1"))
+            for i, rid in enumerate(rids)
+        ),
+        return_exceptions=True,
+    )
+    assert [isinstance(o, Exception) for o in outcomes] == [False, False, False, True, False, False]
+    for i, rid in enumerate(rids):
+        kept = i != 3
+        assert (await store.find_response(rid) == responses[i]) is kept
+        assert (await store.find_delivery(deliveries[i].key) == deliveries[i]) is kept
+        assert (await store.lease_holder(rid) is None) is kept
+        assert len(await store.audit_entries(rid)) == int(kept)
 
 
 async def test_attempts_count_up(store: Store) -> None:
