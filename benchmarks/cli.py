@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from gateway.runtime import event_loop
 
 #: What the project holds itself to, as (name, the run's value, the target, whether it is met).
 TARGETS = "targets"
+#: The full path's least share of the relay's rate, by store: PostgreSQL pays a network round trip
+#: per store call, where SQLite's are calls into the same process.
+RATIO_TARGETS = {"sqlite": 0.50, "postgresql": 0.45}
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +45,11 @@ def _options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated document types of the full path (default: "
         "all of the catalogue), e.g. to cost one provider's path alone",
     )
-    parser.add_argument("--amqp-url", default=None, help="the broker (default: the configuration's AMQP_URL)")
+    parser.add_argument(
+        "--amqp-url",
+        default=None,
+        help="the broker, or several, comma-separated (default: the configuration's AMQP_URL)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +72,9 @@ def command(args: argparse.Namespace) -> int:
     if unknown := sorted(set(types) - set(catalogue)):
         known = ", ".join(sorted(catalogue))
         args.parser.error(f"--types: unknown document types {', '.join(unknown)}; known: {known}")
-    url = args.amqp_url or config_module.load().settings.amqp_url
+    if args.amqp_url:
+        os.environ["AMQP_URL"] = args.amqp_url  # for the gateway workers and sandboxes it starts too
+    url = config_module.load().settings.amqp_url
     report = asyncio.run(
         run(args.requests, args.in_flight, url, args.rate, args.seconds, args.workers, max(1, args.rounds), types)
     )
@@ -96,8 +106,14 @@ def _summary(report: dict[str, Any], rate: float) -> None:
         f"ratio full/echo {report['ratio_full_to_echo']}  full/relay by round "
         f"{report['ratio_full_to_relay_by_round']}, median {report['ratio_full_to_relay']}"
     )
+    least = RATIO_TARGETS.get(report.get("store", ""), 0.5)
     targets = (
-        ("full/relay", report["ratio_full_to_relay"], ">= 0.50", (report["ratio_full_to_relay"] or 0) >= 0.5),
+        (
+            f"full/relay on {report.get('store', 'the store')}",
+            report["ratio_full_to_relay"],
+            f">= {least:.2f}",
+            (report["ratio_full_to_relay"] or 0) >= least,
+        ),
         (f"p99 at {rate:g}/s", f"{p['p99_ms']} ms", "<= 50 ms", p["p99_ms"] <= 50),
         ("gateway RSS", f"{f['gateway_rss_mb']} MB", "<= 200 MB", f["gateway_rss_mb"] <= 200),
     )

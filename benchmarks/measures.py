@@ -15,6 +15,8 @@ from typing import Any
 import aio_pika
 import aio_pika.abc
 
+from gateway.transports import brokers
+
 
 @dataclasses.dataclass
 class Result:
@@ -56,7 +58,7 @@ async def drive(
 ) -> tuple[Result, dict[str, bytes]]:
     """Sends every body with at most `in_flight` outstanding (or at `rate` per second, whatever is
     outstanding); returns timings and the answers by id."""
-    connection = await aio_pika.connect(url)
+    connection = await brokers.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         reply = await channel.declare_queue("", exclusive=True, auto_delete=True)

@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-import aio_pika
+from gateway import config as config_module
+from gateway.transports import brokers
 
 
 def free_port() -> int:
@@ -61,13 +63,19 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
+def queue_arguments() -> dict[str, Any] | None:
+    """The arguments of the benchmark's durable queues: of the configuration's queue type
+    (`GATEWAY_QUEUE_TYPE`), as the gateway's own."""
+    return config_module.load().settings.queue_arguments
+
+
 async def wait_consumer(url: str, queue: str, timeout: float = 60.0, count: int = 1) -> None:
-    connection = await aio_pika.connect(url)
+    connection = await brokers.connect(url)
     async with connection:
         channel = await connection.channel()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            declared = await channel.declare_queue(queue, durable=True)
+            declared = await channel.declare_queue(queue, durable=True, arguments=queue_arguments())
             if (declared.declaration_result.consumer_count or 0) >= count:
                 return
             await asyncio.sleep(0.2)
@@ -75,7 +83,7 @@ async def wait_consumer(url: str, queue: str, timeout: float = 60.0, count: int 
 
 
 async def delete_queues(url: str, names: list[str]) -> None:
-    connection = await aio_pika.connect(url)
+    connection = await brokers.connect(url)
     async with connection:
         channel = await connection.channel()
         for name in names:

@@ -12,15 +12,17 @@ from types import MappingProxyType
 import aio_pika
 import aio_pika.abc
 
+from benchmarks.processes import queue_arguments
 from gateway import config as config_module
+from gateway.transports import brokers
 
 
 async def echo_server(url: str, queue: str) -> None:
-    connection = await aio_pika.connect_robust(url)
+    connection = await brokers.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=200)
-        q = await channel.declare_queue(queue, durable=True)
+        q = await channel.declare_queue(queue, durable=True, arguments=queue_arguments())
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             await channel.default_exchange.publish(
@@ -73,12 +75,12 @@ def bench_config(run: str, ports: tuple[int, int]) -> config_module.Config:
 
 async def relay_server(url: str, queue: str, partner_queue: str) -> None:
     """client -> relay -> partner echo -> relay -> client: the messaging every gateway request needs."""
-    connection = await aio_pika.connect_robust(url)
+    connection = await brokers.connect(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=200)
-        incoming = await channel.declare_queue(queue, durable=True)
-        await channel.declare_queue(partner_queue, durable=True)
+        incoming = await channel.declare_queue(queue, durable=True, arguments=queue_arguments())
+        await channel.declare_queue(partner_queue, durable=True, arguments=queue_arguments())
         replies = await channel.declare_queue(f"bench.relay-replies.{uuid.uuid4().hex[:8]}", exclusive=True)
         pending: dict[str, asyncio.Future[bytes]] = {}
 

@@ -23,6 +23,7 @@ from gateway.runtime import sandboxes
 from gateway.signing.pki import ensure_development_pki
 from gateway.signing.seal import verify_xml_seal
 from gateway.signing.trust import TrustStore
+from gateway.transports import brokers
 
 SETTLE_SECONDS = 3.0
 #: The benchmark's name for the CPU of each sandbox administration, by its module.
@@ -103,6 +104,8 @@ async def run(
                 url,
                 "--queue",
                 f"bench.{run_id}.partner",
+                "--queue-type",
+                config.settings.queue_type,
             ]
         ]
         commands += [
@@ -128,7 +131,7 @@ async def run(
         queues = [
             relay_in,
             relay_partner,
-            *(f"bench.{run_id}.{q}" for q in ("requests", "dead", "partner", "lane.bulk")),
+            *(f"bench.{run_id}.{q}" for q in ("requests", "requests.probe", "dead", "partner", "lane.bulk")),
         ]
         try:
             await wait_consumer(url, relay_partner)
@@ -214,4 +217,7 @@ async def run(
         "in_flight": in_flight,
         "cpus": os.cpu_count(),
         "gateway_workers": workers,
+        "store": config.settings.store_backend,
+        "queue_type": config.settings.queue_type,
+        "brokers": len(brokers.broker_urls(url)),
     }
