@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -35,6 +36,15 @@ def configure(level: str = "INFO", stream: TextIO | None = None, *, for_good: bo
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
         cache_logger_on_first_use=for_good,
     )
+
+
+_IDENTIFIER = re.compile(r"[0-9A-Za-z/-]*[0-9]{6,}[0-9A-Za-z/-]*")
+
+
+def mask_identifiers(text: str) -> str:
+    """`text` with every word holding six digits or more in a row (a NIN, a NIF, an RC number)
+    replaced by `<identifier>`: safe to keep where operators read it."""
+    return _IDENTIFIER.sub("<identifier>", text)
 
 
 def subject_ref(key: bytes, subject_id: str) -> str:

@@ -171,6 +171,8 @@ class Journey:
     stages: tuple[tuple[str, float], ...]
     total_ms: float
     within_sla: bool | None
+    #: Why it was refused or failed, in words, identifiers masked (`gateway.logs.mask_identifiers`).
+    detail: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +189,7 @@ class JourneyRecord:
     problem: str | None
     stages: tuple[tuple[str, float], ...]
     total_ms: float
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def _journey(lang: str, record: JourneyRecord) -> str:
         ],
         numeric={7},
     )
+    if record.detail:
+        facts += f'<p class="detail">{t(lang, "detail")} : <code>{esc(record.detail)}</code></p>'
     longest = max([ms for _, ms in record.stages] + [0.001])
     rows = [
         [
@@ -97,6 +99,7 @@ async def page(request: web.Request) -> web.Response:
     journeys = await store.journeys(request_id)
     entries = await store.audit_entries(request_id)
     claims = await store.audit_entries(unverified(request_id))
+    claimed_journeys = await store.journeys(unverified(request_id)) if claims else []
     found = journeys or entries or claims
     await journal(gateway, operator, "request_lookup", "found" if found else "unknown", request_id)
     if not found and attestation is None:
@@ -114,6 +117,7 @@ async def page(request: web.Request) -> web.Response:
     if claims:
         sections.append(f"<h2>{t(lang, 'unverified_claims')}</h2><p>{t(lang, 'unverified_note')}</p>")
         sections.append(_entries(lang, claims))
+        sections += [_journey(lang, record) for record in claimed_journeys]
     return respond(request, t(lang, "lookup"), form + "".join(sections), operator=operator, csrf=csrf)
 
 

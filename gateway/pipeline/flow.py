@@ -24,7 +24,7 @@ from gateway.adapters.base import Adapter
 from gateway.config import Config
 from gateway.errors import GatewayError, InternalError, Malformed
 from gateway.kpi import within_sla
-from gateway.logs import subject_ref
+from gateway.logs import mask_identifiers, subject_ref
 from gateway.metrics import Metrics
 from gateway.pipeline.admit import Admission
 from gateway.pipeline.attest import Attester
@@ -101,6 +101,8 @@ class Pipeline:
             watch.enter("intake")
             envelope = accept(body, content_type, self.config.settings.max_body_bytes)
             request_id = request_id or _claimed_id(envelope)
+            if request_id:  # the id it claims, before it is verified: so that every line about it carries it
+                structlog.contextvars.bind_contextvars(request_id=request_id)
             watch.enter("verify")
             signed = self._verifier.verify(envelope)
             watch.enter("validate")
@@ -131,7 +133,12 @@ class Pipeline:
             body,
             request,
             transport,
-            Journey(stages, round(elapsed * 1000, 3), within_sla(outcome.status, elapsed * 1000, sla_seconds)),
+            Journey(
+                stages,
+                round(elapsed * 1000, 3),
+                within_sla(outcome.status, elapsed * 1000, sla_seconds),
+                outcome.detail,
+            ),
             verified=signed is not None,
         )
         self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed, sla_seconds)
@@ -139,6 +146,8 @@ class Pipeline:
             "request_answered",
             status=outcome.status,
             problem=outcome.problem,
+            detail=outcome.detail,
+            response_id=outcome.response_id,
             document_type=outcome.document_type,
             replayed=outcome.replayed,
             ms=round(elapsed * 1000, 2),
@@ -173,7 +182,7 @@ class Pipeline:
         stages = watch.stop()
         self._metrics.observe(transport, None, outcome.status, outcome.problem, watch.elapsed)
         return self._with_audit(
-            outcome, seen, None, transport, Journey(stages, watch.elapsed * 1000, None), verified=False
+            outcome, seen, None, transport, Journey(stages, watch.elapsed * 1000, None, outcome.detail), verified=False
         )
 
     def failure(self, outcome: Outcome, error: GatewayError) -> Outcome:
@@ -192,6 +201,7 @@ class Pipeline:
             error.http_status,
             request.document_type if request else None,
             error.retry_after,
+            detail=mask_identifiers(error.detail),
         )
 
     def _with_audit(

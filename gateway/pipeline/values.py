@@ -64,6 +64,8 @@ class Outcome:
     document_type: str | None = None
     retry_after: int | None = None
     replayed: bool = False
+    #: Why it was refused or failed, in words, with identifiers masked: kept with the request.
+    detail: str | None = None
     audit: AuditEntry | None = None
     journey: Journey | None = None
     #: The response to remember and the lease to release, written by the transport with the audit

@@ -9,7 +9,11 @@ from typing import Any
 from gateway.kpi import bucket_of, minute_of, wilaya_of
 from gateway.records import KPI_DIMENSIONS, AuditEntry, Journey, JourneyRecord, KpiCount
 
-JOURNEY_COLUMNS = "at, request_id, transport, agency, document_type, provider, status, problem, stages, total_ms"
+JOURNEY_COLUMNS = (
+    "at, request_id, transport, agency, document_type, provider, status, problem, stages, total_ms, detail"
+)
+#: What an older store lacks, added when it is opened.
+JOURNEY_ADDED_COLUMNS = (("detail", "TEXT"),)
 #: The key of a KPI count, as the upsert of each back end names it.
 KPI_KEY = "minute, provider, document_type, agency, wilaya, status, problem, within_sla, bucket"
 _SLOTS = {"minute": "minute", "hour": "substr(minute, 1, 13)", "day": "substr(minute, 1, 10)"}
@@ -28,7 +32,8 @@ CREATE TABLE IF NOT EXISTS journeys (
     status        TEXT NOT NULL,
     problem       TEXT,
     stages        TEXT NOT NULL,
-    total_ms      {real} NOT NULL
+    total_ms      {real} NOT NULL,
+    detail        TEXT
 );
 CREATE INDEX IF NOT EXISTS journeys_request ON journeys (request_id);
 CREATE INDEX IF NOT EXISTS journeys_at ON journeys (at);
@@ -61,6 +66,7 @@ def journey_row(audit: AuditEntry, journey: Journey, at: Any) -> tuple[Any, ...]
         audit.problem,
         json.dumps(journey.stages, separators=(",", ":")),
         round(journey.total_ms, 3),
+        journey.detail,
     )
 
 
@@ -78,6 +84,7 @@ def journey_record(row: Any, at: dt.datetime) -> JourneyRecord:
         problem=row[7],
         stages=stages,
         total_ms=float(row[9]),
+        detail=row[10],
     )
 
 

@@ -26,6 +26,7 @@ from gateway.records import (
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
 from gateway.store.deliveries import FIND_DELIVERY, delivery_of
 from gateway.store.kpi_rows import (
+    JOURNEY_ADDED_COLUMNS,
     JOURNEY_COLUMNS,
     KPI_KEY,
     journey_record,
@@ -168,7 +169,9 @@ $append$;
 # when its key, $16, is NULL), the journey and the KPI count (both skipped when the journey's
 # first parameter, $23, is NULL), and the completion: the response, the attestation and the
 # lease's release (skipped when the response's request id, $42, is NULL; the attestation also
-# when its id, $51, is). One statement is one transaction: all or nothing, one round trip.
+# when its id, $51, is); the journey's detail is the last parameter, $61. One statement is one
+# transaction: all or nothing, one round trip. Records written together take
+# `postgres_batch.RECORD_MANY` instead.
 # The delivery keeps an empty body when the response is stored, before or by this statement
 # (a statement does not see its own inserts, except through RETURNING).
 _RECORD = f"""
@@ -207,7 +210,7 @@ delivered AS (
 journeyed AS (
     INSERT INTO journeys
     SELECT $23::text, $24::timestamptz, $25::text, $26::text, $27::text, $28::text, $29::text, $30::text,
-           $31::text, $32::double precision
+           $31::text, $32::double precision, $61::text
     FROM appended WHERE $23::text IS NOT NULL
 ),
 counted AS (
@@ -333,6 +336,8 @@ class PostgresStore:
             await connection.execute("SELECT pg_advisory_lock(72201)")  # one worker creates the schema at a time
             try:
                 await connection.execute(SCHEMA)
+                for name, kind in JOURNEY_ADDED_COLUMNS:  # what an older store lacks
+                    await connection.execute(f"ALTER TABLE journeys ADD COLUMN IF NOT EXISTS {name} {kind}")
                 await connection.execute(_APPEND_FUNCTION)
                 await connection.execute(APPEND_MANY_FUNCTION)
             finally:
@@ -400,7 +405,8 @@ class PostgresStore:
         delivered = (
             _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
         )
-        journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at), *kpi_row(a, journey))
+        # the journey's columns but its detail ($23-$32), then the KPI key; the detail goes last ($61)
+        journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at)[:-1], *kpi_row(a, journey))
         assert self._records is not None, "store is not open"
         await self._records.record(
             (
@@ -409,6 +415,7 @@ class PostgresStore:
                 *delivered,
                 *journeyed,
                 *(_NO_COMPLETION if completion is None else _completion_row(completion)),
+                journey.detail if journey is not None else None,
             )
         )
 

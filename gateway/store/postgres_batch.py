@@ -34,7 +34,7 @@ _AUDIT = (
 )
 # The types of a record's parameters, in the order of `postgres._RECORD`: the audit entry and its
 # canonical bytes (1-15), the delivery (16-22), the journey (23-32), the KPI key (33-41), the
-# completion (42-60).
+# completion (42-60), the journey's detail (61).
 TYPES = (
     ("timestamptz",) + ("text",) * 13 + ("bytea",)
     + ("text",) * 3 + ("bytea",) + ("text",) * 3
@@ -43,6 +43,7 @@ TYPES = (
     + ("text",) * 3 + ("bytea",) + ("text",) * 3 + ("integer", "text")
     + ("text",) * 5 + ("timestamptz", "timestamptz", "text", "timestamptz")
     + ("text",)
+    + ("text",)
 )  # fmt: skip
 _NAMES = (
     "d_key, d_request_id, d_response_id, d_body, d_kind, d_status, d_problem, "
@@ -50,7 +51,7 @@ _NAMES = (
     "j_total_ms, k_minute, k_provider, k_document_type, k_agency, k_wilaya, k_status, k_problem, k_within_sla, "
     "k_bucket, c_request_id, c_response_id, c_digest, c_body, c_kind, c_status, c_problem, c_http_status, "
     "c_document_type, a_id, a_request_id, a_document_type, a_provider, a_status, a_issued_at, a_valid_until, "
-    "a_sha256, a_revoked_at, c_owner"
+    "a_sha256, a_revoked_at, c_owner, j_detail"
 )
 _ARRAY_PARAMETERS = ", ".join(
     f"p_{name} {kind.upper()}[]" for name, kind in zip(_AUDIT.split(", "), TYPES[:14], strict=True)
@@ -132,7 +133,7 @@ delivered AS (
 journeyed AS (
     INSERT INTO journeys
     SELECT j_request_id, j_at, j_transport, j_agency, j_document_type, j_provider, j_status, j_problem, j_stages,
-           j_total_ms
+           j_total_ms, j_detail
     FROM input, appended WHERE j_request_id IS NOT NULL
 ),
 counted AS (

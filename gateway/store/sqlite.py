@@ -28,6 +28,7 @@ from gateway.records import (
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
 from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
 from gateway.store.kpi_rows import (
+    JOURNEY_ADDED_COLUMNS,
     JOURNEY_COLUMNS,
     KPI_KEY,
     journey_record,
@@ -177,6 +178,7 @@ class SQLiteStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             _while_locked(lambda: db.executescript(SCHEMA))
+            _while_locked(lambda: _add_columns(db))
             return db
 
         batcher = Batcher(connect, writers_lock=self._path.with_name(self._path.name + "-writers.lock"))
@@ -269,7 +271,7 @@ class SQLiteStore:
                 )
             if journey is not None:
                 db.execute(
-                    "INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", journey_row(a, journey, _iso(a.at))
+                    "INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", journey_row(a, journey, _iso(a.at))
                 )
                 db.execute(
                     "INSERT INTO kpi VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
@@ -458,6 +460,14 @@ def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:
         (request_id,),
     ).fetchone()
     return StoredResponse.from_row(row) if row else None
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Adds the columns an older store's tables lack."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(journeys)")}
+    for name, kind in JOURNEY_ADDED_COLUMNS:
+        if name not in present:
+            db.execute(f"ALTER TABLE journeys ADD COLUMN {name} {kind}")
 
 
 def _complete(db: sqlite3.Connection, completion: Completion) -> None:

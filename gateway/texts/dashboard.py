@@ -64,6 +64,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "agency": ("agence", "الوكالة"),
     "status": ("statut", "الحالة"),
     "problem": ("problème", "المشكلة"),
+    "detail": ("détail", "التفاصيل"),
     "journal": ("Journal d'audit", "سجل التدقيق"),
     "unverified_claims": ("Messages non vérifiés portant cet identifiant", "رسائل غير موثّقة تحمل هذا المعرّف"),
     "unverified_note": (

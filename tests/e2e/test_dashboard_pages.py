@@ -125,3 +125,38 @@ async def test_a_purge_confirmed_for_another_count_removes_nothing(http: str, ho
     assert ("omar", "dead_letter_purge", f"refused: expected {before + 7}") in [
         (c.entry.requester, c.entry.status, c.entry.problem) for c in chain
     ]
+
+
+async def test_a_refusal_is_found_with_its_detail_and_no_identifier_in_clear(
+    http: str, home: Path, cnas: Issued
+) -> None:
+    """A request refused by its schema (a 17-digit NIN) shows why on the lookup, with the NIN masked."""
+    bad_nin = "10987012345678901"
+    rid, answer = await ask(http, cnas, bad_nin, "CNAS-16-004")
+    assert etree.fromstring(answer).find(f"{NS}Problem").get("code") == "schema_invalid"
+    session = await logged_in(http, home, "yacine")
+    async with session, session.get(http + "/requests", params={"id": rid}) as response:
+        page = await response.text()
+    assert response.status == 200
+    detail = re.search(r'<p class="detail">détail : <code>(.*?)</code></p>', page)
+    assert detail and "&lt;identifier&gt;" in detail.group(1)
+    assert bad_nin not in page
+
+
+async def test_an_unverified_claim_is_found_with_why_its_signature_failed(
+    http: str, home: Path, cnas: Issued, examples: Examples
+) -> None:
+    """A request whose signed content was altered is found under the id it claims, with the signature's detail."""
+    rid, body = signed_xml(cnas, subject={"nin": examples["birth-certificate"]["found"][0]}, agency="CNAS-16-004")
+    altered = body.replace(b"CNAS-16-004", b"CNAS-16-005")
+    async with (
+        aiohttp.ClientSession() as plain,
+        plain.post(http + "/v1/requests", data=altered, headers={"Content-Type": "application/xml"}) as response,
+    ):
+        assert response.headers["X-Problem"] == "signature_invalid"
+    session = await logged_in(http, home, "yacine")
+    async with session, session.get(http + "/requests", params={"id": rid}) as response:
+        page = await response.text()
+    assert response.status == 200
+    detail = re.search(r'<p class="detail">détail : <code>(.*?)</code></p>', page)
+    assert detail and detail.group(1) != "signature_invalid"

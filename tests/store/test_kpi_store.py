@@ -3,14 +3,18 @@ counted per minute across workers, grouped by provider, type, agency, wilaya or 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import sqlite3
+from pathlib import Path
 
 import pytest
 
 from gateway.kpi import bucket_of, summarise
 from gateway.records import AuditEntry, Journey
 from gateway.store import Store
+from gateway.store.sqlite import SCHEMA, SQLiteStore
 from tests.factories import audit_entry
 from tests.store.store_kit import StoreFactory
 
@@ -41,6 +45,43 @@ async def test_a_journey_is_kept_with_its_stages(store: Store) -> None:
     [found] = await store.journeys(audit.request_id)
     assert found.stages == (("intake", 0.1), ("verify", 1.5), ("route", 10.4))
     assert (found.total_ms, found.status, found.agency) == (12.0, "issued", "CNAS-16-001")
+
+
+async def test_a_refusal_keeps_its_detail_alone_or_written_together(store: Store) -> None:
+    """A journey's detail is kept whether its record is written alone or with others (a batch)."""
+    first = entry("CNAS-16-001", "refused", "schema_invalid")
+    await store.record(first, None, dataclasses.replace(journey(3.0, None), detail="NIN: <identifier> is too short"))
+    together = [entry("CNAS-16-002", "refused", "signature_invalid") for _ in range(3)]
+    await asyncio.gather(
+        *(
+            store.record(e, None, dataclasses.replace(journey(2.0, None), detail=f"digest {i} does not match"))
+            for i, e in enumerate(together)
+        )
+    )
+    [found] = await store.journeys(first.request_id)
+    assert found.detail == "NIN: <identifier> is too short"
+    assert [(await store.journeys(e.request_id))[0].detail for e in together] == [
+        f"digest {i} does not match" for i in range(3)
+    ]
+
+
+async def test_an_older_sqlite_store_gains_the_detail_column(tmp_path: Path) -> None:
+    """A store whose journeys table predates the detail column gets it when opened, its rows kept."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    older = SCHEMA.replace(",\n    detail        TEXT\n", "\n")
+    assert older != SCHEMA
+    db.executescript(older)
+    assert "detail" not in {row[1] for row in db.execute("PRAGMA table_info(journeys)")}
+    db.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        audit = entry("CNAS-16-001", "refused", "malformed")
+        await store.record(audit, None, dataclasses.replace(journey(1.0, None), detail="not XML"))
+        assert [j.detail for j in await store.journeys(audit.request_id)] == ["not XML"]
+    finally:
+        await store.close()
 
 
 async def test_counts_add_up_across_workers_by_dimension(make_store: StoreFactory) -> None:
