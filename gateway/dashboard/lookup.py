@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.dashboard import explorer
 from gateway.dashboard.page import esc, lang_of, ltr, respond, table
 from gateway.dashboard.session import journal, logged_in
 from gateway.protocol import UUID_PATTERN, Transport
@@ -66,7 +67,7 @@ async def page(request: web.Request) -> web.Response:
 <input name="id" value="{esc(wanted)}" size="40" autocomplete="off"></label>
 <button type="submit">{t(lang, "search")}</button></form>"""
     if not wanted:
-        return respond(request, t(lang, "lookup"), form, operator=operator, csrf=csrf)
+        return await explorer.page(request, operator, csrf, form)
     if not UUID_PATTERN.match(wanted):
         return respond(
             request,

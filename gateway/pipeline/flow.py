@@ -140,6 +140,7 @@ class Pipeline:
                 outcome.detail,
             ),
             verified=signed is not None,
+            signer=signed.signer.participant if signed is not None else None,
         )
         self._metrics.observe(transport, outcome.document_type, outcome.status, outcome.problem, elapsed, sla_seconds)
         log.info(
@@ -213,15 +214,17 @@ class Pipeline:
         journey: Journey,
         *,
         verified: bool,
+        signer: str | None = None,
     ) -> Outcome:
         """The outcome with its audit entry and journey; a refusal of content whose signature did not
-        verify is journaled under `unverified(<claimed id>)`, apart from the real request's history."""
+        verify is journaled under `unverified(<claimed id>)`, apart from the real request's history.
+        Content that was verified but not valid is journaled under its signer (`signer`)."""
         doc_type = self.config.catalogue.get(request.document_type) if request else None
         entry = AuditEntry(
             at=dt.datetime.now(dt.UTC),
             request_id=outcome.request_id if verified else unverified(outcome.request_id),
             transport=transport,
-            requester=request.requester if request else None,
+            requester=request.requester if request else signer,
             agency=request.agency if request else None,
             agent=request.agent if request else None,
             document_type=request.document_type if request else None,

@@ -30,6 +30,7 @@ from gateway.records import (
     StoredResponse,
 )
 from gateway.store.chain import ChainedEntry
+from gateway.store.search import AuditQuery
 
 
 class Store(Protocol):
@@ -91,6 +92,11 @@ class Store(Protocol):
 
     async def audit_by_subject(self, subject_ref: str) -> list[AuditEntry]:
         """Every entry about one subject (by the keyed hash of its identifier), oldest first."""
+        ...
+
+    async def audit_search(self, query: AuditQuery) -> list[tuple[int, AuditEntry]]:
+        """The entries that match `query`, newest first, each with its sequence number (at most
+        `query.limit`; the next page starts under the last one's)."""
         ...
 
     async def audit_head(self) -> tuple[int, str] | None:

@@ -37,6 +37,7 @@ from gateway.store.kpi_rows import (
     kpi_tables,
 )
 from gateway.store.postgres_batch import APPEND_MANY_FUNCTION, RecordBatcher
+from gateway.store.search import AuditQuery, where
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -467,6 +468,15 @@ class PostgresStore:
             f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE subject_ref = $1 ORDER BY seq", subject_ref
         )
         return [AuditEntry.from_row(tuple(row)) for row in rows]
+
+    async def audit_search(self, query: AuditQuery) -> list[tuple[int, AuditEntry]]:
+        clause, values = where(query, lambda n: f"${n}", lambda at: at)
+        rows = await self.pool.fetch(
+            f"SELECT seq, {_AUDIT_COLUMNS} FROM audit{clause} ORDER BY seq DESC LIMIT ${len(values) + 1}",
+            *values,
+            query.limit,
+        )
+        return [(int(r[0]), AuditEntry.from_row(tuple(r)[1:])) for r in rows]
 
     async def audit_head(self) -> tuple[int, str] | None:
         head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")

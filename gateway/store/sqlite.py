@@ -38,6 +38,7 @@ from gateway.store.kpi_rows import (
     kpi_row,
     kpi_tables,
 )
+from gateway.store.search import AuditQuery, where
 from gateway.store.sqlite_batch import Batcher
 
 T = TypeVar("T")
@@ -348,6 +349,15 @@ class SQLiteStore:
             ).fetchall()
         )
         return [AuditEntry.from_row((dt.datetime.fromisoformat(r[0]), *r[1:])) for r in rows]
+
+    async def audit_search(self, query: AuditQuery) -> list[tuple[int, AuditEntry]]:
+        clause, values = where(query, lambda n: "?", _iso)
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT seq, {_AUDIT_COLUMNS} FROM audit{clause} ORDER BY seq DESC LIMIT ?", (*values, query.limit)
+            ).fetchall()
+        )
+        return [(int(r[0]), AuditEntry.from_row((dt.datetime.fromisoformat(r[1]), *r[2:]))) for r in rows]
 
     async def audit_head(self) -> tuple[int, str] | None:
         head = await self._run(lambda db: db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone())

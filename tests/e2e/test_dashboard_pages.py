@@ -4,6 +4,7 @@ request lookup with the time of each stage, French and Arabic, and the login the
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -11,6 +12,7 @@ from lxml import etree
 
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
+from gateway.store.search import AuditQuery
 from tests.e2e.exchange import signed_xml
 from tests.e2e.operator_kit import csrf_of, logged_in
 
@@ -128,9 +130,10 @@ async def test_a_purge_confirmed_for_another_count_removes_nothing(http: str, ho
 
 
 async def test_a_refusal_is_found_with_its_detail_and_no_identifier_in_clear(
-    http: str, home: Path, cnas: Issued
+    http: str, home: Path, cnas: Issued, gateway: Gateway
 ) -> None:
-    """A request refused by its schema (a 17-digit NIN) shows why on the lookup, with the NIN masked."""
+    """A request refused by its schema (a 17-digit NIN) shows why on the lookup, with the NIN masked, and is
+    journaled under its verified signer."""
     bad_nin = "10987012345678901"
     rid, answer = await ask(http, cnas, bad_nin, "CNAS-16-004")
     assert etree.fromstring(answer).find(f"{NS}Problem").get("code") == "schema_invalid"
@@ -141,6 +144,8 @@ async def test_a_refusal_is_found_with_its_detail_and_no_identifier_in_clear(
     detail = re.search(r'<p class="detail">détail : <code>(.*?)</code></p>', page)
     assert detail and "&lt;identifier&gt;" in detail.group(1)
     assert bad_nin not in page
+    [(_, entry)] = await gateway.store.audit_search(AuditQuery(requester="dz.cnas", problem="schema_invalid", limit=1))
+    assert entry.request_id == rid
 
 
 async def test_an_unverified_claim_is_found_with_why_its_signature_failed(
@@ -160,3 +165,37 @@ async def test_an_unverified_claim_is_found_with_why_its_signature_failed(
     assert response.status == 200
     detail = re.search(r'<p class="detail">détail : <code>(.*?)</code></p>', page)
     assert detail and detail.group(1) != "signature_invalid"
+
+
+async def test_the_explorer_finds_an_agents_requests_and_refusals_a_page_at_a_time(
+    http: str, home: Path, cnas: Issued, examples: Examples, gateway: Gateway
+) -> None:
+    """Filtered by agent, the explorer lists only that agent's requests, newest first, links each to its
+    lookup, narrows to refusals by status, refuses an unreadable time with 400, and journals each search."""
+    agent = f"AG-{uuid.uuid4().hex[:8]}"
+    found = examples["birth-certificate"]["found"][0]
+    ids = []
+    for issued_at in (None, None, "2020-01-01T00:00:00Z"):  # the last is refused: stale_request
+        extra = {"issuedAt": issued_at} if issued_at else {}
+        rid, body = signed_xml(cnas, subject={"nin": found}, agency="CNAS-16-004", agent=agent, **extra)
+        async with (
+            aiohttp.ClientSession() as plain,
+            plain.post(http + "/v1/requests", data=body, headers={"Content-Type": "application/xml"}) as response,
+        ):
+            assert response.status in (200, 422)
+        ids.append(rid)
+    session = await logged_in(http, home, "amina")
+    async with session:
+        async with session.get(http + "/requests", params={"agent": agent}) as response:
+            page = await response.text()
+        assert response.status == 200
+        listed = re.findall(r'<a href="/requests\?id=([0-9a-f-]{36})">', page)
+        assert listed == ids[::-1]
+        async with session.get(http + "/requests", params={"agent": agent, "status": "refused"}) as response:
+            refused = await response.text()
+        assert re.findall(r'<a href="/requests\?id=([0-9a-f-]{36})">', refused) == [ids[2]]
+        assert "stale_request" in refused
+        async with session.get(http + "/requests", params={"agent": agent, "since": "yesterday"}) as response:
+            assert response.status == 400
+    searches = await gateway.store.audit_search(AuditQuery(requester="amina", status="request_search"))
+    assert f"agent={agent} status=refused" in [e.problem for _, e in searches]
