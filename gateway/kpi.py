@@ -98,6 +98,10 @@ class Summary:
     volume: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     problems: Counter[str] = field(default_factory=Counter)
+    #: The problems of refusals (the request was at fault) and of failures (the gateway or a
+    #: provider was), apart.
+    refusal_causes: Counter[str] = field(default_factory=Counter)
+    failure_causes: Counter[str] = field(default_factory=Counter)
     within_sla: int = 0
     sla_bound: int = 0
     buckets: Counter[int] = field(default_factory=Counter)
@@ -107,6 +111,10 @@ class Summary:
         self.statuses[row.status] += row.count
         if row.problem:
             self.problems[row.problem] += row.count
+            if row.status == "refused":
+                self.refusal_causes[row.problem] += row.count
+            elif row.status == "failed":
+                self.failure_causes[row.problem] += row.count
         if row.within_sla is not None:
             self.sla_bound += row.count
             self.within_sla += row.count if row.within_sla else 0
@@ -145,6 +153,8 @@ def total(summaries: Iterable[Summary], key: str = "*") -> Summary:
         out.volume += summary.volume
         out.statuses.update(summary.statuses)
         out.problems.update(summary.problems)
+        out.refusal_causes.update(summary.refusal_causes)
+        out.failure_causes.update(summary.failure_causes)
         out.within_sla += summary.within_sla
         out.sla_bound += summary.sla_bound
         out.buckets.update(summary.buckets)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 
 from aiohttp import web
 
@@ -48,11 +49,11 @@ def _kpi_table(
         "p95",
         "p99",
         t(lang, "sla"),
+        t(lang, "main_refusal"),
         t(lang, "main_cause"),
     ]
     rows = []
     for s in [*ordered, total(summaries.values(), t(lang, "total"))]:
-        cause = s.problems.most_common(1)
         rows.append(
             [
                 esc((names or {}).get(s.key, s.key)),
@@ -62,10 +63,17 @@ def _kpi_table(
                 _ms(s.percentile(0.95)),
                 _ms(s.percentile(0.99)),
                 _percent(s),
-                esc(f"{cause[0][0]} ({cause[0][1]})") if cause else "—",
+                _first(s.refusal_causes),
+                _first(s.failure_causes),
             ]
         )
     return table(headers, rows)
+
+
+def _first(causes: Counter[str]) -> str:
+    """The most frequent cause and its count, or a dash."""
+    ranked = causes.most_common(1)
+    return esc(f"{ranked[0][0]} ({ranked[0][1]})") if ranked else "—"
 
 
 def _slots(now: dt.datetime, count: int, step: dt.timedelta, fmt: str) -> list[str]:

@@ -27,6 +27,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "latency": ("Latence (ms, au plus)", "زمن الاستجابة (م.ث، على الأكثر)"),
     "sla": ("Dans les délais", "ضمن الآجال"),
     "main_cause": ("Première cause d'échec", "السبب الأول للفشل"),
+    "main_refusal": ("Première cause de refus", "السبب الأول للرفض"),
     "by_provider": ("Par administration", "حسب الإدارة"),
     "by_document_type": ("Par type de document", "حسب نوع الوثيقة"),
     "by_wilaya": ("Par wilaya", "حسب الولاية"),

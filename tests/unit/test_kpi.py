@@ -47,3 +47,13 @@ def test_totals_add_every_count() -> None:
     """total() adds volumes, statuses and SLA counts of several summaries."""
     added = total([counts((4, 3)), counts((40, 2))])
     assert (added.volume, added.statuses["issued"], added.sla_percent) == (5, 5, 100.0)
+
+
+def test_refusals_and_failures_have_their_causes_apart() -> None:
+    """A refusal's problem counts as a refusal cause, a failure's as a failure cause, in totals too."""
+    summary = Summary("x")
+    summary.add(KpiCount("x", "refused", "signature_invalid", None, bucket_of(2), 5))
+    summary.add(KpiCount("x", "failed", "provider_timeout", False, bucket_of(9000), 2))
+    added = total([summary, summary])
+    assert added.refusal_causes == {"signature_invalid": 10}
+    assert added.failure_causes == {"provider_timeout": 4}
