@@ -1,0 +1,24 @@
+"""The foresight benchmark itself: planted misuse is found, and ordinary work is left alone."""
+
+from __future__ import annotations
+
+from benchmarks.foresight import evaluate
+from benchmarks.traffic import KINDS, Traffic
+
+
+def test_planted_misuse_is_found_and_ordinary_days_raise_no_alert() -> None:
+    """On 50 days of synthetic traffic (seed 5), each kind's precision and recall reach 0.9 with no false alert."""
+    report = evaluate(Traffic(seed=5, days=50, cases_per_kind=12))
+    assert report["agent_days"] > 10_000
+    for kind in KINDS:
+        figures = report["kinds"][kind]
+        assert figures["planted"] == 12
+        assert figures["precision"] >= 0.9 and figures["recall"] >= 0.9, (kind, figures)
+    assert report["false_alerts"] == 0, report["false_examples"]
+
+
+def test_the_traffic_is_the_same_for_the_same_seed() -> None:
+    """Two generators with one seed plant the same cases and make the same lookups."""
+    first, second = Traffic(seed=11, days=25, cases_per_kind=2), Traffic(seed=11, days=25, cases_per_kind=2)
+    assert first.cases == second.cases
+    assert list(first.accesses())[:500] == list(second.accesses())[:500]
