@@ -68,6 +68,7 @@ class Settings:
     store_dsn: str
     seal_key: str = ""
     seal_cert: str = ""
+    insights_seconds: float = 30.0  # how often the journal is read for misuse alerts (0: never)
 
     @property
     def queue_arguments(self) -> dict[str, Any] | None:
@@ -225,6 +226,7 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         store_dsn=env.get("GATEWAY_STORE_DSN", str(store.get("dsn", ""))),
         seal_key=env.get("GATEWAY_SEAL_KEY", str(keys.get("seal_key", ""))),
         seal_cert=env.get("GATEWAY_SEAL_CERT", str(keys.get("seal_cert", ""))),
+        insights_seconds=float(env.get("GATEWAY_INSIGHTS_SECONDS", g.get("insights_seconds", 30))),
     )
 
 

@@ -68,6 +68,18 @@ class Metrics:
             ["provider"],
             registry=self.registry,
         )
+        self.misuse_open = Gauge(
+            "gateway_misuse_alerts_open",
+            "Misuse alerts that no operator has acknowledged or dismissed yet, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.misuse_raised = Counter(
+            "gateway_misuse_alerts_raised",
+            "Misuse alerts raised, by kind (by the worker that watches the journal).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.queue_messages = Gauge(
             "gateway_queue_messages", "Messages waiting in a queue the gateway uses.", ["queue"], registry=self.registry
         )

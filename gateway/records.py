@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -202,6 +202,27 @@ class KpiCount:
     within_sla: bool | None
     bucket: int
     count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRecord:
+    """A misuse alert as the store keeps it: about an agent, one kind on one local day, with
+    its reason and evidence, and how operators settled it (open, acknowledged, dismissed)."""
+
+    alert_id: str
+    agent: str
+    agency: str
+    kind: str
+    day: str  # the agent's local day, YYYY-MM-DD
+    raised_at: dt.datetime
+    since: dt.datetime
+    reason: str
+    evidence: Mapping[str, Any]
+    explorer: str
+    state: str = "open"
+    settled_by: str | None = None
+    settled_at: dt.datetime | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import argparse
 import sys
 from importlib.metadata import entry_points
 
-from gateway.cli import audit, catalogue, operator, participant, partner, policy, report, sandbox, up
+from gateway.cli import audit, catalogue, insights, operator, participant, partner, policy, report, sandbox, up
 
-COMMANDS = (up, sandbox, operator, participant, policy, catalogue, partner, audit, report)
+COMMANDS = (up, sandbox, operator, participant, policy, catalogue, partner, audit, report, insights)
 PLUGINS = "gateway.commands"
 
 

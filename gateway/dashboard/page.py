@@ -93,7 +93,12 @@ def _switch(request: web.Request, lang: str) -> str:
 def _nav(request: web.Request, lang: str, operator: str, csrf: str | None) -> str:
     links = "".join(
         f'<a href="{path}">{html.escape(t(lang, key))}</a>'
-        for path, key in (("/", "dashboard"), ("/dead-letters", "dead_letters"), ("/requests", "lookup"))
+        for path, key in (
+            ("/", "dashboard"),
+            ("/dead-letters", "dead_letters"),
+            ("/requests", "lookup"),
+            ("/alerts", "alerts"),
+        )
     )
     return f"""{_switch(request, lang)}{links}
 <span class="who">{html.escape(t(lang, "operator"))} : <strong>{html.escape(operator)}</strong></span>

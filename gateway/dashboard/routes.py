@@ -15,6 +15,7 @@ import html
 import structlog
 from aiohttp import web
 
+from gateway.dashboard import alerts as dashboard_alerts
 from gateway.dashboard import dead_letters as dashboard_dead
 from gateway.dashboard import kpis as dashboard_kpi
 from gateway.dashboard import lookup as dashboard_lookup
@@ -118,5 +119,7 @@ def add_routes(app: web.Application, gateway: Gateway, session_key: bytes) -> No
     app.router.add_post("/logout", logout)
     app.router.add_get("/requests", dashboard_lookup.page)
     app.router.add_get("/dead-letters", dashboard_dead.page)
+    app.router.add_get("/alerts", dashboard_alerts.page)
+    app.router.add_post("/alerts/settle", dashboard_alerts.settle)
     app.router.add_post("/dead-letters/replay", dashboard_dead.replay)
     app.router.add_post("/dead-letters/purge", dashboard_dead.purge)

@@ -181,6 +181,8 @@ class MisuseWatch:
     def observe(self, access: Access) -> list[Alert]:
         """Takes one lookup into account; returns the alerts it raises (each kind at most once a day per agent)."""
         local = access.at.astimezone(LOCAL)
+        if self._day is not None and local.date() < self._day:
+            return []  # written late, after the day it belongs to was closed
         if self._day is None or local.date() > self._day:
             self._new_day(local.date())
         agent = self._agents.get(access.agent)

@@ -20,6 +20,7 @@ from gateway.adapters.base import Adapter, AdapterContext
 from gateway.audit import checkpoints
 from gateway.audit.checkpoints import Checkpoint
 from gateway.config import Config, ConfigError
+from gateway.insights.service import MisuseService
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline, worker_id
@@ -75,6 +76,7 @@ class Gateway:
         self._probing: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
         self._checkpointed: tuple[int, str] | None = None
+        self.insights: MisuseService | None = None
 
     async def start(self) -> None:
         s = self.config.settings
@@ -121,6 +123,9 @@ class Gateway:
         self._background.append(asyncio.create_task(self._forget_old()))
         if s.checkpoint_seconds > 0:
             self._background.append(asyncio.create_task(self._checkpoints(s.checkpoint_seconds)))
+        if s.insights_seconds > 0:
+            self.insights = MisuseService(self.store, self.metrics, self.worker, s.insights_seconds)
+            self._background.append(asyncio.create_task(self.insights.run()))
         # Everything loaded so far (modules, schemas, keys, certificates) lives as long as the
         # worker: out of the collector's sight, a full collection no longer walks it.
         gc.collect()

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from gateway.config import Config
 from gateway.records import (
+    AlertRecord,
     AttestationRecord,
     AuditEntry,
     Completion,
@@ -97,6 +98,24 @@ class Store(Protocol):
     async def audit_search(self, query: AuditQuery) -> list[tuple[int, AuditEntry]]:
         """The entries that match `query`, newest first, each with its sequence number (at most
         `query.limit`; the next page starts under the last one's)."""
+        ...
+
+    async def audit_after(self, seq: int, limit: int) -> list[tuple[int, AuditEntry]]:
+        """The entries after sequence number `seq`, oldest first, each with its sequence number (at
+        most `limit`)."""
+        ...
+
+    # ------------------------------------------------------------------ misuse alerts
+    async def add_alert(self, alert: AlertRecord) -> bool:
+        """Keeps a new alert; False when one with its id (agent, kind, day) is already kept."""
+        ...
+
+    async def alerts(self, state: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        """The alerts in `state` (all when None), the newest first."""
+        ...
+
+    async def settle_alert(self, alert_id: str, state: str, operator: str, note: str | None) -> AlertRecord | None:
+        """Marks an open alert acknowledged or dismissed by `operator`; None when it is not open."""
         ...
 
     async def audit_head(self) -> tuple[int, str] | None:

@@ -12,6 +12,7 @@ import asyncpg
 
 from gateway.kpi import minute_of
 from gateway.records import (
+    AlertRecord,
     AttestationRecord,
     AuditEntry,
     Completion,
@@ -23,6 +24,7 @@ from gateway.records import (
     OperatorSession,
     StoredResponse,
 )
+from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
 from gateway.store.deliveries import FIND_DELIVERY, delivery_of
 from gateway.store.kpi_rows import (
@@ -39,7 +41,8 @@ from gateway.store.kpi_rows import (
 from gateway.store.postgres_batch import APPEND_MANY_FUNCTION, RecordBatcher
 from gateway.store.search import AuditQuery, where
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS responses (
     request_id    TEXT PRIMARY KEY,
     response_id   TEXT NOT NULL,
@@ -128,7 +131,10 @@ CREATE TABLE IF NOT EXISTS audit_head (
     entries BIGINT NOT NULL,
     head    TEXT NOT NULL
 );
-""" + kpi_tables(time="TIMESTAMPTZ", real="DOUBLE PRECISION", count="BIGINT")
+"""
+    + kpi_tables(time="TIMESTAMPTZ", real="DOUBLE PRECISION", count="BIGINT")
+    + ALERTS_TABLE
+)
 _AUDIT_COLUMNS = (
     "at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
     "problem, request_sha256, response_sha256, subject_ref"
@@ -477,6 +483,41 @@ class PostgresStore:
             query.limit,
         )
         return [(int(r[0]), AuditEntry.from_row(tuple(r)[1:])) for r in rows]
+
+    async def audit_after(self, seq: int, limit: int) -> list[tuple[int, AuditEntry]]:
+        rows = await self.pool.fetch(
+            f"SELECT seq, {_AUDIT_COLUMNS} FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2", seq, limit
+        )
+        return [(int(r[0]), AuditEntry.from_row(tuple(r)[1:])) for r in rows]
+
+    async def add_alert(self, alert: AlertRecord) -> bool:
+        status = await self.pool.execute(
+            f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, 15))}) "
+            "ON CONFLICT DO NOTHING",
+            *alert_row(alert),
+        )
+        return bool(status.split()[-1] == "1")
+
+    async def alerts(self, state: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        if state:
+            rows = await self.pool.fetch(
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE state = $1 ORDER BY raised_at DESC LIMIT $2", state, limit
+            )
+        else:
+            rows = await self.pool.fetch(f"SELECT {ALERT_COLUMNS} FROM alerts ORDER BY raised_at DESC LIMIT $1", limit)
+        return [alert_of(tuple(r)) for r in rows]
+
+    async def settle_alert(self, alert_id: str, state: str, operator: str, note: str | None) -> AlertRecord | None:
+        row = await self.pool.fetchrow(
+            "UPDATE alerts SET state = $2, settled_by = $3, settled_at = $4, note = $5 "
+            f"WHERE alert_id = $1 AND state = 'open' RETURNING {ALERT_COLUMNS}",
+            alert_id,
+            state,
+            operator,
+            dt.datetime.now(dt.UTC).isoformat(),
+            note,
+        )
+        return alert_of(tuple(row)) if row else None
 
     async def audit_head(self) -> tuple[int, str] | None:
         head = await self.pool.fetchrow("SELECT entries, head FROM audit_head WHERE id = 1")

@@ -9,10 +9,11 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gateway.kpi import minute_of
 from gateway.records import (
+    AlertRecord,
     AttestationRecord,
     AuditEntry,
     Completion,
@@ -25,6 +26,7 @@ from gateway.records import (
     OperatorSession,
     StoredResponse,
 )
+from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
 from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
 from gateway.store.kpi_rows import (
@@ -43,7 +45,8 @@ from gateway.store.sqlite_batch import Batcher
 
 T = TypeVar("T")
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS responses (
     request_id    TEXT PRIMARY KEY,
     response_id   TEXT NOT NULL,
@@ -132,7 +135,10 @@ CREATE TABLE IF NOT EXISTS audit_head (
     entries INTEGER NOT NULL,
     head    TEXT NOT NULL
 );
-""" + kpi_tables(time="TEXT", real="REAL", count="INTEGER")
+"""
+    + kpi_tables(time="TEXT", real="REAL", count="INTEGER")
+    + ALERTS_TABLE
+)
 _AUDIT_COLUMNS = (
     "at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
     "problem, request_sha256, response_sha256, subject_ref"
@@ -358,6 +364,47 @@ class SQLiteStore:
             ).fetchall()
         )
         return [(int(r[0]), AuditEntry.from_row((dt.datetime.fromisoformat(r[1]), *r[2:]))) for r in rows]
+
+    async def audit_after(self, seq: int, limit: int) -> list[tuple[int, AuditEntry]]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT seq, {_AUDIT_COLUMNS} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+        )
+        return [(int(r[0]), AuditEntry.from_row((dt.datetime.fromisoformat(r[1]), *r[2:]))) for r in rows]
+
+    async def add_alert(self, alert: AlertRecord) -> bool:
+        added = await self._write(
+            lambda db: (
+                db.execute(
+                    f"INSERT OR IGNORE INTO alerts ({ALERT_COLUMNS}) VALUES ({', '.join('?' * 14)})", alert_row(alert)
+                ).rowcount
+            )
+        )
+        return bool(added)
+
+    async def alerts(self, state: str | None = None, limit: int = 200) -> list[AlertRecord]:
+        where, values = ("WHERE state = ?", (state, limit)) if state else ("", (limit,))
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {ALERT_COLUMNS} FROM alerts {where} ORDER BY raised_at DESC LIMIT ?", values
+            ).fetchall()
+        )
+        return [alert_of(r) for r in rows]
+
+    async def settle_alert(self, alert_id: str, state: str, operator: str, note: str | None) -> AlertRecord | None:
+        def settle(db: sqlite3.Connection) -> Any:
+            db.execute(
+                "UPDATE alerts SET state = ?, settled_by = ?, settled_at = ?, note = ? "
+                "WHERE alert_id = ? AND state = 'open'",
+                (state, operator, _iso(_now()), note, alert_id),
+            )
+            if db.execute("SELECT changes()").fetchone()[0] == 0:
+                return None
+            return db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone()
+
+        row = await self._write(settle)
+        return alert_of(row) if row else None
 
     async def audit_head(self) -> tuple[int, str] | None:
         head = await self._run(lambda db: db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone())

@@ -140,6 +140,7 @@ def test_config(partner_urls: dict[str, str]) -> Config:
         crl_reload_seconds=1,
         registry_reload_seconds=1,
         http_port=0,
+        insights_seconds=0,  # the misuse watch runs in its own test's gateway (test_misuse_alerts)
     )
 
 

@@ -184,7 +184,7 @@ async def test_the_explorer_finds_an_agents_requests_and_refusals_a_page_at_a_ti
         ):
             assert response.status in (200, 422)
         ids.append(rid)
-    session = await logged_in(http, home, "amina")
+    session = await logged_in(http, home, "rachid")
     async with session:
         async with session.get(http + "/requests", params={"agent": agent}) as response:
             page = await response.text()
@@ -197,5 +197,5 @@ async def test_the_explorer_finds_an_agents_requests_and_refusals_a_page_at_a_ti
         assert "stale_request" in refused
         async with session.get(http + "/requests", params={"agent": agent, "since": "yesterday"}) as response:
             assert response.status == 400
-    searches = await gateway.store.audit_search(AuditQuery(requester="amina", status="request_search"))
+    searches = await gateway.store.audit_search(AuditQuery(requester="rachid", status="request_search"))
     assert f"agent={agent} status=refused" in [e.problem for _, e in searches]

@@ -1,0 +1,92 @@
+"""Misuse alerts (docs/foresight.md): the open ones first, each with its reason, its evidence and
+the explorer's link to the lookups behind it; an operator acknowledges an alert (the misuse
+is real, followed up) or dismisses it (the behaviour was legitimate), with a note. Each
+decision is journaled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+
+from gateway.dashboard.page import esc, lang_of, ltr, respond, table
+from gateway.dashboard.session import checked_post, journal, logged_in
+from gateway.insights.misuse import LOCAL
+from gateway.records import AlertRecord
+from gateway.runtime.worker import gateway_of
+from gateway.texts.dashboard import t
+
+DECISIONS = {"acknowledged": "alert_acknowledged", "dismissed": "alert_dismissed"}
+MAX_NOTE = 500
+
+
+def _evidence(alert: AlertRecord) -> str:
+    return "; ".join(f"{esc(k)}: {esc(v)}" for k, v in sorted(alert.evidence.items()))
+
+
+def _open(lang: str, alert: AlertRecord, csrf: str) -> str:
+    hidden = f'<input type="hidden" name="csrf" value="{esc(csrf)}"><input type="hidden" name="alert_id" ' \
+        f'value="{esc(alert.alert_id)}">'  # fmt: skip
+    return f"""<section class="alert" id="alert-{esc(alert.alert_id)}">
+<h3>{esc(t(lang, "misuse_" + alert.kind))} — <code>{esc(alert.agent)}</code> ({esc(alert.agency)})</h3>
+<p><strong>{esc(alert.reason)}</strong></p>
+<p>{t(lang, "raised_at")} {ltr(f"{alert.raised_at.astimezone(LOCAL):%Y-%m-%d %H:%M}")} ·
+<a href="{esc(alert.explorer)}">{t(lang, "see_requests")}</a></p>
+<p class="evidence">{_evidence(alert)}</p>
+<form method="post" action="/alerts/settle">{hidden}
+<label>{t(lang, "note")} <input name="note" size="40" maxlength="{MAX_NOTE}"></label>
+<button type="submit" name="decision" value="acknowledged">{t(lang, "acknowledge")}</button>
+<button type="submit" name="decision" value="dismissed">{t(lang, "dismiss")}</button></form></section>"""
+
+
+async def page(request: web.Request) -> web.Response:
+    operator, csrf = await logged_in(request)
+    gateway, lang = gateway_of(request), lang_of(request)
+    alerts = await gateway.store.alerts(limit=200)
+    opened = [a for a in alerts if a.state == "open"]
+    settled = [a for a in alerts if a.state != "open"]
+    parts = [f"<h1>{t(lang, 'alerts')}</h1>", f"<p>{t(lang, 'alerts_intro')}</p>"]
+    parts += [_open(lang, a, csrf) for a in opened] or [f'<p class="notice">{t(lang, "no_alerts")}</p>']
+    if settled:
+        parts.append(f"<h2>{t(lang, 'settled_alerts')}</h2>")
+        parts.append(
+            table(
+                [
+                    t(lang, "raised_at"),
+                    "agent",
+                    t(lang, "kind"),
+                    t(lang, "reason"),
+                    t(lang, "decision"),
+                    t(lang, "note"),
+                ],
+                [
+                    [
+                        ltr(f"{a.raised_at.astimezone(LOCAL):%Y-%m-%d %H:%M}"),
+                        f"<code>{esc(a.agent)}</code>",
+                        esc(t(lang, "misuse_" + a.kind)),
+                        esc(a.reason),
+                        esc(f"{t(lang, a.state)} ({a.settled_by})"),
+                        esc(a.note or "—"),
+                    ]
+                    for a in settled
+                ],
+                numeric=(),
+            )
+        )
+    return respond(request, t(lang, "alerts"), "".join(parts), operator=operator, csrf=csrf)
+
+
+async def settle(request: web.Request) -> web.Response:
+    """Acknowledges or dismisses an open alert; the decision and its note are journaled."""
+    operator, form = await checked_post(request)
+    gateway = gateway_of(request)
+    decision = str(form.get("decision", ""))
+    alert_id = str(form.get("alert_id", ""))
+    note = str(form.get("note", "")).strip()[:MAX_NOTE] or None
+    if decision not in DECISIONS or not alert_id:
+        raise web.HTTPBadRequest(text="decision: acknowledged or dismissed, with the alert_id\n")
+    settled = await gateway.store.settle_alert(alert_id, decision, operator, note)
+    if settled is None:
+        raise web.HTTPConflict(text="this alert is not open: another operator settled it, or it does not exist\n")
+    await journal(gateway, operator, DECISIONS[decision], f"{settled.kind} {settled.agent}: {note or '-'}", alert_id)
+    raise web.HTTPSeeOther(f"/alerts?done={decision}&at={dt.datetime.now(dt.UTC):%H%M%S}")

@@ -1,0 +1,132 @@
+"""Misuse alerts in a running gateway: one worker at a time reads the journal as it grows and
+keeps the alerts; every worker shows how many are open.
+
+The worker that holds the store's lease `insights:misuse-watch` reads the journal every
+`insights_seconds` (30 by default). When it takes the lease (at start, or after the worker
+that held it stopped), it first reads the last 29 days, to know each agency's and agent's
+past, keeping only the alerts of today; an alert is kept once per agent, kind and day
+(its id), so a worker that takes over does not raise again what was raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+
+import structlog
+
+from gateway.insights.misuse import HISTORY_DAYS, KINDS, LOCAL, Access, Alert, MisuseWatch, Thresholds
+from gateway.metrics import Metrics
+from gateway.records import AlertRecord
+from gateway.store import Store
+from gateway.store.search import AuditQuery
+
+log = structlog.get_logger(__name__)
+LEASE_KEY = "insights:misuse-watch"
+PAGE = 5000
+
+
+def alert_id(agent: str, kind: str, day: str) -> str:
+    """One alert per agent, kind and local day."""
+    return hashlib.sha256(f"{agent}\n{kind}\n{day}".encode()).hexdigest()[:16]
+
+
+def record_of(alert: Alert) -> AlertRecord:
+    day = alert.raised_at.astimezone(LOCAL).date().isoformat()
+    return AlertRecord(
+        alert_id=alert_id(alert.agent, alert.kind, day),
+        agent=alert.agent,
+        agency=alert.agency,
+        kind=alert.kind,
+        day=day,
+        raised_at=alert.raised_at,
+        since=alert.since,
+        reason=alert.reason,
+        evidence=alert.evidence,
+        explorer=alert.explorer,
+    )
+
+
+class MisuseService:
+    """Reads the journal for misuse while this worker holds the watch's lease."""
+
+    def __init__(
+        self, store: Store, metrics: Metrics, owner: str, seconds: float, thresholds: Thresholds | None = None
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._owner = owner
+        self._seconds = seconds
+        self._thresholds = thresholds
+        self._watch: MisuseWatch | None = None
+        self._seq = 0
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("misuse_watch_failed")
+                self._watch = None  # read the past again once the store answers
+            await asyncio.sleep(self._seconds)
+
+    async def tick(self) -> list[AlertRecord]:
+        """One turn: the new journal entries read when this worker watches; the open alerts counted. Returns
+        the alerts kept in this turn."""
+        kept: list[AlertRecord] = []
+        lease = await self._store.acquire_lease(LEASE_KEY, self._owner, self._seconds * 4)
+        if lease.state == "held":
+            self._watch = None
+        else:
+            if self._watch is None:
+                kept += await self._prime()
+            kept += await self._read()
+        await self._count_open()
+        return kept
+
+    async def _prime(self) -> list[AlertRecord]:
+        """The watch rebuilt from the last days of the journal, read in time order (entries are
+        numbered as they are written, a little out of time order across workers); the alerts of
+        today kept."""
+        self._watch = MisuseWatch(self._thresholds)
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=HISTORY_DAYS + 1)
+        before = await self._store.audit_search(AuditQuery(until=cutoff, limit=1))
+        self._seq = before[0][0] if before else 0
+        past = sorted(await self._accesses(), key=lambda a: a.at)
+        today = dt.datetime.now(LOCAL).date()
+        kept = await self._keep(a for a in self._watch.read(past) if a.raised_at.astimezone(LOCAL).date() == today)
+        log.info("misuse_watch_started", lookups=len(past), alerts_today=len(kept))
+        return kept
+
+    async def _read(self) -> list[AlertRecord]:
+        assert self._watch is not None
+        return await self._keep(self._watch.read(await self._accesses()))
+
+    async def _accesses(self) -> list[Access]:
+        """The lookups journaled after the last entry read, in the journal's order."""
+        found = []
+        while page := await self._store.audit_after(self._seq, PAGE):
+            self._seq = page[-1][0]
+            found += [a for _, entry in page if (a := Access.of(entry)) is not None]
+            if len(page) < PAGE:
+                break
+        return found
+
+    async def _keep(self, alerts: Iterable[Alert]) -> list[AlertRecord]:
+        kept = []
+        for alert in alerts:
+            record = record_of(alert)
+            if await self._store.add_alert(record):
+                kept.append(record)
+                self._metrics.misuse_raised.labels(alert.kind).inc()
+                log.warning(
+                    "misuse_alert", agent=alert.agent, agency=alert.agency, kind=alert.kind, reason=alert.reason
+                )
+        return kept
+
+    async def _count_open(self) -> None:
+        open_alerts = await self._store.alerts("open", limit=10_000)
+        for kind in KINDS:
+            self._metrics.misuse_open.labels(kind).set(sum(a.kind == kind for a in open_alerts))

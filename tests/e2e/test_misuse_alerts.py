@@ -1,0 +1,113 @@
+"""Misuse alerts end to end over the bus: an agency's agents at work, one of whom starts looking
+up many unrelated citizens; the gateway that watches the journal raises one alert, naming that
+agent and no other, within minutes; an operator acknowledges it on the dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Config
+from gateway.insights.misuse import LOCAL
+from gateway.records import AlertRecord, AuditEntry
+from gateway.runtime.worker import Gateway
+from gateway.signing.pki import Issued
+from gateway_sandbox.civil_registry.records import Registry
+from tests.e2e.exchange import BusClient, signed_xml
+from tests.e2e.operator_kit import csrf_of, logged_in
+from tests.e2e.test_provider_faults import side_gateway
+
+pytestmark = pytest.mark.usefixtures("civil_registry")
+AGENTS = 30
+
+
+async def past_days(gateway: Gateway, agency: str, agents: list[str]) -> None:
+    """The journal as it would hold 25 working days of the agency's ordinary work: each agent looks up
+    six people a day, over office hours."""
+    rng = random.Random(4)
+    day = dt.datetime.now(LOCAL).date() - dt.timedelta(days=40)
+    written = 0
+    entries = []
+    while written < 25:
+        day += dt.timedelta(days=1)
+        if day.weekday() in (4, 5):
+            continue
+        written += 1
+        for agent in agents:
+            for _ in range(6):
+                at = dt.datetime.combine(day, dt.time(8), LOCAL) + dt.timedelta(minutes=rng.uniform(0, 480))
+                entries.append(
+                    AuditEntry(
+                        at=at.astimezone(dt.UTC),
+                        request_id=str(uuid.uuid4()),
+                        transport="amqp",
+                        requester="dz.cnas",
+                        agency=agency,
+                        agent=agent,
+                        document_type="birth-certificate",
+                        purpose="family-allowance",
+                        provider="dz.interieur.etat-civil",
+                        status="issued",
+                        request_sha256="a" * 64,
+                        response_sha256="b" * 64,
+                        subject_ref=f"{rng.randrange(10**12):020x}",
+                    )
+                )
+    entries.sort(key=lambda e: e.at)
+    for start in range(0, len(entries), 500):
+        await asyncio.gather(*(gateway.store.record(e, None) for e in entries[start : start + 500]))
+
+
+async def test_an_agent_looking_up_many_citizens_is_alerted_within_minutes_and_no_one_else(
+    home: Path, test_config: Config, cnas: Issued, gateway: Gateway, http: str
+) -> None:
+    """Thirty agents at ordinary work and one obtaining 30 citizens' birth certificates in a minute, over the
+    bus: one bulk_lookups alert, for that agent only, kept within 5 minutes; acknowledged on the dashboard."""
+    agency = f"CNAS-{random.Random().randint(1, 58):02d}-{uuid.uuid4().int % 900 + 100}"
+    agents = [f"T{uuid.uuid4().hex[:6]}" for _ in range(AGENTS)]
+    await past_days(gateway, agency, agents)
+    with Registry(home / "sandbox" / "civil-registry.sqlite3") as registry:
+        people = registry.examples("birth-certificate", 60)["found"]
+    assert len(people) >= 45
+    async with side_gateway(home, test_config.with_settings(insights_seconds=1)) as client:
+        await ask_all(client, cnas, agency, [(agent, people[i % 15]) for i, agent in enumerate(agents)])
+        culprit = agents[7]
+        started = time.monotonic()
+        await ask_all(client, cnas, agency, [(culprit, person) for person in people[15:45]])
+        alerts: list[AlertRecord] = []
+        while time.monotonic() - started < 300 and not alerts:
+            await asyncio.sleep(0.5)
+            alerts = [a for a in await gateway.store.alerts("open") if a.agency == agency]
+        took = time.monotonic() - started
+    assert [(a.agent, a.kind) for a in alerts] == [(culprit, "bulk_lookups")], alerts
+    assert took < 300
+    assert "distinct citizens in 30 min" in alerts[0].reason
+    session = await logged_in(http, home, "karim")
+    async with session:
+        async with session.get(http + "/alerts") as response:
+            page = await response.text()
+        assert response.status == 200 and culprit in page and alerts[0].reason in page
+        form = {"csrf": csrf_of(page), "alert_id": alerts[0].alert_id, "decision": "acknowledged", "note": "vu"}
+        async with session.post(http + "/alerts/settle", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+        async with session.post(http + "/alerts/settle", data=form, allow_redirects=False) as response:
+            assert response.status == 409
+    [settled] = [a for a in await gateway.store.alerts("acknowledged") if a.alert_id == alerts[0].alert_id]
+    assert (settled.settled_by, settled.note) == ("karim", "vu")
+    journaled = await gateway.store.audit_entries(alerts[0].alert_id)
+    assert [(e.requester, e.status) for e in journaled] == [("karim", "alert_acknowledged")]
+
+
+async def ask_all(client: BusClient, cnas: Issued, agency: str, asks: list[tuple[str, str]]) -> None:
+    """Each (agent, NIN): a birth certificate for a family allowance, all issued."""
+    replies = []
+    for agent, nin in asks:
+        rid, body = signed_xml(cnas, subject={"nin": nin}, agency=agency, agent=agent)
+        replies.append(client.call(body, message_id=rid, timeout=30))
+    assert {r.status for r in await asyncio.gather(*replies)} == {"issued"}

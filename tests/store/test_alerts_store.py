@@ -1,0 +1,59 @@
+"""Misuse alerts in the store, the same on SQLite and PostgreSQL: kept once per id, listed by state,
+settled once; and the journal read forward from a sequence number."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from gateway.records import AlertRecord
+from gateway.store import Store
+from tests.factories import audit_entry
+
+AT = dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC)
+
+
+def alert(alert_id: str, minutes: int = 0) -> AlertRecord:
+    return AlertRecord(
+        alert_id=alert_id,
+        agent="A-1207",
+        agency="CNAS-16-001",
+        kind="bulk_lookups",
+        day="2026-12-04",
+        raised_at=AT + dt.timedelta(minutes=minutes),
+        since=AT - dt.timedelta(minutes=4),
+        reason="40 distinct citizens in 30 min, 13× the agency median (3)",
+        evidence={"value": 40, "agency_median": 3},
+        explorer="/requests?agent=A-1207&since=2026-12-04T09:26",
+    )
+
+
+async def test_an_alert_is_kept_once_and_settled_once(store: Store) -> None:
+    """add_alert() keeps an id once; settle_alert() settles an open alert once, with who, when and the note."""
+    assert await store.add_alert(alert("a1")) is True
+    assert await store.add_alert(dataclasses.replace(alert("a1"), reason="again")) is False
+    await store.add_alert(alert("a2", minutes=5))
+    assert [a.alert_id for a in await store.alerts("open")] == ["a2", "a1"]
+    assert (await store.alerts("open"))[1] == alert("a1")
+    settled = await store.settle_alert("a1", "dismissed", "nadia", "batch re-check ordered by the director")
+    assert settled is not None and (settled.state, settled.settled_by, settled.note) == (
+        "dismissed",
+        "nadia",
+        "batch re-check ordered by the director",
+    )
+    assert settled.settled_at is not None
+    assert await store.settle_alert("a1", "acknowledged", "yacine", None) is None
+    assert await store.settle_alert("nope", "acknowledged", "yacine", None) is None
+    assert [a.alert_id for a in await store.alerts("open")] == ["a2"]
+    assert [a.alert_id for a in await store.alerts()] == ["a2", "a1"]
+
+
+async def test_the_journal_is_read_forward_a_page_at_a_time(store: Store) -> None:
+    """audit_after() gives the entries after a sequence number, oldest first, at most `limit`."""
+    entries = [audit_entry(at=AT + dt.timedelta(seconds=i), agent=f"A{i}") for i in range(7)]
+    for entry in entries:
+        await store.record(entry, None)
+    first = await store.audit_after(0, 4)
+    rest = await store.audit_after(first[-1][0], 4)
+    assert [e.agent for _, e in first + rest] == [e.agent for e in entries]
+    assert await store.audit_after(rest[-1][0], 4) == []

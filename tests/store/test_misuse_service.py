@@ -1,0 +1,66 @@
+"""The misuse watch in a running gateway, on both back ends: one worker at a time reads the journal,
+and a worker that takes over keeps no alert twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+from gateway.insights.misuse import LOCAL
+from gateway.insights.service import MisuseService
+from gateway.metrics import Metrics
+from gateway.records import AuditEntry
+from gateway.store import Store
+from tests.factories import audit_entry
+from tests.store.store_kit import StoreFactory
+
+
+def lookups(agent: str, start: dt.datetime, count: int, minutes: float) -> list[AuditEntry]:
+    return [
+        audit_entry(
+            at=(start + dt.timedelta(minutes=minutes * i / count)).astimezone(dt.UTC),
+            agency="CNAS-09-001",
+            agent=agent,
+            subject_ref=uuid.uuid4().hex[:20],
+        )
+        for i in range(count)
+    ]
+
+
+async def journal_with_a_burst(store: Store) -> None:
+    """Six agents' 21 past working days (8 lookups a day), then today one agent obtains 40 documents in 10 min."""
+    today = dt.datetime.now(LOCAL).date()
+    day, days = today - dt.timedelta(days=35), 0
+    while days < 21:
+        day += dt.timedelta(days=1)
+        if day.weekday() in (4, 5):
+            continue
+        days += 1
+        for agent in ("B1", "B2", "B3", "B4", "B5", "B6"):
+            for entry in lookups(agent, dt.datetime.combine(day, dt.time(9), LOCAL), 8, 420):
+                await store.record(entry, None)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
+    for entry in lookups("B4", now, 40, 10):
+        await store.record(entry, None)
+
+
+async def test_one_worker_watches_and_a_takeover_keeps_no_alert_twice(make_store: StoreFactory) -> None:
+    """The first worker keeps the alert and counts it open; the second, while the lease is held, keeps nothing,
+    and once it has taken the lease over keeps the next agent's alert but not the first one again."""
+    first_store, second_store = make_store(), make_store()
+    await first_store.open()
+    await second_store.open()
+    await journal_with_a_burst(first_store)
+    metrics = Metrics([])
+    first = MisuseService(first_store, metrics, "w1", seconds=0.1)
+    second = MisuseService(second_store, Metrics([]), "w2", seconds=0.1)
+    kept = await first.tick()
+    assert [(a.agent, a.kind) for a in kept] == [("B4", "bulk_lookups")]
+    assert metrics.misuse_open.labels("bulk_lookups")._value.get() == 1
+    assert await second.tick() == []
+    await asyncio.sleep(0.5)  # the first worker's lease (4 turns) runs out
+    for entry in lookups("B5", dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5), 40, 4):
+        await second_store.record(entry, None)
+    assert [(a.agent, a.kind) for a in await second.tick()] == [("B5", "bulk_lookups")]
+    assert sorted(a.agent for a in await second_store.alerts("open")) == ["B4", "B5"]
