@@ -1,4 +1,5 @@
-"""`gateway bench-foresight`: misuse alerts measured on synthetic traffic whose misuse is known.
+"""`gateway bench-foresight`: misuse alerts measured on synthetic traffic whose misuse is known,
+and load forecasts measured on synthetic daily loads whose changes are known.
 
 The 90 days of `benchmarks.traffic` are read by `gateway.insights.misuse.MisuseWatch` in time
 order, as the gateway reads its journal. An alert matches a planted case when it names that
@@ -6,11 +7,19 @@ case's agent, on that local day, for that kind. Reported per kind: precision (th
 the kind that match a case of the kind), recall (the cases found), the time from the case's
 first lookup to its alert; and, for all kinds, the false alerts per 10,000 agent-days (alerts
 on an agent-day without planted misuse), the reading time per lookup and in all.
+
+Forecasts: for each (wilaya, document type) series of `benchmarks.loads`, at each origin, the
+14 days after it are forecast from the days before it, and compared with what happened:
+the mean absolute error against the seasonal-naive forecast's over the same days (the
+relative MAE, the target being under 0.9), the MASE (scaled by the in-sample one-step
+seasonal-naive error, as Hyndman and Koehler define it) of both, how often the 80 % and
+95 % intervals held the actual value, and the time to fit.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import statistics
 import sys
@@ -18,10 +27,13 @@ import time
 from collections import Counter
 from typing import Any
 
+from benchmarks.loads import Loads
 from benchmarks.traffic import KINDS, Traffic
+from gateway.insights.forecast import SEASON, forecast, holiday, seasonal_naive
 from gateway.insights.misuse import LOCAL, Alert, MisuseWatch
 
-TARGETS = {"precision": 0.9, "recall": 0.9, "false_per_10k_agent_days": 1.0}
+TARGETS = {"precision": 0.9, "recall": 0.9, "false_per_10k_agent_days": 1.0, "relative_mae": 0.9}
+ORIGINS = (92, 106)  # days after the start: mid-October and the start of November
 
 
 def evaluate(traffic: Traffic) -> dict[str, Any]:
@@ -80,6 +92,58 @@ def evaluate(traffic: Traffic) -> dict[str, Any]:
     }
 
 
+def evaluate_forecasts(
+    loads: Loads, origins: tuple[int, ...] = ORIGINS, horizon: int = 14, series: int | None = None
+) -> dict[str, Any]:
+    keys = sorted(loads.series)[:series] if series else sorted(loads.series)
+    model_error = naive_error = 0.0
+    workday_error = workday_naive = 0.0  # the same, without the holidays the model knows of
+    mase_model, mase_naive = [], []
+    held80 = held95 = points = 0
+    methods: Counter[str] = Counter()
+    fitting = 0.0
+    for origin in origins:
+        first_day = loads.start + dt.timedelta(days=origin)
+        for key in keys:
+            history, actual = loads.series[key][:origin], loads.series[key][origin : origin + horizon]
+            started = time.perf_counter()
+            made = forecast(key[0], key[1], history, first_day, horizon)
+            fitting += time.perf_counter() - started
+            methods[made.method] += 1
+            naive = seasonal_naive(history, horizon)
+            errors = [abs(a - m) for a, m in zip(actual, made.mean, strict=True)]
+            naive_errors = [abs(a - m) for a, m in zip(actual, naive, strict=True)]
+            model_error += sum(errors)
+            naive_error += sum(naive_errors)
+            kept = [not holiday(first_day + dt.timedelta(days=i)) for i in range(horizon)]
+            workday_error += sum(e for e, k in zip(errors, kept, strict=True) if k)
+            workday_naive += sum(e for e, k in zip(naive_errors, kept, strict=True) if k)
+            scale = statistics.fmean(abs(history[i] - history[i - SEASON]) for i in range(SEASON, len(history)))
+            if scale > 0:
+                mase_model.append(statistics.fmean(errors) / scale)
+                mase_naive.append(statistics.fmean(naive_errors) / scale)
+            for i, value in enumerate(actual):
+                points += 1
+                held80 += made.low80[i] <= value <= made.high80[i]
+                held95 += made.low95[i] <= value <= made.high95[i]
+    fits = len(keys) * len(origins)
+    return {
+        "series": len(keys),
+        "origins": [str(loads.start + dt.timedelta(days=o)) for o in origins],
+        "horizon_days": horizon,
+        "planted_changes": len(loads.changes),
+        "relative_mae": round(model_error / naive_error, 3) if naive_error else None,
+        "relative_mae_without_holidays": round(workday_error / workday_naive, 3) if workday_naive else None,
+        "mase": round(statistics.fmean(mase_model), 3) if mase_model else None,
+        "mase_seasonal_naive": round(statistics.fmean(mase_naive), 3) if mase_naive else None,
+        "coverage_80": round(held80 / points, 3) if points else None,
+        "coverage_95": round(held95 / points, 3) if points else None,
+        "methods": dict(methods),
+        "fit_seconds": round(fitting, 1),
+        "fit_ms_per_series": round(1000 * fitting / fits, 1) if fits else None,
+    }
+
+
 def register(subparsers: Any) -> None:
     """Adds `gateway bench-foresight` to the gateway's command line."""
     parser = subparsers.add_parser(
@@ -91,11 +155,15 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--seed", type=int, default=20261204, help="the traffic's random seed")
     parser.add_argument("--days", type=int, default=90, help="days of traffic (default 90)")
+    parser.add_argument(
+        "--series", type=int, default=None, help="forecast only this many (wilaya, type) series (default: all 406)"
+    )
     parser.set_defaults(func=command)
 
 
 def command(args: argparse.Namespace) -> int:
     report = evaluate(Traffic(seed=args.seed, days=args.days))
+    report["forecasts"] = evaluate_forecasts(Loads(seed=args.seed), series=args.series)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     missed = [
         f"{kind} {measure} {value} (target {TARGETS[measure]})"
@@ -103,6 +171,9 @@ def command(args: argparse.Namespace) -> int:
         for measure in ("precision", "recall")
         if (value := figures[measure]) is None or value < TARGETS[measure]
     ]
+    relative = report["forecasts"]["relative_mae"]
+    if relative is None or relative >= TARGETS["relative_mae"]:
+        missed.append(f"forecasts: MAE {relative} of the seasonal-naive forecast's (target < 0.9)")
     if report["false_per_10k_agent_days"] > TARGETS["false_per_10k_agent_days"]:
         missed.append(f"false alerts {report['false_per_10k_agent_days']} per 10,000 agent-days (target <= 1)")
     print("targets: " + ("all met" if not missed else "NOT met: " + "; ".join(missed)), file=sys.stderr)

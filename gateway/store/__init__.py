@@ -74,6 +74,10 @@ class Store(Protocol):
         journey and KPI counts, and its completion (what `complete` writes), in one transaction."""
         ...
 
+    async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
+        """Requests per UTC hour (`YYYY-MM-DDTHH`), wilaya and document type, from the KPI counts."""
+        ...
+
     async def find_delivery(self, key: str) -> Delivery | None: ...
 
     # ------------------------------------------------------------------ answers left by a stopped worker

@@ -104,6 +104,13 @@ def kpi_row(audit: AuditEntry, journey: Journey) -> tuple[Any, ...]:
     )
 
 
+#: Requests per UTC hour, wilaya and document type (the load forecasts' input); `{}` is a placeholder.
+HOURLY_LOAD = (
+    "SELECT substr(minute, 1, 13), wilaya, document_type, SUM(n) FROM kpi "
+    "WHERE minute >= {0} AND minute < {1} AND wilaya <> '' AND document_type <> '' GROUP BY 1, 2, 3"
+)
+
+
 def kpi_column(dimension: str) -> str:
     """The SQL expression to group by: a KPI dimension, or a time slot for trends; anything else is refused."""
     if dimension in KPI_DIMENSIONS:

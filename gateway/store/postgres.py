@@ -28,6 +28,7 @@ from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, aler
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
 from gateway.store.deliveries import FIND_DELIVERY, delivery_of
 from gateway.store.kpi_rows import (
+    HOURLY_LOAD,
     JOURNEY_ADDED_COLUMNS,
     JOURNEY_COLUMNS,
     KPI_KEY,
@@ -440,6 +441,10 @@ class PostgresStore:
             minute_of(until),
         )
         return [kpi_count(r) for r in rows]
+
+    async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
+        rows = await self.pool.fetch(HOURLY_LOAD.format("$1", "$2"), minute_of(since), minute_of(until))
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
         return delivery_of(await self.pool.fetchrow(FIND_DELIVERY, key))

@@ -30,6 +30,7 @@ from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, aler
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
 from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
 from gateway.store.kpi_rows import (
+    HOURLY_LOAD,
     JOURNEY_ADDED_COLUMNS,
     JOURNEY_COLUMNS,
     KPI_KEY,
@@ -306,6 +307,12 @@ class SQLiteStore:
             ).fetchall()
         )
         return [kpi_count(r) for r in rows]
+
+    async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
+        rows = await self._run(
+            lambda db: db.execute(HOURLY_LOAD.format("?", "?"), (minute_of(since), minute_of(until))).fetchall()
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
     async def find_delivery(self, key: str) -> Delivery | None:
         row = await self._run(lambda db: db.execute(FIND_DELIVERY.replace("$1", "?"), (key,)).fetchone())

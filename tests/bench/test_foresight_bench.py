@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from benchmarks.foresight import evaluate
+from benchmarks.foresight import evaluate, evaluate_forecasts
+from benchmarks.loads import Loads
 from benchmarks.traffic import KINDS, Traffic
 
 
@@ -22,3 +23,12 @@ def test_the_traffic_is_the_same_for_the_same_seed() -> None:
     first, second = Traffic(seed=11, days=25, cases_per_kind=2), Traffic(seed=11, days=25, cases_per_kind=2)
     assert first.cases == second.cases
     assert list(first.accesses())[:500] == list(second.accesses())[:500]
+
+
+def test_forecasts_beat_the_seasonal_naive_forecast_with_intervals_that_hold() -> None:
+    """On 30 synthetic series (seed 5), the forecasts' error is under 0.9 of the seasonal-naive forecast's, and
+    the 80 % and 95 % intervals hold about that share of what happened."""
+    report = evaluate_forecasts(Loads(seed=5), origins=(92,), series=30)
+    assert report["relative_mae"] < 0.9
+    assert report["relative_mae_without_holidays"] < 0.9
+    assert 0.7 <= report["coverage_80"] <= 0.95 and 0.88 <= report["coverage_95"] <= 1.0

@@ -1,0 +1,163 @@
+"""Load forecasts: requests per wilaya and document type, per day, for the next 14 days, with
+80 % and 95 % prediction intervals, so that capacity and staff are planned before a peak.
+
+Each series is fitted with an exponential smoothing state space model (statsmodels'
+`ETSModel`): additive errors, a damped additive trend, an additive weekly season (the
+Algerian week: Friday off, Saturday light). The public holidays fixed by date (1 January,
+Yennayer on 12 January, 1 May, 5 July, 1 November) are known in advance: in the history, such
+a day counts as the same weekday a week earlier, and it is forecast at zero. Holidays of
+the lunar calendar are not known to it (their dates are set each year). A series with less
+than four weeks of history,
+or too flat to fit, is forecast seasonal-naively (the last week again), with intervals
+from the spread of its past week-on-week changes. docs/foresight.md gives the choice of
+library, the measured accuracy against the seasonal-naive forecast, and the limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+HORIZON = 14
+MIN_HISTORY = 28
+SEASON = 7
+Z80, Z95 = 1.2816, 1.9600
+FIXED_HOLIDAYS = ((1, 1), (1, 12), (5, 1), (7, 5), (11, 1))
+
+
+def holiday(day: dt.date) -> bool:
+    """A public holiday fixed by date."""
+    return (day.month, day.day) in FIXED_HOLIDAYS
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One series' forecast: a value and two intervals per day, from `first_day` on."""
+
+    wilaya: str
+    document_type: str
+    first_day: dt.date
+    mean: tuple[float, ...]
+    low80: tuple[float, ...]
+    high80: tuple[float, ...]
+    low95: tuple[float, ...]
+    high95: tuple[float, ...]
+    method: str  # "ets" or "seasonal-naive"
+    naive: tuple[float, ...] = ()  # the seasonal-naive forecast of the same days, to compare with
+
+    def days(self) -> list[dt.date]:
+        return [self.first_day + dt.timedelta(days=i) for i in range(len(self.mean))]
+
+
+def seasonal_naive(history: Sequence[float], horizon: int = HORIZON) -> list[float]:
+    """The last week of `history`, repeated."""
+    last = list(history[-SEASON:])
+    return [last[i % SEASON] for i in range(horizon)]
+
+
+def _naive_intervals(history: Sequence[float], horizon: int) -> tuple[list[float], ...]:
+    mean = seasonal_naive(history, horizon)
+    changes = [history[i] - history[i - SEASON] for i in range(SEASON, len(history))]
+    spread = statistics.pstdev(changes) if len(changes) >= 2 else max(1.0, statistics.fmean(history[-SEASON:]))
+    return (
+        mean,
+        [max(0.0, m - Z80 * spread) for m in mean],
+        [m + Z80 * spread for m in mean],
+        [max(0.0, m - Z95 * spread) for m in mean],
+        [m + Z95 * spread for m in mean],
+    )
+
+
+def _ets(history: Sequence[float], last_day: dt.date, horizon: int) -> tuple[list[float], ...]:
+    import pandas as pd  # imported when a forecast is made: the workers that never make one do not load them
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    index = pd.date_range(end=pd.Timestamp(last_day), periods=len(history), freq="D")
+    series = pd.Series([float(v) for v in history], index=index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes on short or flat series; the result is checked below
+        fitted = ETSModel(
+            series, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=SEASON
+        ).fit(disp=False)
+        prediction = fitted.get_prediction(start=len(series), end=len(series) + horizon - 1)
+        p80, p95 = prediction.summary_frame(alpha=0.2), prediction.summary_frame(alpha=0.05)
+    columns = (p80["mean"], p80["pi_lower"], p80["pi_upper"], p95["pi_lower"], p95["pi_upper"])
+    out = tuple([max(0.0, float(v)) for v in column] for column in columns)
+    if any(v != v or v == float("inf") for column in out for v in column):  # NaN or infinite: not usable
+        raise ValueError("the fit gave no usable forecast")
+    return out
+
+
+def forecast(
+    wilaya: str, document_type: str, history: Sequence[float], first_day: dt.date, horizon: int = HORIZON
+) -> Forecast:
+    """The forecast of one series whose last value is the day before `first_day`."""
+    method = "ets"
+    parts: tuple[list[float], ...]
+    start = first_day - dt.timedelta(days=len(history))
+    naive = tuple(float(v) for v in seasonal_naive(history, horizon))  # from the history as it was
+    history = list(history)
+    for i in range(SEASON, len(history)):  # a past holiday: as if it were the same weekday a week earlier
+        if holiday(start + dt.timedelta(days=i)):
+            history[i] = history[i - SEASON]
+    try:
+        if len(history) < MIN_HISTORY or max(history[-MIN_HISTORY:]) == min(history[-MIN_HISTORY:]):
+            raise ValueError("too short or flat")
+        parts = _ets(history, first_day - dt.timedelta(days=1), horizon)
+    except (ValueError, ArithmeticError, IndexError):
+        method, parts = "seasonal-naive", _naive_intervals(history, horizon)
+    off = [holiday(first_day + dt.timedelta(days=i)) for i in range(horizon)]
+    mean, low80, high80, low95, high95 = (
+        tuple(0.0 if off[i] else round(v, 2) for i, v in enumerate(part)) for part in parts
+    )
+    return Forecast(wilaya, document_type, first_day, mean, low80, high80, low95, high95, method, naive)
+
+
+def daily_series(
+    hourly: Iterable[tuple[str, str, str, int]], first_day: dt.date, days: int
+) -> dict[tuple[str, str], list[float]]:
+    """Requests per local day (Algeria, UTC+1) and (wilaya, document type), for the `days` days
+    before `first_day`, from counts per UTC hour (`YYYY-MM-DDTHH`)."""
+    start = first_day - dt.timedelta(days=days)
+    series: dict[tuple[str, str], list[float]] = {}
+    for hour, wilaya, document_type, count in hourly:
+        at = dt.datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=dt.UTC) + dt.timedelta(hours=1)
+        index = (at.date() - start).days
+        if 0 <= index < days:
+            series.setdefault((wilaya, document_type), [0.0] * days)[index] += count
+    return series
+
+
+def accuracy(made: Sequence[Forecast], actual: Mapping[tuple[str, str], Sequence[float]]) -> dict[str, float | None]:
+    """How forecasts fared against what happened: their mean absolute error against the
+    seasonal-naive forecast's (under 1: better), and how often the 80 % and 95 % intervals held
+    the actual count. `actual` gives each series' counts from the forecasts' first day on, and
+    the seasonal-naive forecast is taken from the forecasts' own history (`naive` below)."""
+    errors = naive_errors = 0.0
+    held80 = held95 = points = 0
+    for f in made:
+        values = actual.get((f.wilaya, f.document_type))
+        if values is None:
+            continue
+        for i, value in enumerate(values[: len(f.mean)]):
+            points += 1
+            errors += abs(value - f.mean[i])
+            naive_errors += abs(value - f.naive[i])
+            held80 += f.low80[i] <= value <= f.high80[i]
+            held95 += f.low95[i] <= value <= f.high95[i]
+    return {
+        "relative_mae": round(errors / naive_errors, 3) if naive_errors else None,
+        "coverage_80": round(held80 / points, 3) if points else None,
+        "coverage_95": round(held95 / points, 3) if points else None,
+        "days_compared": float(points),
+    }
+
+
+def forecast_all(
+    series: Mapping[tuple[str, str], Sequence[float]], first_day: dt.date, horizon: int = HORIZON
+) -> list[Forecast]:
+    """A forecast per (wilaya, document type) series, each ending the day before `first_day`."""
+    return [forecast(w, t, history, first_day, horizon) for (w, t), history in sorted(series.items())]

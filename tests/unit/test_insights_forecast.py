@@ -1,0 +1,104 @@
+"""Load forecasts: the daily series read from hourly counts in local days, the forecast's intervals
+and holidays, its accuracy against what happened, and `gateway insights forecast` on a store."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway import config as config_module
+from gateway.insights.forecast import accuracy, daily_series, forecast
+from gateway.insights.misuse import LOCAL
+from gateway.store import open_store
+
+
+def weekly(rng: random.Random, days: int, first: dt.date, level: float = 60.0) -> list[float]:
+    """An Algerian week of counts around `level`: Friday off, Saturday light."""
+    out = []
+    for i in range(days):
+        weekday = (first + dt.timedelta(days=i)).weekday()
+        factor = 0.0 if weekday == 4 else 0.3 if weekday == 5 else 1.0
+        out.append(float(max(0, round(rng.gauss(level * factor, (level * factor) ** 0.5)))) if factor else 0.0)
+    return out
+
+
+def test_hours_are_counted_in_local_days() -> None:
+    """23:30 UTC belongs to the next local day (UTC+1); counts of one day and series add up."""
+    first = dt.date(2026, 12, 4)
+    hourly = [("2026-12-02T23", "16", "birth-certificate", 5), ("2026-12-03T10", "16", "birth-certificate", 7)]
+    series = daily_series(hourly, first, 3)
+    assert series == {("16", "birth-certificate"): [0.0, 0.0, 12.0]}
+
+
+def test_a_forecast_follows_the_week_and_its_intervals_hold_the_mean() -> None:
+    """Fitted on ten weeks, Fridays are forecast near zero and workdays near the level; intervals nest."""
+    rng = random.Random(3)
+    first = dt.date(2026, 12, 6)  # a Sunday
+    history = weekly(rng, 70, first - dt.timedelta(days=70))
+    made = forecast("16", "birth-certificate", history, first)
+    assert made.method == "ets" and len(made.mean) == 14
+    friday = next(i for i, d in enumerate(made.days()) if d.weekday() == 4)
+    sunday = 0
+    assert made.mean[friday] < 10 and 45 < made.mean[sunday] < 75
+    for i in range(14):
+        assert made.low95[i] <= made.low80[i] <= made.mean[i] <= made.high80[i] <= made.high95[i]
+
+
+def test_a_fixed_holiday_is_forecast_at_zero_and_short_series_go_seasonal_naive() -> None:
+    """1 November is forecast at zero; a series of two weeks is forecast as its last week again."""
+    rng = random.Random(4)
+    first = dt.date(2026, 10, 25)
+    made = forecast("31", "family-record", weekly(rng, 70, first - dt.timedelta(days=70)), first)
+    assert made.mean[made.days().index(dt.date(2026, 11, 1))] == 0.0
+    short = weekly(rng, 14, first - dt.timedelta(days=14))
+    naive = forecast("31", "family-record", short, first)
+    assert naive.method == "seasonal-naive" and list(naive.mean[:7]) == short[-7:]
+
+
+def test_accuracy_compares_with_the_seasonal_naive_forecast() -> None:
+    """A forecast equal to what happened has no error, and every actual value within its intervals."""
+    rng = random.Random(5)
+    first = dt.date(2026, 12, 6)
+    made = forecast("16", "birth-certificate", weekly(rng, 70, first - dt.timedelta(days=70)), first)
+    fared = accuracy([made], {("16", "birth-certificate"): list(made.mean)})
+    assert (fared["relative_mae"], fared["coverage_80"], fared["coverage_95"]) == (0.0, 1.0, 1.0)
+
+
+def test_the_command_forecasts_the_store_s_series_and_says_how_the_last_forecast_fared(tmp_path: Path) -> None:
+    """`gateway insights forecast --json` on a store with 70 days of counts: 14 days for the series, and the
+    forecast made 14 days ago compared over 14 days."""
+    config = config_module.load()
+    store = open_store(config, tmp_path)
+    asyncio.run(store.open())
+    asyncio.run(store.close())
+    today = dt.datetime.now(LOCAL).date()
+    counts = weekly(random.Random(6), 70, today - dt.timedelta(days=70))
+    db = sqlite3.connect(tmp_path / config.settings.store_path)
+    with db:
+        for i, n in enumerate(counts):
+            if n:
+                noon = dt.datetime.combine(today - dt.timedelta(days=70 - i), dt.time(12), LOCAL).astimezone(dt.UTC)
+                db.execute(
+                    "INSERT INTO kpi VALUES (?, 'dz.interieur.etat-civil', 'birth-certificate', 'CNAS-16-001', '16', "
+                    "'issued', '', 1, 3, ?)",
+                    (noon.strftime("%Y-%m-%dT%H:%M"), int(n)),
+                )
+    db.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "insights", "forecast", "--home", str(tmp_path), "--json", "--history", "70"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    [series] = report["forecasts"]
+    assert (series["wilaya"], series["document_type"], len(series["mean"])) == ("16", "birth-certificate", 14)
+    assert report["made_14_days_ago"]["days_compared"] == 14
+    assert report["made_14_days_ago"]["relative_mae"] is not None
