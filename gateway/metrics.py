@@ -80,6 +80,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.sla_breach_eta = Gauge(
+            "gateway_sla_breach_eta_seconds",
+            "Foreseen time until the SLA share drops under 95 % (0: now), by provider or queue; absent when "
+            "no breach is foreseen within two hours.",
+            ["subject", "kind"],
+            registry=self.registry,
+        )
         self.queue_messages = Gauge(
             "gateway_queue_messages", "Messages waiting in a queue the gateway uses.", ["queue"], registry=self.registry
         )

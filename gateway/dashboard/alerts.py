@@ -12,6 +12,7 @@ from aiohttp import web
 from gateway.dashboard.page import esc, lang_of, ltr, respond, table
 from gateway.dashboard.session import checked_post, journal, logged_in
 from gateway.insights.misuse import LOCAL
+from gateway.insights.sla import Outlook
 from gateway.records import AlertRecord
 from gateway.runtime.worker import gateway_of
 from gateway.texts.dashboard import t
@@ -39,13 +40,33 @@ def _open(lang: str, alert: AlertRecord, csrf: str) -> str:
 <button type="submit" name="decision" value="dismissed">{t(lang, "dismiss")}</button></form></section>"""
 
 
+def _outlooks(lang: str, outlooks: list[Outlook]) -> str:
+    """The SLA breaches foreseen at this worker's last look (every `insights_seconds`)."""
+    heading = f"<h2>{t(lang, 'sla_outlook')}</h2>"
+    if not outlooks:
+        return heading + f'<p class="notice">{t(lang, "no_outlook")}</p>'
+    rows = [
+        [
+            f"<code>{esc(o.subject)}</code>",
+            esc(t(lang, o.kind)),
+            esc(t(lang, "now")) if o.eta_seconds == 0 else ltr(f"{o.eta_seconds / 60:.0f} min"),
+            esc(o.reason),
+        ]
+        for o in sorted(outlooks, key=lambda o: o.eta_seconds)
+    ]
+    return heading + table(
+        [t(lang, "subject"), t(lang, "kind"), t(lang, "breach_in"), t(lang, "reason")], rows, numeric=()
+    )
+
+
 async def page(request: web.Request) -> web.Response:
     operator, csrf = await logged_in(request)
     gateway, lang = gateway_of(request), lang_of(request)
     alerts = await gateway.store.alerts(limit=200)
     opened = [a for a in alerts if a.state == "open"]
     settled = [a for a in alerts if a.state != "open"]
-    parts = [f"<h1>{t(lang, 'alerts')}</h1>", f"<p>{t(lang, 'alerts_intro')}</p>"]
+    parts = [f"<h1>{t(lang, 'alerts')}</h1>", _outlooks(lang, gateway.outlooks)]
+    parts.append(f"<h2>{t(lang, 'misuse')}</h2><p>{t(lang, 'alerts_intro')}</p>")
     parts += [_open(lang, a, csrf) for a in opened] or [f'<p class="notice">{t(lang, "no_alerts")}</p>']
     if settled:
         parts.append(f"<h2>{t(lang, 'settled_alerts')}</h2>")

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import time
 from pathlib import Path
 
 import aio_pika
@@ -21,6 +22,7 @@ from gateway.audit import checkpoints
 from gateway.audit.checkpoints import Checkpoint
 from gateway.config import Config, ConfigError
 from gateway.insights.service import MisuseService
+from gateway.insights.sla import LOOK_BACK, Outlook, QueueSamples, provider_outlooks, queue_outlook
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline, worker_id
@@ -77,6 +79,8 @@ class Gateway:
         self._background: list[asyncio.Task[None]] = []
         self._checkpointed: tuple[int, str] | None = None
         self.insights: MisuseService | None = None
+        self.queue_samples = QueueSamples()
+        self.outlooks: list[Outlook] = []  # the SLA breaches foreseen at the last look
 
     async def start(self) -> None:
         s = self.config.settings
@@ -126,6 +130,7 @@ class Gateway:
         if s.insights_seconds > 0:
             self.insights = MisuseService(self.store, self.metrics, self.worker, s.insights_seconds)
             self._background.append(asyncio.create_task(self.insights.run()))
+            self._background.append(asyncio.create_task(self._foresee(s.insights_seconds)))
         # Everything loaded so far (modules, schemas, keys, certificates) lives as long as the
         # worker: out of the collector's sight, a full collection no longer walks it.
         gc.collect()
@@ -229,10 +234,40 @@ class Gateway:
                     if messages is not None:
                         self.metrics.queue_messages.labels(name).set(messages)
                         self.metrics.queue_consumers.labels(name).set(consumers or 0)
+                        self.queue_samples.add(name, time.monotonic(), messages)
                 await self.readiness()
             except Exception:
                 log.exception("watch_failed")
             await asyncio.sleep(5)
+
+    async def look_ahead(self) -> list[Outlook]:
+        """The SLA breaches foreseen now (`gateway.insights.sla`), also set on /metrics."""
+        now = dt.datetime.now(dt.UTC)
+        grid = await self.store.kpi_by_minute(now - LOOK_BACK, now + dt.timedelta(minutes=1), "provider")
+        recent = (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+        answered = sum(count.count for minute, count in grid if minute >= recent) / 300
+        deadline = min((t.sla_seconds for t in self.config.catalogue.values()), default=5.0)
+        request_queue = self.config.settings.request_queue
+        queue = queue_outlook(request_queue, self.queue_samples.of(request_queue), answered, deadline, time.monotonic())
+        outlooks = provider_outlooks(grid, now) + ([queue] if queue else [])
+        foreseen = {(o.subject, o.kind) for o in outlooks}
+        for previous in self.outlooks:
+            if (previous.subject, previous.kind) not in foreseen:
+                self.metrics.sla_breach_eta.remove(previous.subject, previous.kind)
+        for outlook in outlooks:
+            self.metrics.sla_breach_eta.labels(outlook.subject, outlook.kind).set(outlook.eta_seconds)
+            if outlook.eta_seconds == 0 or not any(p.subject == outlook.subject for p in self.outlooks):
+                log.warning("sla_breach_foreseen", subject=outlook.subject, eta_seconds=outlook.eta_seconds)
+        self.outlooks = outlooks
+        return outlooks
+
+    async def _foresee(self, seconds: float) -> None:
+        while True:
+            try:
+                await self.look_ahead()
+            except Exception:
+                log.exception("sla_outlook_failed")
+            await asyncio.sleep(seconds)
 
     async def _forget_old(self) -> None:
         """Once an hour, forgets remembered responses and deliveries older than `remember_days`

@@ -74,6 +74,10 @@ class Store(Protocol):
         journey and KPI counts, and its completion (what `complete` writes), in one transaction."""
         ...
 
+    async def kpi_by_minute(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[tuple[str, KpiCount]]:
+        """The KPI counts per minute (`YYYY-MM-DDTHH:MM`) and `dimension`, as `kpi_counts` groups them."""
+        ...
+
     async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
         """Requests per UTC hour (`YYYY-MM-DDTHH`), wilaya and document type, from the KPI counts."""
         ...

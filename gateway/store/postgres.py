@@ -442,6 +442,15 @@ class PostgresStore:
         )
         return [kpi_count(r) for r in rows]
 
+    async def kpi_by_minute(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[tuple[str, KpiCount]]:
+        rows = await self.pool.fetch(
+            f"SELECT minute, {kpi_column(dimension)}, status, problem, within_sla, bucket, SUM(n) FROM kpi "
+            "WHERE minute >= $1 AND minute < $2 GROUP BY 1, 2, 3, 4, 5, 6",
+            minute_of(since),
+            minute_of(until),
+        )
+        return [(str(r[0]), kpi_count(tuple(r)[1:])) for r in rows]
+
     async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
         rows = await self.pool.fetch(HOURLY_LOAD.format("$1", "$2"), minute_of(since), minute_of(until))
         return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]

@@ -308,6 +308,17 @@ class SQLiteStore:
         )
         return [kpi_count(r) for r in rows]
 
+    async def kpi_by_minute(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[tuple[str, KpiCount]]:
+        column = kpi_column(dimension)
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT minute, {column}, status, problem, within_sla, bucket, SUM(n) FROM kpi "
+                "WHERE minute >= ? AND minute < ? GROUP BY 1, 2, 3, 4, 5, 6",
+                (minute_of(since), minute_of(until)),
+            ).fetchall()
+        )
+        return [(str(r[0]), kpi_count(r[1:])) for r in rows]
+
     async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
         rows = await self._run(
             lambda db: db.execute(HOURLY_LOAD.format("?", "?"), (minute_of(since), minute_of(until))).fetchall()

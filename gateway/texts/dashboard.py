@@ -68,6 +68,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "detail": ("détail", "التفاصيل"),
     "explorer": ("Rechercher dans le journal", "البحث في السجل"),
     "alerts": ("Alertes", "التنبيهات"),
+    "misuse": ("Usages suspects des accès", "استعمالات مشبوهة للصلاحيات"),
+    "sla_outlook": ("Délais menacés", "آجال مهدَّدة"),
+    "no_outlook": (
+        "Aucun dépassement de délai prévu dans les deux heures.",
+        "لا يُتوقَّع أي تجاوز للآجال خلال الساعتين القادمتين.",
+    ),
+    "subject": ("objet", "المعني"),
+    "breach_in": ("dépassement dans", "التجاوز بعد"),
+    "now": ("maintenant", "الآن"),
     "alerts_intro": (
         "Agents dont l'activité sort de l'ordinaire, comparée à celle des autres agents de leur agence et à la leur.",
         "أعوان يخرج نشاطهم عن المألوف مقارنةً بأعوان وكالتهم وبنشاطهم المعتاد.",

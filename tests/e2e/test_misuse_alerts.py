@@ -15,7 +15,7 @@ import pytest
 
 from gateway.config import Config
 from gateway.insights.misuse import LOCAL
-from gateway.records import AlertRecord, AuditEntry
+from gateway.records import AlertRecord, AuditEntry, Journey
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
 from gateway_sandbox.civil_registry.records import Registry
@@ -111,3 +111,38 @@ async def ask_all(client: BusClient, cnas: Issued, agency: str, asks: list[tuple
         rid, body = signed_xml(cnas, subject={"nin": nin}, agency=agency, agent=agent)
         replies.append(client.call(body, message_id=rid, timeout=30))
     assert {r.status for r in await asyncio.gather(*replies)} == {"issued"}
+
+
+async def test_a_provider_missing_its_deadlines_is_a_breach_foreseen_on_metrics_and_the_alerts_page(
+    home: Path, gateway: Gateway, http: str
+) -> None:
+    """Five minutes of answers from the commercial register mostly past their deadline: the gateway's look
+    ahead foresees a breach now for that provider, /metrics shows it, and so does the alerts page."""
+    now = dt.datetime.now(dt.UTC)
+    for i in range(60):
+        entry = AuditEntry(
+            at=now - dt.timedelta(seconds=5 * i),
+            request_id=str(uuid.uuid4()),
+            transport="amqp",
+            requester="dz.cnas",
+            agency="CNAS-57-901",
+            document_type="commercial-register-extract",
+            purpose="employer-registration",
+            provider="dz.commerce.cnrc",
+            status="issued",
+            request_sha256="a" * 64,
+            response_sha256="b" * 64,
+            subject_ref="c" * 20,
+        )
+        late = i % 4 != 0  # three in four past the deadline
+        await gateway.store.record(entry, None, Journey((("route", 12_000.0),), 12_000.0 if late else 900.0, not late))
+    outlooks = await gateway.look_ahead()
+    assert [(o.subject, o.kind, o.eta_seconds) for o in outlooks if o.subject == "dz.commerce.cnrc"] == [
+        ("dz.commerce.cnrc", "provider", 0.0)
+    ]
+    metrics = gateway.metrics.render().decode()
+    assert 'gateway_sla_breach_eta_seconds{kind="provider",subject="dz.commerce.cnrc"} 0.0' in metrics
+    session = await logged_in(http, home, "leila")
+    async with session, session.get(http + "/alerts") as response:
+        page = await response.text()
+    assert "Délais menacés" in page and "dz.commerce.cnrc" in page

@@ -27,6 +27,7 @@ def exported_names() -> set[str]:
     metrics.queue_messages.labels("gateway.dead").set(0)
     metrics.queue_consumers.labels("gateway.dead").set(0)
     metrics.misuse_open.labels("bulk_lookups").set(0)
+    metrics.sla_breach_eta.labels("dz.finances.dgi", "provider").set(600)
     text = metrics.render().decode()
     return {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
 
@@ -41,6 +42,7 @@ def test_alert_rules_use_exported_metrics() -> None:
         "GatewayNotReady",
         "GatewayBrokerTakesNoWrites",
         "GatewayMisuseAlertOpen",
+        "GatewaySlaBreachForeseen",
     }
     exported = exported_names()
     for rule in rules:
