@@ -217,7 +217,8 @@ td.n{text-align:right}tr.low td{background:#fde2e2}tr.total td{font-weight:bold}
 [lang=ar]{display:block;direction:rtl;font-size:.9em;color:#444}"""
 
 
-def _bilingual(fr: str, ar: str) -> str:
+def bilingual(fr: str, ar: str) -> str:
+    """French, then Arabic right to left, both escaped."""
     return f'{html.escape(fr)}<span lang="ar" dir="rtl">{html.escape(ar)}</span>'
 
 
@@ -225,14 +226,15 @@ def _when(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _page(report: Report, title: tuple[str, str], body: str) -> str:
+def page(report: Report, title: tuple[str, str], body: str) -> str:
+    """A self-contained bilingual page of the report, with the period and when it was made."""
     p = report.period
     return f"""<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>{html.escape(f"{title[0]} — {p.label}")}</title>
 <style>{_STYLE}</style></head>
-<body><h1>{_bilingual(*title)}</h1>
-<p>{_bilingual(*PERIOD)} <strong>{html.escape(p.label)}</strong> : {html.escape(_when(p.since))}
-→ {html.escape(_when(p.until))} (exclu)<br>{_bilingual(*GENERATED)}
+<body><h1>{bilingual(*title)}</h1>
+<p>{bilingual(*PERIOD)} <strong>{html.escape(p.label)}</strong> : {html.escape(_when(p.since))}
+→ {html.escape(_when(p.until))} (exclu)<br>{bilingual(*GENERATED)}
 {html.escape(_when(report.generated_at))}</p>
 {body}
 </body></html>
@@ -245,7 +247,7 @@ def _cells(dimension: str, values: tuple[str, ...]) -> str:
     cells = []
     for index, value in enumerate(values):
         if index == 1 and arabic:
-            cells.append(f"<td>{_bilingual(value, arabic)}</td>")
+            cells.append(f"<td>{bilingual(value, arabic)}</td>")
         else:
             numeric = COLUMNS[index] not in ("key", "name", "failure_causes")
             cells.append(f"<td{' class=n' if numeric else ''}>{html.escape(value)}</td>")
@@ -255,7 +257,7 @@ def _cells(dimension: str, values: tuple[str, ...]) -> str:
 def table_page(report: Report, dimension: str) -> str:
     """One table of the report as a self-contained page; rows under SLA_TARGET % are highlighted."""
     headings = (KEY_HEADINGS[dimension], *HEADINGS)
-    head = "".join(f"<th>{_bilingual(fr, ar)}</th>" for fr, ar in headings)
+    head = "".join(f"<th>{bilingual(fr, ar)}</th>" for fr, ar in headings)
     lines = []
     for values in rows(report, dimension):
         classes = ["total"] if values[0] == TOTAL_KEY else []
@@ -266,27 +268,25 @@ def table_page(report: Report, dimension: str) -> str:
         lines.append(f"<tr{attribute}>{_cells(dimension, values)}</tr>")
     title = (f"{REPORT[0]} — {TITLES[dimension][0].lower()}", f"{REPORT[1]} — {TITLES[dimension][1]}")
     body = f'<p><a href="index.html">Sommaire</a></p>\n<table>\n<tr>{head}</tr>\n' + "\n".join(lines) + "\n</table>"
-    return _page(report, title, body)
+    return page(report, title, body)
 
 
-def index_page(report: Report, checkpoints: Sequence[str] = ()) -> str:
-    """The report's index: the period's totals, a link to each table and its CSV, and the journal's
-    checkpoints it carries."""
+def index_page(report: Report, checkpoints: Sequence[str] = (), sections: Sequence[tuple[str, str, str]] = ()) -> str:
+    """The report's index: the period's totals, a link to each table and its CSV, to each further
+    section (page, French title, Arabic title), and the journal's checkpoints it carries."""
     overall = report.total()
     links = "".join(
-        f'<li><a href="{d}.html">{_bilingual(*TITLES[d])}</a> (<a href="{d}.csv">CSV</a>)</li>' for d in DIMENSIONS
-    )
+        f'<li><a href="{d}.html">{bilingual(*TITLES[d])}</a> (<a href="{d}.csv">CSV</a>)</li>' for d in DIMENSIONS
+    ) + "".join(f'<li><a href="{html.escape(href)}">{bilingual(fr, ar)}</a></li>' for href, fr, ar in sections)
     facts = (
-        f"<p>{_bilingual(*VOLUME)} {overall.volume} — "
-        f"{_bilingual(*WITHIN_SLA)} {html.escape(percent(overall) or '—')} — "
-        f"{_bilingual(*P95)} {html.escape(p95(overall) or '—')}</p>"
+        f"<p>{bilingual(*VOLUME)} {overall.volume} — "
+        f"{bilingual(*WITHIN_SLA)} {html.escape(percent(overall) or '—')} — "
+        f"{bilingual(*P95)} {html.escape(p95(overall) or '—')}</p>"
     )
     anchors = (
-        f'<p>{_bilingual(*CHECKPOINTS)} : <a href="{CHECKPOINTS_FILE}">{len(checkpoints)}</a></p>'
-        if checkpoints
-        else ""
+        f'<p>{bilingual(*CHECKPOINTS)} : <a href="{CHECKPOINTS_FILE}">{len(checkpoints)}</a></p>' if checkpoints else ""
     )
-    return _page(report, REPORT, f"{facts}\n<ul>{links}</ul>{anchors}")
+    return page(report, REPORT, f"{facts}\n<ul>{links}</ul>{anchors}")
 
 
 # ---------------------------------------------------------------------- writers
@@ -297,9 +297,12 @@ def write_csv(path: Path, report: Report, dimension: str) -> None:
         writer.writerows(rows(report, dimension))
 
 
-def write(report: Report, out: Path, checkpoints: Sequence[str] = ()) -> list[Path]:
-    """Writes the CSV and HTML files of the report, index.html, and the journal's `checkpoints` (one
-    sealed checkpoint per line, see `gateway.audit.checkpoints`) in `out`; returns their paths."""
+def write(
+    report: Report, out: Path, checkpoints: Sequence[str] = (), sections: Sequence[tuple[str, str, str]] = ()
+) -> list[Path]:
+    """Writes the CSV and HTML files of the report, index.html (linking `sections` too: page, French
+    and Arabic title), and the journal's `checkpoints` (one sealed checkpoint per line, see
+    `gateway.audit.checkpoints`) in `out`; returns their paths."""
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for dimension in DIMENSIONS:
@@ -311,6 +314,6 @@ def write(report: Report, out: Path, checkpoints: Sequence[str] = ()) -> list[Pa
     if checkpoints:
         (out / CHECKPOINTS_FILE).write_text("".join(f"{token}\n" for token in checkpoints), encoding="ascii")
         written.append(out / CHECKPOINTS_FILE)
-    (out / "index.html").write_text(index_page(report, checkpoints), encoding="utf-8")
+    (out / "index.html").write_text(index_page(report, checkpoints, sections), encoding="utf-8")
     written.append(out / "index.html")
     return written

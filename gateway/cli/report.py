@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from gateway.audit import checkpoints, report
+from gateway.cli import report_foresight
 from gateway.cli.common import add_home, home_path, opened_store
+from gateway.insights import evaluation
+from gateway.texts.report import FORESIGHT
 
 
 def register(subparsers: Any) -> None:
@@ -41,8 +44,10 @@ def command(args: argparse.Namespace) -> int:
 async def _write(home: Path, period: report.Period, out: Path) -> int:
     async with opened_store(home) as store:
         built = await report.build(store, period)
+        foresight = await evaluation.evaluate(store, period.since, period.until)
     anchors = checkpoints.last_of_each_day(home, period.since, period.until)
-    for path in report.write(built, out, anchors):
+    section = (report_foresight.PAGE, *FORESIGHT)
+    for path in [*report.write(built, out, anchors, [section]), *report_foresight.write(built, foresight, out)]:
         print(path)
     overall = built.total()
     sla = f"{report.percent(overall)} % answered within SLA" if overall.sla_bound else "no SLA-bound request"

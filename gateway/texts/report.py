@@ -35,3 +35,30 @@ VOLUME = ("Volume", "الحجم")
 WITHIN_SLA = ("% dans le délai", "نسبة الالتزام بالأجل")
 P95 = ("p95 (ms)", "المئين 95 (ms)")
 CHECKPOINTS = ("Points de contrôle scellés du journal d'audit", "نقاط التحقق المختومة لسجل التدقيق")
+FORESIGHT = ("Prévision et vigilance", "الاستشراف واليقظة")
+ALERTS_RAISED = ("Alertes d'usage suspect levées dans la période", "تنبيهات الاستعمال المشبوه خلال الفترة")
+ALERT_HEADINGS = (
+    ("levée le", "أُطلق في"),
+    ("agent", "العون"),
+    ("agence", "الوكالة"),
+    ("nature", "النوع"),
+    ("motif", "السبب"),
+    ("suite", "المآل"),
+)
+ALERT_STATES = {
+    "open": ("ouverte", "مفتوح"),
+    "acknowledged": ("confirmée", "مؤكَّد"),
+    "dismissed": ("écartée", "مستبعَد"),
+}
+NO_ALERTS = ("Aucune alerte dans la période.", "لا توجد تنبيهات خلال الفترة.")
+LOAD_FORECAST = ("Prévision de la charge et réalité", "توقّع الحِمل والواقع")
+FORECAST_FACTS = (
+    ("séries prévues", "السلاسل المتوقَّعة"),
+    ("erreur rapportée à la prévision naïve saisonnière", "الخطأ نسبةً إلى التوقّع الساذج الموسمي"),
+    ("réalité dans l'intervalle à 80 %", "الواقع ضمن مجال 80 %"),
+    ("réalité dans l'intervalle à 95 %", "الواقع ضمن مجال 95 %"),
+)
+NO_FORECAST = (
+    "Historique insuffisant avant la période (quatre semaines au moins) : pas de prévision à comparer.",
+    "سجل غير كافٍ قبل الفترة (أربعة أسابيع على الأقل): لا توقّع للمقارنة.",
+)

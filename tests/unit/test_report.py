@@ -4,8 +4,11 @@ HTML files, its periods and its command."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import os
+import random
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +17,9 @@ import pytest
 
 from gateway import config as config_module
 from gateway.audit import report
-from gateway.cli import main
-from gateway.records import AuditEntry, Journey
+from gateway.cli import main, report_foresight
+from gateway.insights import evaluation
+from gateway.records import AlertRecord, AuditEntry, Journey
 from gateway.store.sqlite import SQLiteStore
 from tests.factories import audit_entry
 
@@ -222,7 +226,59 @@ async def test_the_command_writes_the_report_under_the_home_folder(tmp_path: Pat
     lines = done.stdout.splitlines()
     folder = home / "reports" / "2026-10"
     expected = [folder / f"{d}.{ext}" for ext in ("csv", "html") for d in ("agency", "wilaya", "provider")]
-    assert lines[:-1] == [str(p) for p in [*expected, folder / "index.html"]]
-    assert all(p.is_file() for p in [*expected, folder / "index.html"])
+    written = [*expected, folder / "index.html", folder / "alerts.csv", folder / "foresight.html"]
+    assert lines[:-1] == [str(p) for p in written]
+    assert all(p.is_file() for p in written)
     assert lines[-1] == "report 2026-10: 8 requests, 71.4 % answered within SLA"
     assert read_csv(folder / "agency.csv")[-1] == TOTAL
+
+
+async def test_the_report_says_which_alerts_were_raised_and_how_the_forecast_fared(tmp_path: Path) -> None:
+    """October's report lists October's alerts with how they were settled (not September's), and compares
+    the forecast of October made from August and September with what happened."""
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    await store.open()
+    try:
+        raised = AlertRecord(
+            alert_id="oct",
+            agent="A-1207",
+            agency="CNAS-16-001",
+            kind="bulk_lookups",
+            day="2026-10-10",
+            raised_at=dt.datetime(2026, 10, 10, 9, tzinfo=dt.UTC),
+            since=dt.datetime(2026, 10, 10, 8, 55, tzinfo=dt.UTC),
+            reason="40 distinct citizens in 30 min, 13× the agency median (3)",
+            evidence={"value": 40},
+            explorer="/requests?agent=A-1207&since=2026-10-10T08:55",
+        )
+        await store.add_alert(raised)
+        await store.add_alert(
+            dataclasses.replace(raised, alert_id="sep", raised_at=dt.datetime(2026, 9, 20, tzinfo=dt.UTC))
+        )
+        await store.settle_alert("oct", "acknowledged", "nadia", "followed up with the agency")
+        rng = random.Random(2)
+        day = dt.date(2026, 8, 1)
+        while day < dt.date(2026, 11, 1):
+            level = 0 if day.weekday() == 4 else 15 if day.weekday() == 5 else 50
+            if level:
+                await store.record(
+                    entry("CNAS-16-001", CIVIL, "issued", None, dt.datetime.combine(day, dt.time(11), dt.UTC)),
+                    None,
+                    Journey((("route", 5.0),), 5.0, True),
+                )
+                db = sqlite3.connect(tmp_path / "store.sqlite3")
+                with db:
+                    db.execute("UPDATE kpi SET n = ? WHERE minute = ?", (level + rng.randint(-5, 5), f"{day}T11:00"))
+                db.close()
+            day += dt.timedelta(days=1)
+        foresight = await evaluation.evaluate(store, report.month("2026-10").since, report.month("2026-10").until)
+        built = await report.build(store, report.month("2026-10"))
+    finally:
+        await store.close()
+    assert [a.alert_id for a in foresight.alerts] == ["oct"]
+    assert foresight.series == 1 and foresight.forecast is not None
+    assert foresight.forecast["days_compared"] == 31 and foresight.forecast["relative_mae"] is not None
+    paths = report_foresight.write(built, foresight, tmp_path)
+    page = (tmp_path / "foresight.html").read_text(encoding="utf-8")
+    assert "A-1207" in page and "confirmée" in page and "nadia" in page and "prévision naïve saisonnière" in page
+    assert read_csv(paths[0])[1][:3] == ["oct", "2026-10-10T09:00:00+00:00", "A-1207"]
