@@ -59,6 +59,10 @@ class StoredResponse:
         """A row of the store's `responses` columns, in the order of this record's fields."""
         return cls(**_by_field(cls, row))
 
+    def row(self) -> tuple[Any, ...]:
+        """The record's values in the order of its fields, as the stores write them."""
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+
 
 @dataclass(frozen=True, kw_only=True)
 class AttestationRecord:

@@ -4,7 +4,9 @@ keeps the alerts; every worker shows how many are open.
 The worker that holds the store's lease `insights:misuse-watch` reads the journal every
 `insights_seconds` (30 by default). When it takes the lease (at start, or after the worker
 that held it stopped), it first reads the last 29 days, to know each agency's and agent's
-past, keeping only the alerts of today; an alert is kept once per agent, kind and day
+past, keeping only the alerts of today. Entries are read in the order they were written,
+which is their time order but for the few milliseconds between workers; a lookup written
+after its local day was closed is not judged. An alert is kept once per agent, kind and day
 (its id), so a worker that takes over does not raise again what was raised.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import structlog
 
@@ -87,32 +89,29 @@ class MisuseService:
         return kept
 
     async def _prime(self) -> list[AlertRecord]:
-        """The watch rebuilt from the last days of the journal, read in time order (entries are
-        numbered as they are written, a little out of time order across workers); the alerts of
-        today kept."""
+        """The watch rebuilt from the last days of the journal, a page at a time (memory stays
+        bounded however long the journal); the alerts of today kept."""
         self._watch = MisuseWatch(self._thresholds)
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=HISTORY_DAYS + 1)
         before = await self._store.audit_search(AuditQuery(until=cutoff, limit=1))
         self._seq = before[0][0] if before else 0
-        past = sorted(await self._accesses(), key=lambda a: a.at)
         today = dt.datetime.now(LOCAL).date()
-        kept = await self._keep(a for a in self._watch.read(past) if a.raised_at.astimezone(LOCAL).date() == today)
-        log.info("misuse_watch_started", lookups=len(past), alerts_today=len(kept))
+        kept = await self._read(lambda alert: alert.raised_at.astimezone(LOCAL).date() == today)
+        log.info("misuse_watch_started", read_to=self._seq, alerts_today=len(kept))
         return kept
 
-    async def _read(self) -> list[AlertRecord]:
+    async def _read(self, wanted: Callable[[Alert], bool] = lambda alert: True) -> list[AlertRecord]:
+        """The lookups journaled after the last entry read, in the journal's order, a page at a time;
+        the `wanted` alerts they raise kept."""
         assert self._watch is not None
-        return await self._keep(self._watch.read(await self._accesses()))
-
-    async def _accesses(self) -> list[Access]:
-        """The lookups journaled after the last entry read, in the journal's order."""
-        found = []
+        kept = []
         while page := await self._store.audit_after(self._seq, PAGE):
             self._seq = page[-1][0]
-            found += [a for _, entry in page if (a := Access.of(entry)) is not None]
+            accesses = [a for _, entry in page if (a := Access.of(entry)) is not None]
+            kept += await self._keep(alert for alert in self._watch.read(accesses) if wanted(alert))
             if len(page) < PAGE:
                 break
-        return found
+        return kept
 
     async def _keep(self, alerts: Iterable[Alert]) -> list[AlertRecord]:
         kept = []

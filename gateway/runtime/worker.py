@@ -253,7 +253,8 @@ class Gateway:
         foreseen = {(o.subject, o.kind) for o in outlooks}
         for previous in self.outlooks:
             if (previous.subject, previous.kind) not in foreseen:
-                self.metrics.sla_breach_eta.remove(previous.subject, previous.kind)
+                with contextlib.suppress(KeyError):  # removed already by a look of its own
+                    self.metrics.sla_breach_eta.remove(previous.subject, previous.kind)
         for outlook in outlooks:
             self.metrics.sla_breach_eta.labels(outlook.subject, outlook.kind).set(outlook.eta_seconds)
             if outlook.eta_seconds == 0 or not any(p.subject == outlook.subject for p in self.outlooks):

@@ -296,19 +296,7 @@ def _completion_row(completion: Completion) -> tuple[object, ...]:
             a.revoked_at,
         )
     )
-    return (
-        r.request_id,
-        r.response_id,
-        r.digest,
-        r.body,
-        r.kind,
-        r.status,
-        r.problem,
-        r.http_status,
-        r.document_type,
-        *attested,
-        completion.owner,
-    )
+    return (*r.row(), *attested, completion.owner)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -550,18 +550,7 @@ def _complete(db: sqlite3.Connection, completion: Completion) -> None:
     r, attestation = completion.response, completion.attestation
     db.execute(
         "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            r.request_id,
-            r.response_id,
-            r.digest,
-            r.body,
-            r.kind,
-            r.status,
-            r.problem,
-            r.http_status,
-            r.document_type,
-            _iso(_now()),
-        ),
+        (*r.row(), _iso(_now())),
     )
     if attestation is not None:
         a = attestation
