@@ -12,6 +12,7 @@ from aiohttp import web
 
 from gateway.dashboard.page import esc, lang_of, ltr, respond, table
 from gateway.dashboard.session import journal
+from gateway.logs import mask_identifiers
 from gateway.protocol import Transport
 from gateway.runtime.worker import gateway_of
 from gateway.store.search import AuditQuery
@@ -53,12 +54,13 @@ def query_of(params: dict[str, str]) -> AuditQuery:
 
 
 def summary(query: AuditQuery) -> str:
-    """The filters of a search in one line, as the journal keeps it (`all` for none)."""
+    """The filters of a search in one line, as the journal keeps it (`all` for none), with anything
+    that looks like an identifier typed into a filter masked."""
     words = [
         f"{name}={value:%Y-%m-%dT%H:%M}" if isinstance(value, dt.datetime) else f"{name}={value}"
         for name, value in query.given().items()
     ]
-    return " ".join(words) or "all"
+    return mask_identifiers(" ".join(words)) or "all"
 
 
 def link(params: dict[str, str], **changes: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from gateway.dashboard.explorer import summary
 from gateway.logs import mask_identifiers
+from gateway.store.search import AuditQuery
 
 
 @pytest.mark.parametrize(
@@ -20,3 +24,10 @@ from gateway.logs import mask_identifiers
 def test_identifiers_are_masked_and_nothing_else(text: str, masked: str) -> None:
     """Words with six or more digits in a row become <identifier>; times, counts and words stay."""
     assert mask_identifiers(text) == masked
+
+
+def test_a_search_is_journaled_with_identifiers_typed_into_its_filters_masked() -> None:
+    """An explorer search whose agent filter holds a NIN is journaled with the NIN masked, the rest kept."""
+    query = AuditQuery(agent="109870123456789012", status="refused", since=dt.datetime(2026, 12, 4, 8, tzinfo=dt.UTC))
+    assert summary(query) == "agent=<identifier> status=refused since=2026-12-04T08:00"
+    assert summary(AuditQuery()) == "all"
