@@ -11,11 +11,14 @@ from aiohttp import web
 
 from gateway.dashboard.page import esc, lang_of, ltr, respond, table
 from gateway.dashboard.session import checked_post, journal, logged_in
+from gateway.insights.forecast import daily_series
 from gateway.insights.misuse import LOCAL
 from gateway.insights.sla import Outlook
 from gateway.records import AlertRecord
 from gateway.runtime.worker import gateway_of
+from gateway.store import Store
 from gateway.texts.dashboard import t
+from gateway.texts.wilayas import WILAYAS
 
 DECISIONS = {"acknowledged": "alert_acknowledged", "dismissed": "alert_dismissed"}
 MAX_NOTE = 500
@@ -59,13 +62,72 @@ def _outlooks(lang: str, outlooks: list[Outlook]) -> str:
     )
 
 
+async def _load(lang: str, store: Store) -> str:
+    """The latest daily forecast: the next 7 days in all and the 10 busiest wilayas, and how the
+    forecast made 7 days before fared against what happened."""
+    heading = f"<h2>{t(lang, 'load_forecast')}</h2>"
+    rows = await store.forecasts()
+    if not rows:
+        return heading + f'<p class="notice">{t(lang, "no_forecast")}</p>'
+    days = sorted({r.day for r in rows})[:7]
+    by_day: dict[str, list[float]] = {d: [0.0, 0.0, 0.0] for d in days}
+    by_wilaya: dict[str, float] = {}
+    for r in rows:
+        if r.day in by_day:
+            by_day[r.day][0] += r.mean
+            by_day[r.day][1] += r.low80
+            by_day[r.day][2] += r.high80
+            by_wilaya[r.wilaya] = by_wilaya.get(r.wilaya, 0.0) + r.mean
+    national = table(
+        [t(lang, "day"), t(lang, "expected"), t(lang, "interval80")],
+        [[ltr(d), f"{v[0]:.0f}", ltr(f"{v[1]:.0f} – {v[2]:.0f}")] for d, v in by_day.items()],
+    )
+    busiest = sorted(by_wilaya.items(), key=lambda kv: -kv[1])[:10]
+    wilayas = table(
+        [t(lang, "wilaya"), t(lang, "expected_week")],
+        [[esc(f"{w} — {WILAYAS[w][1 if lang == 'ar' else 0]}" if w in WILAYAS else w), f"{n:.0f}"] for w, n in busiest],
+    )
+    made_on = dt.date.fromisoformat(rows[0].made_on)
+    return (
+        heading
+        + f"<p>{t(lang, 'forecast_made')} {ltr(made_on.isoformat())}</p>"
+        + national
+        + wilayas
+        + await _fared(lang, store, made_on - dt.timedelta(days=7))
+    )
+
+
+async def _fared(lang: str, store: Store, made_on: dt.date) -> str:
+    """The forecast made on `made_on`, over its first 7 days, against what happened."""
+    rows = [
+        r for r in await store.forecasts(made_on.isoformat()) if r.day < (made_on + dt.timedelta(days=7)).isoformat()
+    ]
+    if not rows:
+        return ""
+    start = dt.datetime.combine(made_on, dt.time(), LOCAL)
+    actual = daily_series(
+        await store.hourly_load(start, start + dt.timedelta(days=7)), made_on + dt.timedelta(days=7), 7
+    )
+    errors = naive = 0.0
+    held = 0
+    for r in rows:
+        value = actual.get((r.wilaya, r.document_type), [0.0] * 7)[(dt.date.fromisoformat(r.day) - made_on).days]
+        errors += abs(value - r.mean)
+        naive += abs(value - r.naive)
+        held += r.low80 <= value <= r.high80
+    ratio = f"{errors / naive:.2f}" if naive else "—"
+    return (
+        f"<p>{t(lang, 'forecast_fared', made_on=made_on.isoformat(), ratio=ratio, held=f'{held / len(rows):.0%}')}</p>"
+    )
+
+
 async def page(request: web.Request) -> web.Response:
     operator, csrf = await logged_in(request)
     gateway, lang = gateway_of(request), lang_of(request)
     alerts = await gateway.store.alerts(limit=200)
     opened = [a for a in alerts if a.state == "open"]
     settled = [a for a in alerts if a.state != "open"]
-    parts = [f"<h1>{t(lang, 'alerts')}</h1>", _outlooks(lang, gateway.outlooks)]
+    parts = [f"<h1>{t(lang, 'alerts')}</h1>", _outlooks(lang, gateway.outlooks), await _load(lang, gateway.store)]
     parts.append(f"<h2>{t(lang, 'misuse')}</h2><p>{t(lang, 'alerts_intro')}</p>")
     parts += [_open(lang, a, csrf) for a in opened] or [f'<p class="notice">{t(lang, "no_alerts")}</p>']
     if settled:

@@ -1,5 +1,10 @@
-"""Misuse alerts in a running gateway: one worker at a time reads the journal as it grows and
-keeps the alerts; every worker shows how many are open.
+"""Misuse alerts and the daily load forecast in a running gateway: one worker at a time reads
+the journal as it grows and keeps the alerts, and makes the day's forecast once; every worker
+shows how many alerts are open.
+
+The day's forecast (`gateway.insights.forecast`, every (wilaya, document type) series with
+requests in the last 120 days) is made on the watch's first turn of each local day and kept
+in the store, for the dashboard; it runs on a thread (about 20 s for the 58 wilayas' series).
 
 The worker that holds the store's lease `insights:misuse-watch` reads the journal every
 `insights_seconds` (30 by default). When it takes the lease (at start, or after the worker
@@ -19,15 +24,18 @@ from collections.abc import Callable, Iterable
 
 import structlog
 
+from gateway.insights.forecast import daily_series, forecast_all
 from gateway.insights.misuse import HISTORY_DAYS, KINDS, LOCAL, Access, Alert, MisuseWatch, Thresholds
 from gateway.metrics import Metrics
 from gateway.records import AlertRecord
 from gateway.store import Store
+from gateway.store.forecast_rows import ForecastRow
 from gateway.store.search import AuditQuery
 
 log = structlog.get_logger(__name__)
 LEASE_KEY = "insights:misuse-watch"
 PAGE = 5000
+FORECAST_HISTORY = 120  # days
 
 
 def alert_id(agent: str, kind: str, day: str) -> str:
@@ -64,6 +72,7 @@ class MisuseService:
         self._thresholds = thresholds
         self._watch: MisuseWatch | None = None
         self._seq = 0
+        self._forecast_made: dt.date | None = None
 
     async def run(self) -> None:
         while True:
@@ -85,6 +94,7 @@ class MisuseService:
             if self._watch is None:
                 kept += await self._prime()
             kept += await self._read()
+            await self.forecast_today()
         await self._count_open()
         return kept
 
@@ -124,6 +134,34 @@ class MisuseService:
                     "misuse_alert", agent=alert.agent, agency=alert.agency, kind=alert.kind, reason=alert.reason
                 )
         return kept
+
+    async def forecast_today(self) -> int:
+        """Makes and keeps today's load forecast unless the store has it; returns the series forecast."""
+        today = dt.datetime.now(LOCAL).date()
+        if self._forecast_made == today:
+            return 0
+        latest = await self._store.forecasts()
+        if latest and latest[0].made_on == today.isoformat():
+            self._forecast_made = today
+            return 0
+        midnight = dt.datetime.combine(today, dt.time(), LOCAL)
+        hourly = await self._store.hourly_load(midnight - dt.timedelta(days=FORECAST_HISTORY), midnight)
+        series = {
+            k: v[next(i for i, x in enumerate(v) if x) :]
+            for k, v in daily_series(hourly, today, FORECAST_HISTORY).items()
+            if any(v)
+        }
+        made = await asyncio.to_thread(forecast_all, series, today)
+        rows = [
+            ForecastRow(today.isoformat(), f.wilaya, f.document_type, day.isoformat(), f.mean[i], f.low80[i],
+                        f.high80[i], f.low95[i], f.high95[i], f.naive[i], f.method)
+            for f in made
+            for i, day in enumerate(f.days())
+        ]  # fmt: skip
+        await self._store.put_forecasts(rows)
+        self._forecast_made = today
+        log.info("load_forecast_made", series=len(made), first_day=today.isoformat())
+        return len(made)
 
     async def _count_open(self) -> None:
         open_alerts = await self._store.alerts("open", limit=10_000)

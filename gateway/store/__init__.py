@@ -31,6 +31,7 @@ from gateway.records import (
     StoredResponse,
 )
 from gateway.store.chain import ChainedEntry
+from gateway.store.forecast_rows import ForecastRow
 from gateway.store.search import AuditQuery
 
 
@@ -76,6 +77,14 @@ class Store(Protocol):
 
     async def kpi_by_minute(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[tuple[str, KpiCount]]:
         """The KPI counts per minute (`YYYY-MM-DDTHH:MM`) and `dimension`, as `kpi_counts` groups them."""
+        ...
+
+    async def put_forecasts(self, rows: list[ForecastRow]) -> None:
+        """Keeps a forecast's rows (a row of the same made_on, series and day is replaced)."""
+        ...
+
+    async def forecasts(self, made_on: str | None = None) -> list[ForecastRow]:
+        """The rows of the forecast made on `made_on` (the latest when None)."""
         ...
 
     async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:

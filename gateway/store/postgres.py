@@ -27,6 +27,7 @@ from gateway.records import (
 from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
 from gateway.store.deliveries import FIND_DELIVERY, delivery_of
+from gateway.store.forecast_rows import FORECAST_COLUMNS, FORECASTS_TABLE, ForecastRow
 from gateway.store.kpi_rows import (
     HOURLY_LOAD,
     JOURNEY_ADDED_COLUMNS,
@@ -135,6 +136,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
 """
     + kpi_tables(time="TIMESTAMPTZ", real="DOUBLE PRECISION", count="BIGINT")
     + ALERTS_TABLE
+    + FORECASTS_TABLE
 )
 _AUDIT_COLUMNS = (
     "at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
@@ -438,6 +440,23 @@ class PostgresStore:
             minute_of(until),
         )
         return [(str(r[0]), kpi_count(tuple(r)[1:])) for r in rows]
+
+    async def put_forecasts(self, rows: list[ForecastRow]) -> None:
+        await self.pool.executemany(
+            f"INSERT INTO forecasts ({FORECAST_COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, 12))}) "
+            "ON CONFLICT (made_on, wilaya, document_type, day) DO UPDATE SET mean = excluded.mean, "
+            "low80 = excluded.low80, high80 = excluded.high80, low95 = excluded.low95, high95 = excluded.high95, "
+            "naive = excluded.naive, method = excluded.method",
+            [r.row() for r in rows],
+        )
+
+    async def forecasts(self, made_on: str | None = None) -> list[ForecastRow]:
+        rows = await self.pool.fetch(
+            f"SELECT {FORECAST_COLUMNS} FROM forecasts WHERE made_on = "
+            "coalesce($1, (SELECT max(made_on) FROM forecasts)) ORDER BY wilaya, document_type, day",
+            made_on,
+        )
+        return [ForecastRow(*tuple(r)) for r in rows]
 
     async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
         rows = await self.pool.fetch(HOURLY_LOAD.format("$1", "$2"), minute_of(since), minute_of(until))

@@ -29,6 +29,7 @@ from gateway.records import (
 from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
 from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
+from gateway.store.forecast_rows import FORECAST_COLUMNS, FORECASTS_TABLE, ForecastRow
 from gateway.store.kpi_rows import (
     HOURLY_LOAD,
     JOURNEY_ADDED_COLUMNS,
@@ -139,6 +140,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
 """
     + kpi_tables(time="TEXT", real="REAL", count="INTEGER")
     + ALERTS_TABLE
+    + FORECASTS_TABLE
 )
 _AUDIT_COLUMNS = (
     "at, request_id, transport, requester, agency, agent, document_type, purpose, provider, status, "
@@ -318,6 +320,24 @@ class SQLiteStore:
             ).fetchall()
         )
         return [(str(r[0]), kpi_count(r[1:])) for r in rows]
+
+    async def put_forecasts(self, rows: list[ForecastRow]) -> None:
+        values = [r.row() for r in rows]
+        await self._write(
+            lambda db: db.executemany(
+                f"INSERT OR REPLACE INTO forecasts ({FORECAST_COLUMNS}) VALUES ({', '.join('?' * 11)})", values
+            )
+        )
+
+    async def forecasts(self, made_on: str | None = None) -> list[ForecastRow]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {FORECAST_COLUMNS} FROM forecasts WHERE made_on = "
+                "coalesce(?, (SELECT max(made_on) FROM forecasts)) ORDER BY wilaya, document_type, day",
+                (made_on,),
+            ).fetchall()
+        )
+        return [ForecastRow(*r) for r in rows]
 
     async def hourly_load(self, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str, str, int]]:
         rows = await self._run(

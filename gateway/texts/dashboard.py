@@ -70,6 +70,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "alerts": ("Alertes", "التنبيهات"),
     "misuse": ("Usages suspects des accès", "استعمالات مشبوهة للصلاحيات"),
     "sla_outlook": ("Délais menacés", "آجال مهدَّدة"),
+    "load_forecast": ("Charge prévue", "الحِمل المتوقَّع"),
+    "no_forecast": (
+        "Pas encore de prévision : elle est faite chaque jour, sur l'historique des demandes.",
+        "لا يوجد توقّع بعد: يُعَدّ كل يوم انطلاقًا من سجل الطلبات.",
+    ),
+    "forecast_made": ("Prévision faite le", "توقّع أُعِدّ في"),
+    "day": ("jour", "اليوم"),
+    "wilaya": ("wilaya", "الولاية"),
+    "expected": ("demandes attendues", "الطلبات المتوقَّعة"),
+    "interval80": ("intervalle à 80 % (somme des bornes)", "مجال 80 % (مجموع الحدود)"),
+    "expected_week": ("demandes attendues sur 7 jours", "الطلبات المتوقَّعة خلال 7 أيام"),
+    "forecast_fared": (
+        "La prévision du {made_on}, sur ses 7 premiers jours : erreur {ratio} de celle de la prévision naïve "
+        "saisonnière ; réalité dans l'intervalle à 80 % : {held}.",
+        "توقّع {made_on} خلال أيامه السبعة الأولى: الخطأ {ratio} من خطأ التوقّع الساذج الموسمي؛ "
+        "الواقع ضمن مجال 80 %: {held}.",
+    ),
     "no_outlook": (
         "Aucun dépassement de délai prévu dans les deux heures.",
         "لا يُتوقَّع أي تجاوز للآجال خلال الساعتين القادمتين.",

@@ -19,6 +19,7 @@ from gateway.records import AlertRecord, AuditEntry, Journey
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
 from gateway.store import Store
+from gateway.store.forecast_rows import ForecastRow
 from gateway.store.sqlite import SQLiteStore
 from gateway_sandbox.civil_registry.records import Registry
 from tests.e2e.exchange import BusClient, signed_xml
@@ -154,3 +155,25 @@ async def test_a_provider_missing_its_deadlines_is_a_breach_foreseen_on_metrics_
     async with session, session.get(http + "/alerts") as response:
         page = await response.text()
     assert "Délais menacés" in page and "dz.commerce.cnrc" in page
+
+
+async def test_the_alerts_page_shows_the_day_s_forecast_and_how_last_week_s_fared(
+    home: Path, gateway: Gateway, http: str
+) -> None:
+    """With today's forecast and the one of 7 days ago in the store, the page gives the next days' expected
+    requests, the busiest wilayas by name, and last week's forecast against what happened."""
+    today = dt.datetime.now(LOCAL).date()
+    rows = []
+    for made_on in (today, today - dt.timedelta(days=7)):
+        for i in range(14):
+            day = (made_on + dt.timedelta(days=i)).isoformat()
+            rows.append(
+                ForecastRow(made_on.isoformat(), "47", "birth-certificate", day, 120, 100, 140, 90, 150, 110, "ets")
+            )
+    await gateway.store.put_forecasts(rows)
+    session = await logged_in(http, home, "leila")
+    async with session, session.get(http + "/alerts") as response:
+        page = await response.text()
+    assert response.status == 200 and "Charge prévue" in page
+    assert "47 — Ghardaïa" in page and ">120<" in page
+    assert f"La prévision du {today - dt.timedelta(days=7)}" in page

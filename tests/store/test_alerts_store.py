@@ -1,5 +1,5 @@
 """Misuse alerts in the store, the same on SQLite and PostgreSQL: kept once per id, listed by state,
-settled once; and the journal read forward from a sequence number."""
+settled once; the journal read forward from a sequence number; the daily forecasts kept."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime as dt
 
 from gateway.records import AlertRecord
 from gateway.store import Store
+from gateway.store.forecast_rows import ForecastRow
 from tests.factories import audit_entry
 
 AT = dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC)
@@ -57,3 +58,16 @@ async def test_the_journal_is_read_forward_a_page_at_a_time(store: Store) -> Non
     rest = await store.audit_after(first[-1][0], 4)
     assert [e.agent for _, e in first + rest] == [e.agent for e in entries]
     assert await store.audit_after(rest[-1][0], 4) == []
+
+
+async def test_a_forecast_is_kept_and_the_latest_is_read_back(store: Store) -> None:
+    """put_forecasts() keeps rows (a row of the same day and series replaced); forecasts() reads the latest."""
+    older = ForecastRow("2026-12-03", "16", "birth-certificate", "2026-12-03", 50, 40, 60, 35, 65, 48, "ets")
+    newer = [
+        ForecastRow("2026-12-04", "16", "birth-certificate", day, 52, 42, 62, 37, 67, 50, "ets")
+        for day in ("2026-12-04", "2026-12-05")
+    ]
+    await store.put_forecasts([older, *newer])
+    await store.put_forecasts([dataclasses.replace(newer[0], mean=55.0)])
+    assert [(r.day, r.mean) for r in await store.forecasts()] == [("2026-12-04", 55.0), ("2026-12-05", 52.0)]
+    assert await store.forecasts("2026-12-03") == [older]

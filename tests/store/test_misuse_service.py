@@ -1,5 +1,5 @@
 """The misuse watch in a running gateway, on both back ends: one worker at a time reads the journal,
-and a worker that takes over keeps no alert twice."""
+a worker that takes over keeps no alert twice, and the day's forecast is made once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import uuid
 from gateway.insights.misuse import LOCAL
 from gateway.insights.service import MisuseService
 from gateway.metrics import Metrics
-from gateway.records import AuditEntry
+from gateway.records import AuditEntry, Journey
 from gateway.store import Store
 from tests.factories import audit_entry
 from tests.store.store_kit import StoreFactory
@@ -64,3 +64,23 @@ async def test_one_worker_watches_and_a_takeover_keeps_no_alert_twice(make_store
         await second_store.record(entry, None)
     assert [(a.agent, a.kind) for a in await second.tick()] == [("B5", "bulk_lookups")]
     assert sorted(a.agent for a in await second_store.alerts("open")) == ["B4", "B5"]
+
+
+async def test_the_watching_worker_makes_the_day_s_forecast_once(store: Store) -> None:
+    """With seven weeks of one series' requests in the KPI counts, the watching worker keeps 14 days of forecast
+    for today on its first turn, and none again on the next."""
+    today = dt.datetime.now(LOCAL).date()
+    for back in range(49, 0, -1):
+        day = today - dt.timedelta(days=back)
+        if day.weekday() == 4:
+            continue
+        at = dt.datetime.combine(day, dt.time(11), LOCAL).astimezone(dt.UTC)
+        for _ in range(3 if day.weekday() == 5 else 8):
+            entry = audit_entry(at=at, agency="CNAS-31-002", document_type="family-record", subject_ref="r")
+            await store.record(entry, None, Journey((("route", 4.0),), 4.0, True))
+    service = MisuseService(store, Metrics([]), "w1", seconds=0.1)
+    await service.tick()
+    rows = await store.forecasts()
+    assert {(r.made_on, r.wilaya, r.document_type) for r in rows} == {(today.isoformat(), "31", "family-record")}
+    assert len(rows) == 14 and rows[0].day == today.isoformat()
+    assert await service.forecast_today() == 0
