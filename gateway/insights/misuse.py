@@ -54,7 +54,7 @@ class Thresholds:
         ("repeated_subject", 4),
     )
     floor: tuple[tuple[str, float], ...] = (  # the least robust standard deviation assumed
-        ("bulk_lookups", 3),
+        ("bulk_lookups", 2),
         ("probing", 0.03),
         ("off_hours", 0.5),
         ("unusual_purpose", 1),

@@ -7,15 +7,16 @@ from benchmarks.loads import Loads
 from benchmarks.traffic import KINDS, Traffic
 
 
-def test_planted_misuse_is_found_and_ordinary_days_raise_no_alert() -> None:
-    """On 50 days of synthetic traffic (seed 5), each kind's precision and recall reach 0.9 with no false alert."""
+def test_planted_misuse_is_found_and_ordinary_days_raise_few_alerts() -> None:
+    """On 50 days of synthetic traffic (seed 5), each kind's precision and recall reach 0.9, with at most one
+    false alert per 10,000 agent-days."""
     report = evaluate(Traffic(seed=5, days=50, cases_per_kind=12))
     assert report["agent_days"] > 10_000
     for kind in KINDS:
         figures = report["kinds"][kind]
         assert figures["planted"] == 12
         assert figures["precision"] >= 0.9 and figures["recall"] >= 0.9, (kind, figures)
-    assert report["false_alerts"] == 0, report["false_examples"]
+    assert report["false_per_10k_agent_days"] <= 1.0, report["false_examples"]
 
 
 def test_the_traffic_is_the_same_for_the_same_seed() -> None:
