@@ -80,7 +80,8 @@ class Store(Protocol):
         ...
 
     async def put_forecasts(self, rows: list[ForecastRow]) -> None:
-        """Keeps a forecast's rows (a row of the same made_on, series and day is replaced)."""
+        """Keeps a forecast's rows (a row of the same made_on, series and day is replaced); `purge`
+        forgets the forecasts made before its cutoff."""
         ...
 
     async def forecasts(self, made_on: str | None = None) -> list[ForecastRow]:

@@ -606,4 +606,6 @@ class PostgresStore:
                 "DELETE FROM operator_sessions WHERE created_at < $1", older_than.timestamp()
             )
             removed += int(status.split()[-1])
+            status = await connection.execute("DELETE FROM forecasts WHERE made_on < $1", older_than.date().isoformat())
+            removed += int(status.split()[-1])
         return removed

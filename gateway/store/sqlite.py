@@ -528,6 +528,7 @@ class SQLiteStore:
             removed += db.execute(
                 "DELETE FROM operator_sessions WHERE created_at < ?", (older_than.timestamp(),)
             ).rowcount
+            removed += db.execute("DELETE FROM forecasts WHERE made_on < ?", (older_than.date().isoformat(),)).rowcount
             return removed
 
         return await self._write(purge)

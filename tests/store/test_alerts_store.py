@@ -71,3 +71,14 @@ async def test_a_forecast_is_kept_and_the_latest_is_read_back(store: Store) -> N
     await store.put_forecasts([dataclasses.replace(newer[0], mean=55.0)])
     assert [(r.day, r.mean) for r in await store.forecasts()] == [("2026-12-04", 55.0), ("2026-12-05", 52.0)]
     assert await store.forecasts("2026-12-03") == [older]
+
+
+async def test_purge_forgets_forecasts_made_before_its_cutoff_and_keeps_alerts(store: Store) -> None:
+    """purge() removes the forecasts made before the cutoff's day, keeps later ones, and never removes alerts."""
+    old = ForecastRow("2026-09-01", "16", "birth-certificate", "2026-09-01", 50, 40, 60, 35, 65, 48, "ets")
+    kept = dataclasses.replace(old, made_on="2026-12-04", day="2026-12-04")
+    await store.put_forecasts([old, kept])
+    await store.add_alert(alert("old", minutes=-200_000))
+    await store.purge(dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert await store.forecasts("2026-09-01") == [] and await store.forecasts("2026-12-04") == [kept]
+    assert [a.alert_id for a in await store.alerts()] == ["old"]
