@@ -5,11 +5,13 @@ before the share of answers given within their deadline drops under its target (
   share (answers within their type's deadline among those that have one), and a straight
   line fitted through them by least squares. A share under the target over the last five
   minutes is a breach now; a falling line is followed to where it crosses the target.
-- **The request queue.** From the queue's depth, sampled every 5 s over the last 10
-  minutes, and the rate at which the gateway answers (the last five minutes' counts): the
-  wait of a request joining the queue is about depth ÷ rate. When that wait already
-  exceeds the shortest deadline of the catalogue it is a breach now; when the depth grows,
-  the line of its growth is followed to where the wait would exceed it.
+- **The request queue and the partners' queues.** From a queue's depth, sampled every 5 s
+  over the last 10 minutes, and the rate at which its requests are answered (the last five
+  minutes' counts: all of them for the request queue, the partner's own for its queue): the
+  wait of a request joining the queue is about depth ÷ rate. When that wait already exceeds
+  the shortest deadline concerned (of the catalogue, or of the partner's types) it is a
+  breach now; when the depth grows, the line of its growth is followed to where the wait
+  would exceed it.
 
 An estimate is given only when the breach is foreseen within the next two hours and the line
 is fitted on at least five points; otherwise there is no warning. It is a straight line:
@@ -96,6 +98,12 @@ def provider_outlooks(grid: Iterable[tuple[str, KpiCount]], now: dt.datetime, ta
                 )
             )
     return out
+
+
+def answered_per_second(grid: Iterable[tuple[str, KpiCount]], now: dt.datetime, provider: str | None = None) -> float:
+    """Answers per second over the last five minutes, of one provider or of all."""
+    recent = (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    return sum(c.count for minute, c in grid if minute >= recent and (provider is None or c.key == provider)) / 300
 
 
 def queue_outlook(

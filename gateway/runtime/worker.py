@@ -22,7 +22,14 @@ from gateway.audit import checkpoints
 from gateway.audit.checkpoints import Checkpoint
 from gateway.config import Config, ConfigError
 from gateway.insights.service import MisuseService
-from gateway.insights.sla import LOOK_BACK, Outlook, QueueSamples, provider_outlooks, queue_outlook
+from gateway.insights.sla import (
+    LOOK_BACK,
+    Outlook,
+    QueueSamples,
+    answered_per_second,
+    provider_outlooks,
+    queue_outlook,
+)
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline, worker_id
@@ -244,12 +251,19 @@ class Gateway:
         """The SLA breaches foreseen now (`gateway.insights.sla`), also set on /metrics."""
         now = dt.datetime.now(dt.UTC)
         grid = await self.store.kpi_by_minute(now - LOOK_BACK, now + dt.timedelta(minutes=1), "provider")
-        recent = (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
-        answered = sum(count.count for minute, count in grid if minute >= recent) / 300
-        deadline = min((t.sla_seconds for t in self.config.catalogue.values()), default=5.0)
-        request_queue = self.config.settings.request_queue
-        queue = queue_outlook(request_queue, self.queue_samples.of(request_queue), answered, deadline, time.monotonic())
-        outlooks = provider_outlooks(grid, now) + ([queue] if queue else [])
+        types = self.config.catalogue.values()
+        queues: list[tuple[str, str | None, float]] = [
+            (self.config.settings.request_queue, None, min((t.sla_seconds for t in types), default=5.0))
+        ]  # (queue, the provider it feeds or None for all, the shortest deadline concerned)
+        for code, provider in self.config.providers.items():
+            deadlines = [t.sla_seconds for t in types if t.provider == code]
+            if "queue" in provider.options and deadlines:
+                queues.append((str(provider.options["queue"]), code, min(deadlines)))
+        outlooks = provider_outlooks(grid, now)
+        for name, feeds, deadline in queues:
+            rate = answered_per_second(grid, now, feeds)
+            queue = queue_outlook(name, self.queue_samples.of(name), rate, deadline, time.monotonic())
+            outlooks += [queue] if queue else []
         foreseen = {(o.subject, o.kind) for o in outlooks}
         for previous in self.outlooks:
             if (previous.subject, previous.kind) not in foreseen:

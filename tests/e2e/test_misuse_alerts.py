@@ -15,6 +15,7 @@ import pytest
 
 from gateway.config import Config
 from gateway.insights.misuse import LOCAL
+from gateway.insights.sla import QueueSamples
 from gateway.records import AlertRecord, AuditEntry, Journey
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import Issued
@@ -177,3 +178,33 @@ async def test_the_alerts_page_shows_the_day_s_forecast_and_how_last_week_s_fare
     assert response.status == 200 and "Charge prévue" in page
     assert "47 — Ghardaïa" in page and ">120<" in page
     assert f"La prévision du {today - dt.timedelta(days=7)}" in page
+
+
+class FrozenSamples(QueueSamples):
+    """Queue depths as a test sets them, whatever the worker samples meanwhile."""
+
+    def __init__(self, depths: dict[str, list[tuple[float, int]]]) -> None:
+        super().__init__()
+        self._depths = depths
+
+    def add(self, queue: str, at: float, depth: int) -> None: ...
+
+    def of(self, queue: str) -> list[tuple[float, int]]:
+        return self._depths.get(queue, [])
+
+
+async def test_a_partner_queue_that_fills_faster_than_its_partner_answers_is_foreseen(
+    gateway: Gateway, test_config: Config
+) -> None:
+    """The civil registry's queue holding 2,000 queries, grown over the last minute: a breach now for that
+    queue, named by the queue, apart from the request queue."""
+    queue = str(test_config.providers["dz.interieur.etat-civil"].options["queue"])
+    now = time.monotonic()
+    sampled = gateway.queue_samples
+    gateway.queue_samples = FrozenSamples({queue: [(now - 60 + 5 * i, 200 * (i - 2)) for i in range(2, 13)]})
+    try:
+        outlooks = await gateway.look_ahead()
+    finally:
+        gateway.queue_samples = sampled
+    [foreseen] = [o for o in outlooks if o.kind == "queue"]
+    assert foreseen.subject == queue and foreseen.eta_seconds == 0

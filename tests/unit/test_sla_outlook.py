@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from gateway.insights.sla import line, provider_outlooks, queue_outlook
+from gateway.insights.sla import answered_per_second, line, provider_outlooks, queue_outlook
 from gateway.records import KpiCount
 
 NOW = dt.datetime(2026, 12, 4, 10, 30, tzinfo=dt.UTC)
@@ -61,3 +61,18 @@ def test_a_queue_nobody_drains_is_a_breach_now_and_a_short_steady_one_is_none() 
     assert stuck is not None and stuck.eta_seconds == 0
     steady = [(5.0 * i, 3) for i in range(12)]
     assert queue_outlook("gateway.requests", steady, 10.0, 5.0, now=55.0) is None
+
+
+def test_the_answering_rate_is_of_the_last_five_minutes_for_one_provider_or_all() -> None:
+    """600 answers of one provider and 300 of another in the last five minutes: 2/s, 1/s, 3/s in all; older
+    minutes do not count."""
+    rows = grid("dz.finances.dgi", [1.0] * 5, answers=120) + grid("dz.commerce.cnrc", [1.0] * 5, answers=60)
+    rows += [
+        (
+            (NOW - dt.timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M"),
+            KpiCount("dz.finances.dgi", "issued", None, True, 3, 999),
+        )
+    ]
+    assert answered_per_second(rows, NOW, "dz.finances.dgi") == pytest.approx(2.0)
+    assert answered_per_second(rows, NOW, "dz.commerce.cnrc") == pytest.approx(1.0)
+    assert answered_per_second(rows, NOW) == pytest.approx(3.0)
