@@ -94,7 +94,11 @@ class MisuseService:
             if self._watch is None:
                 kept += await self._prime()
             kept += await self._read()
-            await self.forecast_today()
+            try:
+                await self.forecast_today()
+            except Exception:  # the watch goes on; the forecast is tried again tomorrow
+                log.exception("load_forecast_failed")
+                self._forecast_made = dt.datetime.now(LOCAL).date()
         await self._count_open()
         return kept
 

@@ -84,3 +84,20 @@ async def test_the_watching_worker_makes_the_day_s_forecast_once(store: Store) -
     assert {(r.made_on, r.wilaya, r.document_type) for r in rows} == {(today.isoformat(), "31", "family-record")}
     assert len(rows) == 14 and rows[0].day == today.isoformat()
     assert await service.forecast_today() == 0
+
+
+async def test_a_failing_forecast_leaves_the_watch_going_and_is_not_tried_again_today(store: Store) -> None:
+    """When the day's forecast fails, the turn still reads the journal and keeps its alerts, and the next turns
+    do not try the forecast again that day."""
+    await journal_with_a_burst(store)
+    service = MisuseService(store, Metrics([]), "w1", seconds=0.1)
+    tried = []
+
+    async def failing() -> list[tuple[str, str, str, int]]:
+        tried.append(1)
+        raise OSError("the store went away mid-read")
+
+    store.hourly_load = lambda since, until: failing()  # type: ignore[method-assign]
+    assert [(a.agent, a.kind) for a in await service.tick()] == [("B4", "bulk_lookups")]
+    await service.tick()
+    assert tried == [1]
