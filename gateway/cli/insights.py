@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cli.common import add_home, opened_store
-from gateway.insights.forecast import HORIZON, accuracy, daily_series, forecast_all
+from gateway.insights.forecast import HISTORY_DAYS, HORIZON, accuracy, daily_series, forecast_all, from_first_count
 from gateway.insights.misuse import LOCAL
 from gateway.store.alert_rows import STATES
 
@@ -34,7 +34,9 @@ def register(subparsers: Any) -> None:
         "that forecast with what happened, against the seasonal-naive forecast (the last week again).",
     )
     add_home(forecast)
-    forecast.add_argument("--history", type=int, default=120, help="days of history to fit on (default 120)")
+    forecast.add_argument(
+        "--history", type=int, default=HISTORY_DAYS, help=f"days of history to fit on (default {HISTORY_DAYS})"
+    )
     forecast.add_argument("--json", action="store_true", help="one JSON document instead of lines")
     forecast.set_defaults(func=lambda args: asyncio.run(_forecast(args.home, args.history, args.json)))
 
@@ -44,13 +46,14 @@ async def _forecast(home: Path, history: int, as_json: bool) -> int:
     since = dt.datetime.combine(today - dt.timedelta(days=history), dt.time(), LOCAL)
     async with opened_store(home) as store:
         hourly = await store.hourly_load(since, dt.datetime.combine(today, dt.time(), LOCAL))
-    series = daily_series(hourly, today, history)
+    series = from_first_count(daily_series(hourly, today, history))
     if not series:
         print("no requests in the KPI counts yet: nothing to forecast", file=sys.stderr)
         return 0
     ahead = await asyncio.to_thread(forecast_all, series, today)
     past_first = today - dt.timedelta(days=HORIZON)
-    earlier = await asyncio.to_thread(forecast_all, {k: v[:-HORIZON] for k, v in series.items()}, past_first)
+    older = {k: v[:-HORIZON] for k, v in series.items() if len(v) > HORIZON}  # series with days before then
+    earlier = await asyncio.to_thread(forecast_all, older, past_first)
     fared = accuracy(earlier, {k: v[-HORIZON:] for k, v in series.items()})
     if as_json:
         print(

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.dashboard.page import esc, lang_of, ltr, respond, table
 from gateway.dashboard.session import checked_post, journal, logged_in
-from gateway.insights.forecast import daily_series
+from gateway.insights.forecast import daily_series, fared
 from gateway.insights.misuse import LOCAL
 from gateway.insights.sla import Outlook
 from gateway.records import AlertRecord
@@ -108,17 +108,21 @@ async def _fared(lang: str, store: Store, made_on: dt.date) -> str:
     actual = daily_series(
         await store.hourly_load(start, start + dt.timedelta(days=7)), made_on + dt.timedelta(days=7), 7
     )
-    errors = naive = 0.0
-    held = 0
-    for r in rows:
-        value = actual.get((r.wilaya, r.document_type), [0.0] * 7)[(dt.date.fromisoformat(r.day) - made_on).days]
-        errors += abs(value - r.mean)
-        naive += abs(value - r.naive)
-        held += r.low80 <= value <= r.high80
-    ratio = f"{errors / naive:.2f}" if naive else "—"
-    return (
-        f"<p>{t(lang, 'forecast_fared', made_on=made_on.isoformat(), ratio=ratio, held=f'{held / len(rows):.0%}')}</p>"
+    figures = fared(
+        (
+            actual.get((r.wilaya, r.document_type), [0.0] * 7)[(dt.date.fromisoformat(r.day) - made_on).days],
+            r.mean,
+            r.naive,
+            r.low80,
+            r.high80,
+            r.low95,
+            r.high95,
+        )
+        for r in rows
     )
+    ratio = "—" if figures["relative_mae"] is None else f"{figures['relative_mae']:.2f}"
+    held = f"{figures['coverage_80'] or 0:.0%}"
+    return f"<p>{t(lang, 'forecast_fared', made_on=made_on.isoformat(), ratio=ratio, held=held)}</p>"
 
 
 async def page(request: web.Request) -> web.Response:

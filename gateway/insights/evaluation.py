@@ -8,12 +8,10 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from gateway.insights.forecast import MIN_HISTORY, accuracy, daily_series, forecast_all
+from gateway.insights.forecast import HISTORY_DAYS, MIN_HISTORY, accuracy, daily_series, forecast_all, from_first_count
 from gateway.insights.misuse import LOCAL
 from gateway.records import AlertRecord
 from gateway.store import Store
-
-HISTORY_DAYS = 120
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,5 @@ async def evaluate(store: Store, since: dt.datetime, until: dt.datetime) -> Fore
     enough = {k: v for k, v in before.items() if any(v[: HISTORY_DAYS - MIN_HISTORY + 1]) and any(v[-MIN_HISTORY:])}
     if not enough:
         return Foresight(alerts, settled)
-    trimmed = {k: v[next(i for i, x in enumerate(v) if x) :] for k, v in enough.items()}  # from its first count
-    made = await asyncio.to_thread(forecast_all, trimmed, first, days)
+    made = await asyncio.to_thread(forecast_all, from_first_count(enough), first, days)
     return Foresight(alerts, settled, accuracy(made, during), len(made))

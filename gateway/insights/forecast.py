@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 HORIZON = 14
+HISTORY_DAYS = 120  # days of history a forecast is fitted on
 MIN_HISTORY = 28
 SEASON = 7
 Z80, Z95 = 1.2816, 1.9600
@@ -53,15 +54,15 @@ class Forecast:
 
 
 def seasonal_naive(history: Sequence[float], horizon: int = HORIZON) -> list[float]:
-    """The last week of `history`, repeated."""
-    last = list(history[-SEASON:])
-    return [last[i % SEASON] for i in range(horizon)]
+    """The last week of `history`, repeated (what there is of it, when shorter; zeros for none)."""
+    last = [float(v) for v in history[-SEASON:]] or [0.0]
+    return [last[i % len(last)] for i in range(horizon)]
 
 
 def _naive_intervals(history: Sequence[float], horizon: int) -> tuple[list[float], ...]:
     mean = seasonal_naive(history, horizon)
     changes = [history[i] - history[i - SEASON] for i in range(SEASON, len(history))]
-    spread = statistics.pstdev(changes) if len(changes) >= 2 else max(1.0, statistics.fmean(history[-SEASON:]))
+    spread = statistics.pstdev(changes) if len(changes) >= 2 else max(1.0, statistics.fmean(mean[:SEASON]))
     return (
         mean,
         [max(0.0, m - Z80 * spread) for m in mean],
@@ -131,29 +132,45 @@ def daily_series(
     return series
 
 
-def accuracy(made: Sequence[Forecast], actual: Mapping[tuple[str, str], Sequence[float]]) -> dict[str, float | None]:
-    """How forecasts fared against what happened: their mean absolute error against the
+def from_first_count(series: Mapping[tuple[str, str], Sequence[float]]) -> dict[tuple[str, str], list[float]]:
+    """Each series from its first day with requests on (a series with none is left out): the days
+    before a wilaya's first request of a type are not a load of zero to fit."""
+    return {k: list(v[next(i for i, x in enumerate(v) if x) :]) for k, v in series.items() if any(v)}
+
+
+#: One forecast day against what happened: actual, forecast, seasonal naive, 80 % and 95 % bounds.
+Point = tuple[float, float, float, float, float, float, float]
+
+
+def fared(points: Iterable[Point]) -> dict[str, float | None]:
+    """How forecast days fared against what happened: their mean absolute error against the
     seasonal-naive forecast's (under 1: better), and how often the 80 % and 95 % intervals held
-    the actual count. `actual` gives each series' counts from the forecasts' first day on, and
-    the seasonal-naive forecast is taken from the forecasts' own history (`naive` below)."""
+    the actual count."""
     errors = naive_errors = 0.0
-    held80 = held95 = points = 0
-    for f in made:
-        values = actual.get((f.wilaya, f.document_type))
-        if values is None:
-            continue
-        for i, value in enumerate(values[: len(f.mean)]):
-            points += 1
-            errors += abs(value - f.mean[i])
-            naive_errors += abs(value - f.naive[i])
-            held80 += f.low80[i] <= value <= f.high80[i]
-            held95 += f.low95[i] <= value <= f.high95[i]
+    held80 = held95 = count = 0
+    for value, mean, naive, low80, high80, low95, high95 in points:
+        count += 1
+        errors += abs(value - mean)
+        naive_errors += abs(value - naive)
+        held80 += low80 <= value <= high80
+        held95 += low95 <= value <= high95
     return {
         "relative_mae": round(errors / naive_errors, 3) if naive_errors else None,
-        "coverage_80": round(held80 / points, 3) if points else None,
-        "coverage_95": round(held95 / points, 3) if points else None,
-        "days_compared": float(points),
+        "coverage_80": round(held80 / count, 3) if count else None,
+        "coverage_95": round(held95 / count, 3) if count else None,
+        "days_compared": float(count),
     }
+
+
+def accuracy(made: Sequence[Forecast], actual: Mapping[tuple[str, str], Sequence[float]]) -> dict[str, float | None]:
+    """`fared` for forecasts: `actual` gives each series' counts from the forecasts' first day on
+    (a series absent from it had no request: zero), over as many days as it holds."""
+    days = max((len(v) for v in actual.values()), default=0)
+    return fared(
+        (value, f.mean[i], f.naive[i], f.low80[i], f.high80[i], f.low95[i], f.high95[i])
+        for f in made
+        for i, value in enumerate(list(actual.get((f.wilaya, f.document_type), [0.0] * days))[: len(f.mean)])
+    )
 
 
 def forecast_all(

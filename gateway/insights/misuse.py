@@ -36,6 +36,7 @@ from gateway.records import AuditEntry
 
 LOCAL = dt.timezone(dt.timedelta(hours=1), "Africa/Algiers")  # no daylight saving time
 KINDS = ("bulk_lookups", "probing", "off_hours", "unusual_purpose", "repeated_subject")
+MEASURED = ("bulk_lookups", "probing", "off_hours", "repeated_subject")  # the kinds judged on a day's measure
 WINDOW = dt.timedelta(minutes=30)
 HISTORY_DAYS = 28
 LOOKUP_STATUSES = ("issued", "not-found")
@@ -142,6 +143,7 @@ class _Agent:
     recent: deque[tuple[dt.datetime, str]] = field(default_factory=deque)  # documents obtained in 30 minutes
     in_window: Counter[str] = field(default_factory=Counter)
     history: deque[dict[str, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_DAYS))
+    own: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind: (median, threshold) of its history
 
 
 @dataclass
@@ -216,13 +218,13 @@ class MisuseWatch:
         alerts = []
         agency = self._agencies[agent.agency]
         measures = today.measures()
-        for kind in ("bulk_lookups", "probing", "off_hours", "repeated_subject"):
+        for kind in MEASURED:
             value = measures[kind]
             counted = today.not_found if kind == "probing" else value
             if kind in today.alerted or counted < self._least[kind]:
                 continue
             median, threshold = agency.references.get(kind) or self._everyone.get(kind, (0.0, float("inf")))
-            own = self._own(agent, kind)
+            own = agent.own.get(kind)
             if value > threshold and (own is None or value > own[1]):
                 today.alerted.add(kind)
                 alerts.append(self._alert(access, agent, today, kind, value, median, own))
@@ -231,11 +233,6 @@ class MisuseWatch:
             today.alerted.add("unusual_purpose")
             alerts.append(self._alert(access, agent, today, "unusual_purpose", unusual, 0.0, None))
         return alerts
-
-    def _own(self, agent: _Agent, kind: str) -> tuple[float, float] | None:
-        if len(agent.history) < self.thresholds.own_history_days:
-            return None
-        return robust([day[kind] for day in agent.history], self.thresholds.spread, self._floor[kind])
 
     def _unusual_purposes(self, agency: _Agency, today: _Day) -> int:
         if not agency.purpose_shares:
@@ -279,7 +276,7 @@ class MisuseWatch:
         else:
             agency = self._agencies[agent.agency]
             rare = self.thresholds.rare_purpose_share
-            purposes = sorted(p for p in today.purposes if self._agencies[agent.agency].purpose_shares.get(p, 0) < rare)
+            purposes = sorted(p for p in today.purposes if agency.purpose_shares.get(p, 0.0) < rare)
             evidence["purposes"] = {p: round(100 * agency.purpose_shares.get(p, 0.0), 2) for p in purposes}
             reason = (
                 f"{value:g} lookups today for {', '.join(purposes)}, under 1 % of this agency's requests "
@@ -295,6 +292,11 @@ class MisuseWatch:
             return
         measures = day.measures()
         agent.history.append(measures)
+        if len(agent.history) >= self.thresholds.own_history_days:  # its own reference, once a day
+            agent.own = {
+                kind: robust([d[kind] for d in agent.history], self.thresholds.spread, self._floor[kind])
+                for kind in MEASURED
+            }
         agency = self._agencies[agent.agency]
         agency.days.append((day.day, measures))
         agency.purposes.append((day.day, day.purposes))
@@ -314,7 +316,7 @@ class MisuseWatch:
             while agency.purposes and agency.purposes[0][0] < oldest:
                 agency.purposes.popleft()
             agency.references = {}
-            for kind in ("bulk_lookups", "probing", "off_hours", "repeated_subject"):
+            for kind in MEASURED:
                 values = [m[kind] for _, m in agency.days]
                 pooled[kind] += values
                 if len(values) >= self.thresholds.peer_days:

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable
 
 import structlog
 
-from gateway.insights.forecast import daily_series, forecast_all
+from gateway.insights.forecast import HISTORY_DAYS as FORECAST_DAYS
+from gateway.insights.forecast import daily_series, forecast_all, from_first_count
 from gateway.insights.misuse import HISTORY_DAYS, KINDS, LOCAL, Access, Alert, MisuseWatch, Thresholds
 from gateway.metrics import Metrics
 from gateway.records import AlertRecord
@@ -35,7 +36,6 @@ from gateway.store.search import AuditQuery
 log = structlog.get_logger(__name__)
 LEASE_KEY = "insights:misuse-watch"
 PAGE = 5000
-FORECAST_HISTORY = 120  # days
 
 
 def alert_id(agent: str, kind: str, day: str) -> str:
@@ -149,12 +149,8 @@ class MisuseService:
             self._forecast_made = today
             return 0
         midnight = dt.datetime.combine(today, dt.time(), LOCAL)
-        hourly = await self._store.hourly_load(midnight - dt.timedelta(days=FORECAST_HISTORY), midnight)
-        series = {
-            k: v[next(i for i, x in enumerate(v) if x) :]
-            for k, v in daily_series(hourly, today, FORECAST_HISTORY).items()
-            if any(v)
-        }
+        hourly = await self._store.hourly_load(midnight - dt.timedelta(days=FORECAST_DAYS), midnight)
+        series = from_first_count(daily_series(hourly, today, FORECAST_DAYS))
         made = await asyncio.to_thread(forecast_all, series, today)
         rows = [
             ForecastRow(today.isoformat(), f.wilaya, f.document_type, day.isoformat(), f.mean[i], f.low80[i],

@@ -208,3 +208,35 @@ async def test_a_partner_queue_that_fills_faster_than_its_partner_answers_is_for
         gateway.queue_samples = sampled
     [foreseen] = [o for o in outlooks if o.kind == "queue"]
     assert foreseen.subject == queue and foreseen.eta_seconds == 0
+
+
+async def test_settling_an_alert_needs_a_known_decision_an_alert_id_and_the_csrf_token(
+    home: Path, gateway: Gateway, http: str
+) -> None:
+    """A decision other than acknowledged or dismissed, or no alert id, is 400; without the CSRF token, 403;
+    the alert stays open."""
+    alert = AlertRecord(
+        alert_id=uuid.uuid4().hex[:16],
+        agent="T-hostile",
+        agency="CNAS-57-902",
+        kind="probing",
+        day=dt.date.today().isoformat(),
+        raised_at=dt.datetime.now(dt.UTC),
+        since=dt.datetime.now(dt.UTC),
+        reason="9 of 12 lookups today found nobody (75%); the agency's median is 3%",
+        evidence={},
+        explorer="/requests?agent=T-hostile",
+    )
+    await gateway.store.add_alert(alert)
+    session = await logged_in(http, home, "leila")
+    async with session:
+        async with session.get(http + "/alerts") as response:
+            csrf = csrf_of(await response.text())
+        for form, status in (
+            ({"csrf": csrf, "alert_id": alert.alert_id, "decision": "deleted"}, 400),
+            ({"csrf": csrf, "decision": "dismissed"}, 400),
+            ({"alert_id": alert.alert_id, "decision": "dismissed"}, 403),
+        ):
+            async with session.post(http + "/alerts/settle", data=form, allow_redirects=False) as response:
+                assert response.status == status, form
+    assert alert.alert_id in [a.alert_id for a in await gateway.store.alerts("open")]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from gateway import config as config_module
-from gateway.insights.forecast import accuracy, daily_series, forecast
+from gateway.insights.forecast import accuracy, daily_series, forecast, from_first_count
 from gateway.insights.misuse import LOCAL
 from gateway.store import open_store
 
@@ -102,3 +102,21 @@ def test_the_command_forecasts_the_store_s_series_and_says_how_the_last_forecast
     assert (series["wilaya"], series["document_type"], len(series["mean"])) == ("16", "birth-certificate", 14)
     assert report["made_14_days_ago"]["days_compared"] == 14
     assert report["made_14_days_ago"]["relative_mae"] is not None
+
+
+def test_series_start_at_their_first_request_and_days_without_any_count_as_zero() -> None:
+    """Leading days without requests are dropped and empty series left out; a forecast series absent from what
+    happened counts as zero requests, not as a series skipped."""
+    assert from_first_count({("16", "a"): [0, 0, 3, 0, 4], ("31", "b"): [0, 0]}) == {("16", "a"): [3.0, 0.0, 4.0]}
+    rng = random.Random(7)
+    first = dt.date(2026, 12, 6)
+    made = forecast("16", "birth-certificate", weekly(rng, 70, first - dt.timedelta(days=70)), first)
+    fared = accuracy([made], {("31", "family-record"): [0.0] * 14})
+    assert fared["days_compared"] == 14 and fared["coverage_95"] is not None and fared["coverage_95"] < 1
+
+
+def test_a_series_of_a_few_days_is_forecast_from_what_there_is() -> None:
+    """Three days of history give a seasonal-naive forecast that repeats them; none gives zeros."""
+    short = forecast("16", "death-record", [2.0, 4.0, 3.0], dt.date(2026, 12, 6))
+    assert short.method == "seasonal-naive" and list(short.mean[:6]) == [2.0, 4.0, 3.0, 2.0, 4.0, 3.0]
+    assert set(forecast("16", "death-record", [], dt.date(2026, 12, 6)).mean) == {0.0}
