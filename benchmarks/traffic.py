@@ -12,8 +12,11 @@ What it models (docs/foresight.md says why and what it leaves out):
 - the season: school-allowance files in September (× 1.8), a quieter August (× 0.6), the
   end of each month busier (× 1.3);
 - work as it is: a family-allowance file looks up a birth certificate and a family record
-  of one person, a not-found answer now and then (3 %), agents who work twice as much as
-  their colleagues, agents who join during the period;
+  of one person, a not-found answer now and then (3 %), an identifier mistyped and tried
+  again (1 % of files), a file looked at again later (5 %; 0.5 % twice more), a walk-in
+  the agency seldom serves (0.2 % of files for the other kind of work), a file finished
+  after 22:00 (0.3 % of agent-days), agents who work twice as much as their colleagues,
+  agents who join during the period;
 - planted misuse of five kinds (30 cases each, on random agents and working days):
   bulk lookups of unrelated people, probing identifiers at random, night work, purposes
   the agency never uses, one citizen looked up again and again.
@@ -120,6 +123,7 @@ class Traffic:
         self.days = days
         self.agencies = agencies(self.rng)
         self.cases: list[Case] = []
+        self.planted: dict[Case, list[dt.datetime]] = {}  # each case's lookups, filled as they are generated
         self._plant(cases_per_kind)
 
     @property
@@ -177,20 +181,31 @@ class Traffic:
     def _work(self, day: dt.date, agency: Agency, agent: Agent, share: float) -> list[Access]:
         rng = self.rng
         files = max(0, round(rng.gauss(agent.pace * share, (agent.pace * share) ** 0.5)))
-        purposes, weights = list(agency.work), [w for w, _ in agency.work.values()]
+        other = EMPLOYERS if agency.work is BENEFITS else BENEFITS
+        late = share >= 1 and rng.random() < 0.003  # now and then a file finished after 22:00
         out = []
-        for _ in range(files):
+        for n in range(files):
+            work = other if rng.random() < 0.002 else agency.work  # a walk-in the agency seldom serves
+            purposes, weights = list(work), [w for w, _ in work.values()]
             purpose = rng.choices(purposes, weights)[0]
             person = subject(f"w{agency.wilaya}", rng.randrange(2_000_000))
             at = self._when(day, share)
-            for i, doc_type in enumerate(agency.work[purpose][1]):
+            if late and n == 0:
+                at = dt.datetime.combine(day, dt.time(22, rng.randint(0, 40)), LOCAL)
+            if rng.random() < 0.01:  # an identifier mistyped, tried again
+                for _ in range(rng.randint(1, 2)):
+                    typo = subject("typo", rng.randrange(10**12))
+                    out.append(Access(at, agency.code, agent.code, work[purpose][1][0], purpose, "not-found", typo))
+                    at += dt.timedelta(seconds=rng.uniform(20, 90))
+            for i, doc_type in enumerate(work[purpose][1]):
                 status = "not-found" if rng.random() < 0.03 else "issued"
                 at_i = at + dt.timedelta(seconds=20 * i)
                 out.append(Access(at_i, agency.code, agent.code, doc_type, purpose, status, person))
-            if rng.random() < 0.05:  # the same file looked at again later that day
+            again = 2 if rng.random() < 0.005 else 1 if rng.random() < 0.05 else 0  # the file looked at again
+            for _ in range(again):
                 out.append(
                     Access(at + dt.timedelta(minutes=rng.uniform(5, 120)), agency.code, agent.code,
-                           agency.work[purpose][1][0], purpose, "issued", person)
+                           work[purpose][1][0], purpose, "issued", person)
                 )  # fmt: skip
         return out
 
@@ -227,4 +242,5 @@ class Traffic:
             for _ in range(rng.randint(5, 9)):
                 at = case.start + dt.timedelta(minutes=rng.uniform(0, 240))
                 out.append(Access(at, agency.code, agent.code, doc_type, purpose, "issued", person))
+        self.planted[case] = sorted(a.at for a in out)
         return out

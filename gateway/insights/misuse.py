@@ -11,14 +11,16 @@ an alert needs both to find the behaviour unusual.
 The five kinds of misuse watched, each with the measure it is judged on:
 
 - `bulk_lookups`: distinct citizens whose document was obtained in 30 minutes;
-- `probing`: the share of today's lookups that found nobody (identifiers tried at random),
-  once at least 8 did;
-- `off_hours`: lookups at night (22:00–06:00 local), today;
-- `unusual_purpose`: lookups for a purpose the agency almost never uses, today;
+- `probing`: distinct identifiers that found nobody in 30 minutes (identifiers tried at
+  random), today's most;
+- `off_hours`: distinct citizens looked up at night (22:00–06:00 local), today;
+- `unusual_purpose`: distinct citizens whose document was obtained for a purpose the agency
+  almost never uses, today;
 - `repeated_subject`: lookups of one document of one citizen, today.
 
-A measure is unusual above median + 5 × (1.4826 × MAD) of the reference values (robust
-statistics: one extreme day does not move them), with a floor under the spread and a least
+A measure is unusual above median + k × (1.4826 × MAD) of the reference values (robust
+statistics: one extreme day does not move them; k is 5, and 2 for repeated lookups, whose
+small counts make the MAD jump from 0 to 1), with a floor under the spread and a least
 count, so that quiet agencies do not alert on a handful of requests. The method, the
 figures measured on synthetic traffic and their limits are in docs/foresight.md.
 """
@@ -46,18 +48,23 @@ LOOKUP_STATUSES = ("issued", "not-found")
 class Thresholds:
     """How far from the reference a measure must be, and the least counts, per kind."""
 
-    spread: float = 5.0  # how many robust standard deviations above the median
+    spread: tuple[tuple[str, float], ...] = (  # how many robust standard deviations above the median
+        ("bulk_lookups", 5),
+        ("probing", 5),
+        ("off_hours", 5),
+        ("repeated_subject", 2),
+    )
     least: tuple[tuple[str, float], ...] = (
         ("bulk_lookups", 12),
-        ("probing", 8),
-        ("off_hours", 3),
-        ("unusual_purpose", 4),
+        ("probing", 5),
+        ("off_hours", 2),
+        ("unusual_purpose", 3),
         ("repeated_subject", 4),
     )
     floor: tuple[tuple[str, float], ...] = (  # the least robust standard deviation assumed
         ("bulk_lookups", 2),
-        ("probing", 0.03),
-        ("off_hours", 0.5),
+        ("probing", 0.6),
+        ("off_hours", 0.3),
         ("unusual_purpose", 1),
         ("repeated_subject", 0.5),
     )
@@ -120,9 +127,11 @@ class _Day:
     volume: int = 0
     subjects: Counter[tuple[str, str]] = field(default_factory=Counter)  # by (subject, document type)
     not_found: int = 0
-    night: int = 0
+    night: set[str] = field(default_factory=set)  # citizens looked up at night
     purposes: Counter[str] = field(default_factory=Counter)
+    purpose_subjects: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     most_in_window: int = 0
+    most_not_found_in_window: int = 0
     first_at: dt.datetime | None = None
     night_since: dt.datetime | None = None
     alerted: set[str] = field(default_factory=set)
@@ -130,8 +139,8 @@ class _Day:
     def measures(self) -> dict[str, float]:
         return {
             "bulk_lookups": self.most_in_window,
-            "probing": self.not_found / self.volume if self.volume else 0.0,
-            "off_hours": self.night,
+            "probing": self.most_not_found_in_window,
+            "off_hours": len(self.night),
             "repeated_subject": max(self.subjects.values(), default=0),
         }
 
@@ -142,6 +151,8 @@ class _Agent:
     today: _Day | None = None
     recent: deque[tuple[dt.datetime, str]] = field(default_factory=deque)  # documents obtained in 30 minutes
     in_window: Counter[str] = field(default_factory=Counter)
+    missed: deque[tuple[dt.datetime, str]] = field(default_factory=deque)  # identifiers that found nobody, 30 min
+    missed_in_window: Counter[str] = field(default_factory=Counter)
     history: deque[dict[str, float]] = field(default_factory=lambda: deque(maxlen=HISTORY_DAYS))
     own: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind: (median, threshold) of its history
 
@@ -152,6 +163,15 @@ class _Agency:
     purposes: deque[tuple[dt.date, Counter[str]]] = field(default_factory=deque)
     references: dict[str, tuple[float, float]] = field(default_factory=dict)  # kind: (median, threshold)
     purpose_shares: dict[str, float] = field(default_factory=dict)
+
+
+def _slide(window: deque[tuple[dt.datetime, str]], counts: Counter[str], after: dt.datetime) -> None:
+    """Drops from a 30-minute `window` (and its `counts`) what happened at or before `after`."""
+    while window and window[0][0] <= after:
+        _, gone = window.popleft()
+        counts[gone] -= 1
+        if counts[gone] == 0:
+            del counts[gone]
 
 
 def robust(values: list[float], spread: float, floor: float) -> tuple[float, float]:
@@ -169,6 +189,7 @@ class MisuseWatch:
     def __init__(self, thresholds: Thresholds | None = None) -> None:
         self.thresholds = thresholds or Thresholds()
         self._least = dict(self.thresholds.least)
+        self._spread = dict(self.thresholds.spread)
         self._floor = dict(self.thresholds.floor)
         self._agents: dict[str, _Agent] = {}
         self._agencies: defaultdict[str, _Agency] = defaultdict(_Agency)
@@ -197,20 +218,21 @@ class MisuseWatch:
         today.volume += 1
         today.subjects[(access.subject, access.document_type)] += 1
         today.purposes[access.purpose] += 1
-        if access.status == "not-found":
-            today.not_found += 1
         if local.hour >= 22 or local.hour < 6:
-            today.night += 1
+            today.night.add(access.subject)
             today.night_since = today.night_since or access.at
         if access.status == "issued":  # a document obtained: a citizen's data seen
+            today.purpose_subjects[access.purpose].add(access.subject)
             agent.recent.append((access.at, access.subject))
             agent.in_window[access.subject] += 1
-        while agent.recent and agent.recent[0][0] <= access.at - WINDOW:
-            _, gone = agent.recent.popleft()
-            agent.in_window[gone] -= 1
-            if agent.in_window[gone] == 0:
-                del agent.in_window[gone]
+        else:
+            today.not_found += 1
+            agent.missed.append((access.at, access.subject))
+            agent.missed_in_window[access.subject] += 1
+        _slide(agent.recent, agent.in_window, access.at - WINDOW)
+        _slide(agent.missed, agent.missed_in_window, access.at - WINDOW)
         today.most_in_window = max(today.most_in_window, len(agent.in_window))
+        today.most_not_found_in_window = max(today.most_not_found_in_window, len(agent.missed_in_window))
         return self._judge(access, agent, today)
 
     # ------------------------------------------------------------------ judging
@@ -220,8 +242,7 @@ class MisuseWatch:
         measures = today.measures()
         for kind in MEASURED:
             value = measures[kind]
-            counted = today.not_found if kind == "probing" else value
-            if kind in today.alerted or counted < self._least[kind]:
+            if kind in today.alerted or value < self._least[kind]:
                 continue
             median, threshold = agency.references.get(kind) or self._everyone.get(kind, (0.0, float("inf")))
             own = agent.own.get(kind)
@@ -238,7 +259,13 @@ class MisuseWatch:
         if not agency.purpose_shares:
             return 0
         rare = self.thresholds.rare_purpose_share
-        return sum(n for purpose, n in today.purposes.items() if agency.purpose_shares.get(purpose, 0.0) < rare)
+        odd = (
+            s
+            for p, subjects in today.purpose_subjects.items()
+            if agency.purpose_shares.get(p, 0.0) < rare
+            for s in subjects
+        )
+        return len(set(odd))
 
     def _alert(
         self,
@@ -261,14 +288,12 @@ class MisuseWatch:
             since = agent.recent[0][0]
             reason = f"{value:g} distinct citizens in 30 min, {times}"
         elif kind == "probing":
-            evidence["not_found"] = today.not_found
-            reason = (
-                f"{today.not_found} of {today.volume} lookups today found nobody ({value:.0%}); "
-                f"the agency's median is {median:.0%}"
-            )
+            since = agent.missed[0][0]
+            evidence["not_found_today"] = today.not_found
+            reason = f"{value:g} identifiers that found nobody in 30 min, {times}"
         elif kind == "off_hours":
             since = today.night_since or since
-            reason = f"{value:g} lookups at night (22:00–06:00) today, {times}"
+            reason = f"{value:g} citizens looked up at night (22:00–06:00) today, {times}"
         elif kind == "repeated_subject":
             (subject, document_type), _ = today.subjects.most_common(1)[0]
             evidence["subject_ref"], evidence["document_type"] = subject, document_type
@@ -279,8 +304,8 @@ class MisuseWatch:
             purposes = sorted(p for p in today.purposes if agency.purpose_shares.get(p, 0.0) < rare)
             evidence["purposes"] = {p: round(100 * agency.purpose_shares.get(p, 0.0), 2) for p in purposes}
             reason = (
-                f"{value:g} lookups today for {', '.join(purposes)}, under 1 % of this agency's requests "
-                f"in {HISTORY_DAYS} days"
+                f"{value:g} citizens looked up today for {', '.join(purposes)}, under 1 % of this agency's "
+                f"requests in {HISTORY_DAYS} days"
             )
         return Alert(access.agent, agent.agency, kind, access.at, since, reason, evidence)
 
@@ -294,7 +319,7 @@ class MisuseWatch:
         agent.history.append(measures)
         if len(agent.history) >= self.thresholds.own_history_days:  # its own reference, once a day
             agent.own = {
-                kind: robust([d[kind] for d in agent.history], self.thresholds.spread, self._floor[kind])
+                kind: robust([d[kind] for d in agent.history], self._spread[kind], self._floor[kind])
                 for kind in MEASURED
             }
         agency = self._agencies[agent.agency]
@@ -320,7 +345,7 @@ class MisuseWatch:
                 values = [m[kind] for _, m in agency.days]
                 pooled[kind] += values
                 if len(values) >= self.thresholds.peer_days:
-                    agency.references[kind] = robust(values, self.thresholds.spread, self._floor[kind])
+                    agency.references[kind] = robust(values, self._spread[kind], self._floor[kind])
             counted: Counter[str] = Counter()
             for _, purposes in agency.purposes:
                 counted.update(purposes)
@@ -329,5 +354,5 @@ class MisuseWatch:
                 {p: n / total for p, n in counted.items()} if len(agency.days) >= self.thresholds.peer_days else {}
             )
         self._everyone = {
-            kind: robust(values, self.thresholds.spread, self._floor[kind]) for kind, values in pooled.items() if values
+            kind: robust(values, self._spread[kind], self._floor[kind]) for kind, values in pooled.items() if values
         }

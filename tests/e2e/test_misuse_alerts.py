@@ -223,7 +223,7 @@ async def test_settling_an_alert_needs_a_known_decision_an_alert_id_and_the_csrf
         day=dt.date.today().isoformat(),
         raised_at=dt.datetime.now(dt.UTC),
         since=dt.datetime.now(dt.UTC),
-        reason="9 of 12 lookups today found nobody (75%); the agency's median is 3%",
+        reason="9 identifiers that found nobody in 30 min, the agency's agents rarely do",
         evidence={},
         explorer="/requests?agent=T-hostile",
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from gateway.insights.misuse import LOCAL, Access, MisuseWatch
+from gateway.insights.misuse import LOCAL, Access, Alert, MisuseWatch
 from gateway.records import AuditEntry
 from tests.factories import audit_entry
 
@@ -102,3 +102,52 @@ def test_only_agents_lookups_are_read() -> None:
     assert Access.of(audit_entry(agent=None, subject_ref="r1")) is None
     assert Access.of(audit_entry(agent="AG1", status="refused", subject_ref="r1")) is None
     assert Access.of(AuditEntry.operator_action("nadia", "request_lookup")) is None
+
+
+def _day_with(rng: random.Random, agents: list[str], extra: list[Access]) -> tuple[MisuseWatch, list[Alert]]:
+    """A watch that has read 24 ordinary days, and the alerts of a 25th with `extra` lookups added."""
+    watch = MisuseWatch()
+    days = working_days(25)
+    for day in days[:-1]:
+        list(watch.read(ordinary_day(rng, day, agents)))
+    return watch, list(watch.read(sorted(ordinary_day(rng, days[-1], agents) + extra, key=lambda a: a.at)))
+
+
+def test_identifiers_that_find_nobody_over_the_whole_day_are_not_probing() -> None:
+    """Six identifiers that found nobody, one an hour, stay under five in any 30 minutes: no alert."""
+    start = dt.datetime.combine(working_days(25)[-1], dt.time(9), LOCAL)
+    scattered = [
+        Access(start + dt.timedelta(hours=i), "CNAS-16-001", "AG2", "birth-certificate", "family-allowance",
+               "not-found", f"t{i}")
+        for i in range(6)
+    ]  # fmt: skip
+    _, alerts = _day_with(random.Random(10), [f"AG{i}" for i in range(5)], scattered)
+    assert alerts == []
+
+
+def test_five_identifiers_that_find_nobody_in_a_quarter_hour_are_probing_from_the_first() -> None:
+    """Five unknown identifiers three minutes apart alert at the fifth, with the evidence starting at the first."""
+    start = dt.datetime.combine(working_days(25)[-1], dt.time(9, 30), LOCAL)
+    probes = [
+        Access(start + dt.timedelta(minutes=3 * i), "CNAS-16-001", "AG2", "birth-certificate", "family-allowance",
+               "not-found", f"q{i}")
+        for i in range(5)
+    ]  # fmt: skip
+    _, alerts = _day_with(random.Random(11), [f"AG{i}" for i in range(5)], probes)
+    assert [(a.agent, a.kind) for a in alerts] == [("AG2", "probing")]
+    assert alerts[0].raised_at == start + dt.timedelta(minutes=12)
+    assert alerts[0].since == start
+    assert alerts[0].reason.startswith("5 identifiers that found nobody in 30 min")
+
+
+def test_one_citizen_looked_up_four_times_in_a_day_is_alerted_at_the_fourth() -> None:
+    """The same citizen's birth certificate obtained four times in a morning alerts once, at the fourth lookup."""
+    start = dt.datetime.combine(working_days(25)[-1], dt.time(9), LOCAL)
+    again = [
+        Access(start + dt.timedelta(minutes=40 * i), "CNAS-16-001", "AG4", "birth-certificate", "family-allowance",
+               "issued", "same-person")
+        for i in range(6)
+    ]  # fmt: skip
+    _, alerts = _day_with(random.Random(12), [f"AG{i}" for i in range(5)], again)
+    assert [(a.agent, a.kind) for a in alerts] == [("AG4", "repeated_subject")]
+    assert alerts[0].raised_at == start + dt.timedelta(minutes=120)
