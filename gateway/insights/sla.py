@@ -5,10 +5,12 @@ before the share of answers given within their deadline drops under its target (
   share (answers within their type's deadline among those that have one), and a straight
   line fitted through them by least squares. A share under the target over the last five
   minutes is a breach now; a falling line is followed to where it crosses the target.
-- **The request queue and the partners' queues.** From a queue's depth, sampled every 5 s
-  over the last 10 minutes, and the rate at which its requests are answered (the last five
-  minutes' counts: all of them for the request queue, the partner's own for its queue): the
-  wait of a request joining the queue is about depth ÷ rate. When that wait already exceeds
+- **The request queue, the bulk lane and the partners' queues.** From a queue's depth,
+  sampled every 5 s over the last 10 minutes, and the rate at which its requests are
+  answered (the last five minutes' counts: all of them for the request queue and the bulk
+  lane, the partner's own for its queue): the wait of a request joining the queue is about
+  depth ÷ rate. A bulk request is taken after the others, so the request queue's depth is
+  added to the bulk lane's. When that wait already exceeds
   the shortest deadline concerned (of the catalogue, or of the partner's types) it is a
   breach now; when the depth grows, the line of its growth is followed to where the wait
   would exceed it.
@@ -107,13 +109,19 @@ def answered_per_second(grid: Iterable[tuple[str, KpiCount]], now: dt.datetime, 
 
 
 def queue_outlook(
-    queue: str, samples: Sequence[tuple[float, int]], answered_per_second: float, deadline_seconds: float, now: float
+    queue: str,
+    samples: Sequence[tuple[float, int]],
+    answered_per_second: float,
+    deadline_seconds: float,
+    now: float,
+    ahead: int = 0,
 ) -> Outlook | None:
     """A foreseen breach for `queue`, from (monotonic time, depth) samples, the answering rate and the
-    shortest deadline; None when none is foreseen."""
+    shortest deadline; None when none is foreseen. `ahead`: requests served before this queue's
+    (the bulk lane waits behind the request queue)."""
     if not samples:
         return None
-    depth = samples[-1][1]
+    depth = samples[-1][1] + ahead
     if depth and answered_per_second <= 0:
         return Outlook(queue, "queue", 0.0, f"{depth} requests waiting and none answered in the last 5 min")
     if answered_per_second <= 0:

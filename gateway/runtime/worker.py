@@ -252,9 +252,10 @@ class Gateway:
         now = dt.datetime.now(dt.UTC)
         grid = await self.store.kpi_by_minute(now - LOOK_BACK, now + dt.timedelta(minutes=1), "provider")
         types = self.config.catalogue.values()
-        queues: list[tuple[str, str | None, float]] = [
-            (self.config.settings.request_queue, None, min((t.sla_seconds for t in types), default=5.0))
-        ]  # (queue, the provider it feeds or None for all, the shortest deadline concerned)
+        shortest = min((t.sla_seconds for t in types), default=5.0)
+        requests, bulk = self.config.settings.request_queue, self.config.settings.bulk_queue
+        queues: list[tuple[str, str | None, float]] = [(requests, None, shortest), (bulk, None, shortest)]
+        # (queue, the provider it feeds or None for all, the shortest deadline concerned)
         for code, provider in self.config.providers.items():
             deadlines = [t.sla_seconds for t in types if t.provider == code]
             if "queue" in provider.options and deadlines:
@@ -262,7 +263,9 @@ class Gateway:
         outlooks = provider_outlooks(grid, now)
         for name, feeds, deadline in queues:
             rate = answered_per_second(grid, now, feeds)
-            queue = queue_outlook(name, self.queue_samples.of(name), rate, deadline, time.monotonic())
+            waiting = self.queue_samples.of(requests)
+            ahead = waiting[-1][1] if name == bulk and waiting else 0  # bulk requests are taken after the others
+            queue = queue_outlook(name, self.queue_samples.of(name), rate, deadline, time.monotonic(), ahead=ahead)
             outlooks += [queue] if queue else []
         foreseen = {(o.subject, o.kind) for o in outlooks}
         for previous in self.outlooks:

@@ -76,3 +76,11 @@ def test_the_answering_rate_is_of_the_last_five_minutes_for_one_provider_or_all(
     assert answered_per_second(rows, NOW, "dz.finances.dgi") == pytest.approx(2.0)
     assert answered_per_second(rows, NOW, "dz.commerce.cnrc") == pytest.approx(1.0)
     assert answered_per_second(rows, NOW) == pytest.approx(3.0)
+
+
+def test_the_bulk_lane_counts_the_requests_served_before_it() -> None:
+    """Ten bulk requests behind 60 in the request queue at 10 answers/s wait 7 s: a breach of 5 s now."""
+    steady = [(5.0 * i, 10) for i in range(12)]
+    assert queue_outlook("gateway.lane.bulk", steady, 10.0, 5.0, now=55.0) is None
+    behind = queue_outlook("gateway.lane.bulk", steady, 10.0, 5.0, now=55.0, ahead=60)
+    assert behind is not None and behind.eta_seconds == 0 and "70 waiting" in behind.reason
