@@ -87,6 +87,13 @@ class Metrics:
             ["subject", "kind"],
             registry=self.registry,
         )
+        self.load_forecast = Gauge(
+            "gateway_load_forecast_requests",
+            "Requests forecast over all wilayas by today's load forecast, by document type: for today (days=1) "
+            "and for the 7 days from today (days=7).",
+            ["document_type", "days"],
+            registry=self.registry,
+        )
         self.queue_messages = Gauge(
             "gateway_queue_messages", "Messages waiting in a queue the gateway uses.", ["queue"], registry=self.registry
         )

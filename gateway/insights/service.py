@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 import structlog
@@ -73,6 +74,7 @@ class MisuseService:
         self._watch: MisuseWatch | None = None
         self._seq = 0
         self._forecast_made: dt.date | None = None
+        self._forecast_shown: dt.date | None = None
 
     async def run(self) -> None:
         while True:
@@ -100,6 +102,7 @@ class MisuseService:
                 log.exception("load_forecast_failed")
                 self._forecast_made = dt.datetime.now(LOCAL).date()
         await self._count_open()
+        await self._show_forecast()
         return kept
 
     async def _prime(self) -> list[AlertRecord]:
@@ -162,6 +165,26 @@ class MisuseService:
         self._forecast_made = today
         log.info("load_forecast_made", series=len(made), first_day=today.isoformat())
         return len(made)
+
+    async def _show_forecast(self) -> None:
+        """Today's forecast on /metrics, in every worker, once it is made."""
+        today = dt.datetime.now(LOCAL).date()
+        if self._forecast_shown == today:
+            return
+        rows = await self._store.forecasts(today.isoformat())
+        if not rows:
+            return
+        week = (today + dt.timedelta(days=7)).isoformat()
+        totals: defaultdict[tuple[str, str], float] = defaultdict(float)
+        for row in rows:
+            if row.day == today.isoformat():
+                totals[(row.document_type, "1")] += row.mean
+            if row.day < week:
+                totals[(row.document_type, "7")] += row.mean
+        self._metrics.load_forecast.clear()
+        for (document_type, days), total in totals.items():
+            self._metrics.load_forecast.labels(document_type, days).set(round(total, 1))
+        self._forecast_shown = today
 
     async def _count_open(self) -> None:
         open_alerts = await self._store.alerts("open", limit=10_000)

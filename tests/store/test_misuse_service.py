@@ -68,7 +68,7 @@ async def test_one_worker_watches_and_a_takeover_keeps_no_alert_twice(make_store
 
 async def test_the_watching_worker_makes_the_day_s_forecast_once(store: Store) -> None:
     """With seven weeks of one series' requests in the KPI counts, the watching worker keeps 14 days of forecast
-    for today on its first turn, and none again on the next."""
+    for today on its first turn, and none again on the next; /metrics shows its totals for today and 7 days."""
     today = dt.datetime.now(LOCAL).date()
     for back in range(49, 0, -1):
         day = today - dt.timedelta(days=back)
@@ -78,12 +78,16 @@ async def test_the_watching_worker_makes_the_day_s_forecast_once(store: Store) -
         for _ in range(3 if day.weekday() == 5 else 8):
             entry = audit_entry(at=at, agency="CNAS-31-002", document_type="family-record", subject_ref="r")
             await store.record(entry, None, Journey((("route", 4.0),), 4.0, True))
-    service = MisuseService(store, Metrics([]), "w1", seconds=0.1)
+    metrics = Metrics([])
+    service = MisuseService(store, metrics, "w1", seconds=0.1)
     await service.tick()
     rows = await store.forecasts()
     assert {(r.made_on, r.wilaya, r.document_type) for r in rows} == {(today.isoformat(), "31", "family-record")}
     assert len(rows) == 14 and rows[0].day == today.isoformat()
     assert await service.forecast_today() == 0
+    week = sum(r.mean for r in rows[:7])
+    assert metrics.load_forecast.labels("family-record", "1")._value.get() == round(rows[0].mean, 1)
+    assert metrics.load_forecast.labels("family-record", "7")._value.get() == round(week, 1) > 0
 
 
 async def test_a_failing_forecast_leaves_the_watch_going_and_is_not_tried_again_today(store: Store) -> None:
