@@ -9,11 +9,14 @@ first lookup to its alert; and, for all kinds, the false alerts per 10,000 agent
 on an agent-day without planted misuse), the reading time per lookup and in all.
 
 Forecasts: for each (wilaya, document type) series of `benchmarks.loads`, at each origin, the
-14 days after it are forecast from the days before it, and compared with what happened:
+14 days after it are forecast from the days before it (at most the 120 the gateway fits on), and
+compared with what happened:
 the mean absolute error against the seasonal-naive forecast's over the same days (the
 relative MAE, the target being under 0.9), the MASE (scaled by the in-sample one-step
 seasonal-naive error, as Hyndman and Koehler define it) of both, how often the 80 % and
-95 % intervals held the actual value, and the time to fit.
+95 % intervals held the actual value, and the time to fit. Twice: over the autumn of 2026
+(`forecasts`), and over Ramadan 1448 and Eid al-Fitr (`forecasts_ramadan`: origins a week before
+Ramadan, in its middle and on its last day, from loads that start at the same day and run on).
 """
 
 from __future__ import annotations
@@ -28,16 +31,19 @@ from collections import Counter
 from typing import Any
 
 from benchmarks.loads import Loads
-from benchmarks.traffic import KINDS, Traffic
-from gateway.insights.forecast import SEASON, forecast, holiday, seasonal_naive
-from gateway.insights.misuse import LOCAL, Alert, MisuseWatch
+from benchmarks.traffic import KINDS, START, Traffic
+from gateway.insights.forecast import HISTORY_DAYS, SEASON, forecast, holiday, seasonal_naive
+from gateway.insights.misuse import LOCAL, Alert, MisuseWatch, Thresholds
 
 TARGETS = {"precision": 0.9, "recall": 0.9, "false_per_10k_agent_days": 1.0, "relative_mae": 0.9}
 ORIGINS = (92, 106)  # days after the start: mid-October and the start of November
+RAMADAN_DAYS = 250  # days of loads for the Ramadan span: to 26 March 2027
+# Ramadan 1448 runs from 8 February to 8 March 2027, Eid al-Fitr on 9 and 10 March
+RAMADAN_ORIGINS = tuple((day - START).days for day in (dt.date(2027, 2, 1), dt.date(2027, 2, 22), dt.date(2027, 3, 8)))
 
 
-def evaluate(traffic: Traffic) -> dict[str, Any]:
-    watch = MisuseWatch()
+def evaluate(traffic: Traffic, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    watch = MisuseWatch(thresholds)
     lookups, agent_days = 0, set()
     alerts: list[Alert] = []
     started = time.perf_counter()
@@ -63,11 +69,9 @@ def evaluate(traffic: Traffic) -> dict[str, Any]:
     kinds = {}
     for kind in KINDS:
         planted = [c for c in traffic.cases if c.kind == kind]
-        delays = [
-            (found[(c.agent, c.day, kind)].raised_at - c.start).total_seconds() / 60
-            for c in planted
-            if (c.agent, c.day, kind) in found
-        ]
+        seen = [(c, found[(c.agent, c.day, kind)]) for c in planted if (c.agent, c.day, kind) in found]
+        delays = [(alert.raised_at - traffic.planted[c][0]).total_seconds() / 60 for c, alert in seen]
+        before = [sum(at <= alert.raised_at for at in traffic.planted[c]) for c, alert in seen]
         kinds[kind] = {
             "planted": len(planted),
             "alerts": per_kind[kind],
@@ -75,6 +79,15 @@ def evaluate(traffic: Traffic) -> dict[str, Any]:
             "recall": round(len(delays) / len(planted), 3) if planted else None,
             "minutes_to_alert_median": round(statistics.median(delays), 1) if delays else None,
             "minutes_to_alert_max": round(max(delays), 1) if delays else None,
+            "within_5_minutes": round(sum(d <= 5 for d in delays) / len(delays), 3) if delays else None,
+            "lookups_before_alert_median": statistics.median(before) if before else None,
+            "minutes_between_lookups_median": round(
+                statistics.median(
+                    (times[-1] - times[0]).total_seconds() / 60 / max(1, len(times) - 1)
+                    for times in (traffic.planted[c] for c in planted)
+                ),
+                1,
+            ),
         }
     return {
         "days": traffic.days,
@@ -105,7 +118,8 @@ def evaluate_forecasts(
     for origin in origins:
         first_day = loads.start + dt.timedelta(days=origin)
         for key in keys:
-            history, actual = loads.series[key][:origin], loads.series[key][origin : origin + horizon]
+            history = loads.series[key][max(0, origin - HISTORY_DAYS) : origin]
+            actual = loads.series[key][origin : origin + horizon]
             started = time.perf_counter()
             made = forecast(key[0], key[1], history, first_day, horizon)
             fitting += time.perf_counter() - started
@@ -164,6 +178,9 @@ def register(subparsers: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     report = evaluate(Traffic(seed=args.seed, days=args.days))
     report["forecasts"] = evaluate_forecasts(Loads(seed=args.seed), series=args.series)
+    report["forecasts_ramadan"] = evaluate_forecasts(
+        Loads(seed=args.seed, days=RAMADAN_DAYS), origins=RAMADAN_ORIGINS, series=args.series
+    )
     print(json.dumps(report, indent=2, ensure_ascii=False))
     missed = [
         f"{kind} {measure} {value} (target {TARGETS[measure]})"
@@ -171,9 +188,10 @@ def command(args: argparse.Namespace) -> int:
         for measure in ("precision", "recall")
         if (value := figures[measure]) is None or value < TARGETS[measure]
     ]
-    relative = report["forecasts"]["relative_mae"]
-    if relative is None or relative >= TARGETS["relative_mae"]:
-        missed.append(f"forecasts: MAE {relative} of the seasonal-naive forecast's (target < 0.9)")
+    for span in ("forecasts", "forecasts_ramadan"):
+        relative = report[span]["relative_mae"]
+        if relative is None or relative >= TARGETS["relative_mae"]:
+            missed.append(f"{span}: MAE {relative} of the seasonal-naive forecast's (target < 0.9)")
     if report["false_per_10k_agent_days"] > TARGETS["false_per_10k_agent_days"]:
         missed.append(f"false alerts {report['false_per_10k_agent_days']} per 10,000 agent-days (target <= 1)")
     print("targets: " + ("all met" if not missed else "NOT met: " + "; ".join(missed)), file=sys.stderr)

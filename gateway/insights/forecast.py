@@ -3,35 +3,105 @@
 
 Each series is fitted with an exponential smoothing state space model (statsmodels'
 `ETSModel`): additive errors, a damped additive trend, an additive weekly season (the
-Algerian week: Friday off, Saturday light). The public holidays fixed by date (1 January,
-Yennayer on 12 January, 1 May, 5 July, 1 November) are known in advance: in the history, such
-a day counts as the same weekday a week earlier, and it is forecast at zero. Holidays of
-the lunar calendar are not known to it (their dates are set each year). A series with less
-than four weeks of history,
-or too flat to fit, is forecast seasonal-naively (the last week again), with intervals
-from the spread of its past week-on-week changes. docs/foresight.md gives the choice of
-library, the measured accuracy against the seasonal-naive forecast, and the limits.
+Algerian week: Friday off, Saturday light).
+
+Public holidays are known in advance: those fixed by date (1 January, Yennayer on 12 January,
+1 May, 5 July, 1 November) and those of the lunar calendar (Awal Muharram, Ashura, Mawlid
+an-Nabawi, Eid al-Fitr's two days, Eid al-Adha's two days). In the history, a holiday counts
+as the same weekday a week earlier; it is forecast at zero. The lunar dates come from the Umm
+al-Qura calendar (`hijridate`, which covers 1343–1500 AH, 1924–2077): Algeria's official dates,
+set by sighting the moon, can differ from them by a day, and a day outside that range has no
+lunar holiday known (it is not an error).
+
+Ramadan's shorter working hours lower the load by a factor: the ratio of a series' requests on
+Ramadan's working days to the usual (median) of the same weekdays in the four weeks before,
+learned from its own history when that holds at least 7 such days (bounded to 0.3–1.5);
+otherwise 0.8, an assumption, not a measure. The history's Ramadan days are divided by the factor before the fit,
+so that the season and level are not pulled down, and the forecast's Ramadan days (intervals
+too) multiplied by it.
+
+A series with less than four weeks of history, or too flat to fit, is forecast seasonal-naively
+(the last week again), with intervals from the spread of its past week-on-week changes.
+docs/foresight.md gives the choice of library, the measured accuracy against the seasonal-naive
+forecast, and the limits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from hijridate import Gregorian
 
 HORIZON = 14
 HISTORY_DAYS = 120  # days of history a forecast is fitted on
 MIN_HISTORY = 28
 SEASON = 7
 Z80, Z95 = 1.2816, 1.9600
-FIXED_HOLIDAYS = ((1, 1), (1, 12), (5, 1), (7, 5), (11, 1))
+FIXED_HOLIDAYS = ((1, 1), (1, 12), (5, 1), (7, 5), (11, 1))  # (month, day)
+#: (Hijri month, day): Awal Muharram, Ashura, Mawlid an-Nabawi, Eid al-Fitr, Eid al-Adha.
+LUNAR_HOLIDAYS = ((1, 1), (1, 10), (3, 12), (10, 1), (10, 2), (12, 10), (12, 11))
+RAMADAN = 9  # the Hijri month
+RAMADAN_DEFAULT = 0.8  # an assumption: Ramadan's load on a working day, for a series whose history has none
+RAMADAN_BOUNDS = (0.3, 1.5)
+MIN_RAMADAN_DAYS = 7  # working days of Ramadan in a history to learn its factor from
+
+
+@functools.lru_cache(maxsize=4096)
+def _hijri(day: dt.date) -> tuple[int, int] | None:
+    """The Hijri (month, day) of a Gregorian date in the Umm al-Qura calendar; None out of its range."""
+    try:
+        hijri = Gregorian.fromdate(day).to_hijri()
+    except (OverflowError, ValueError):
+        return None
+    return hijri.month, hijri.day
 
 
 def holiday(day: dt.date) -> bool:
-    """A public holiday fixed by date."""
-    return (day.month, day.day) in FIXED_HOLIDAYS
+    """A public holiday: fixed by date, or of the lunar calendar (Umm al-Qura dates)."""
+    return (day.month, day.day) in FIXED_HOLIDAYS or _hijri(day) in LUNAR_HOLIDAYS
+
+
+def ramadan(day: dt.date) -> bool:
+    """A day of Ramadan (Umm al-Qura dates)."""
+    hijri = _hijri(day)
+    return hijri is not None and hijri[0] == RAMADAN
+
+
+def _working(day: dt.date) -> bool:
+    return day.weekday() != 4 and not holiday(day)
+
+
+def ramadan_factor(history: Sequence[float], start: dt.date) -> float:
+    """Ramadan's load against the usual, from a history whose first value is `start`'s: the requests of its
+    working days against the median of the same weekdays in the four weeks before that Ramadan, bounded to
+    `RAMADAN_BOUNDS`; `RAMADAN_DEFAULT` when fewer than `MIN_RAMADAN_DAYS` such days (with a weekday to compare
+    with) are known."""
+    fasting = usual = 0.0
+    compared = 0
+    for i, value in enumerate(history):
+        day = start + dt.timedelta(days=i)
+        hijri = _hijri(day)
+        if hijri is None or hijri[0] != RAMADAN or not _working(day):
+            continue
+        eve = i - (hijri[1] - 1)  # index of Ramadan's first day
+        same = [
+            history[j]
+            for j in range(max(0, eve - 4 * SEASON), max(0, eve))
+            if (i - j) % SEASON == 0 and _working(start + dt.timedelta(days=j))
+        ]
+        if same:
+            fasting += value
+            usual += statistics.median(same)
+            compared += 1
+    if compared < MIN_RAMADAN_DAYS or usual <= 0:
+        return RAMADAN_DEFAULT
+    low, high = RAMADAN_BOUNDS
+    return min(high, max(low, fasting / usual))
 
 
 @dataclass(frozen=True)
@@ -100,7 +170,9 @@ def forecast(
     parts: tuple[list[float], ...]
     start = first_day - dt.timedelta(days=len(history))
     naive = tuple(float(v) for v in seasonal_naive(history, horizon))  # from the history as it was
-    history = list(history)
+    factor = ramadan_factor(history, start)
+    # a past day of Ramadan: as if it had the usual load
+    history = [v / factor if ramadan(start + dt.timedelta(days=i)) else float(v) for i, v in enumerate(history)]
     for i in range(SEASON, len(history)):  # a past holiday: as if it were the same weekday a week earlier
         if holiday(start + dt.timedelta(days=i)):
             history[i] = history[i - SEASON]
@@ -110,10 +182,9 @@ def forecast(
         parts = _ets(history, first_day - dt.timedelta(days=1), horizon)
     except (ValueError, ArithmeticError, IndexError):
         method, parts = "seasonal-naive", _naive_intervals(history, horizon)
-    off = [holiday(first_day + dt.timedelta(days=i)) for i in range(horizon)]
-    mean, low80, high80, low95, high95 = (
-        tuple(0.0 if off[i] else round(v, 2) for i, v in enumerate(part)) for part in parts
-    )
+    ahead = [first_day + dt.timedelta(days=i) for i in range(horizon)]
+    scale = [0.0 if holiday(day) else factor if ramadan(day) else 1.0 for day in ahead]
+    mean, low80, high80, low95, high95 = (tuple(round(v * scale[i], 2) for i, v in enumerate(part)) for part in parts)
     return Forecast(wilaya, document_type, first_day, mean, low80, high80, low95, high95, method, naive)
 
 

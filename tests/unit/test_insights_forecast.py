@@ -12,8 +12,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway import config as config_module
-from gateway.insights.forecast import accuracy, daily_series, forecast, from_first_count
+from gateway.insights.forecast import (
+    RAMADAN_DEFAULT,
+    accuracy,
+    daily_series,
+    forecast,
+    from_first_count,
+    holiday,
+    ramadan,
+    ramadan_factor,
+)
 from gateway.insights.misuse import LOCAL
 from gateway.store import open_store
 
@@ -120,3 +131,70 @@ def test_a_series_of_a_few_days_is_forecast_from_what_there_is() -> None:
     short = forecast("16", "death-record", [2.0, 4.0, 3.0], dt.date(2026, 12, 6))
     assert short.method == "seasonal-naive" and list(short.mean[:6]) == [2.0, 4.0, 3.0, 2.0, 4.0, 3.0]
     assert set(forecast("16", "death-record", [], dt.date(2026, 12, 6)).mean) == {0.0}
+
+
+def fasting(history: list[float], first: dt.date, factor: float) -> list[float]:
+    """`history` (whose first value is `first`'s) with its days of Ramadan at `factor` of their load."""
+    return [round(v * factor) if ramadan(first + dt.timedelta(days=i)) else v for i, v in enumerate(history)]
+
+
+def test_the_lunar_holidays_are_known_on_their_umm_al_qura_dates() -> None:
+    """Mawlid 1448 (25 August 2026), Eid al-Fitr 1448 (9 and 10 March 2027) and Eid al-Adha 1448 (16 and 17 May
+    2027) are holidays; the days around them and the last day of Ramadan (8 March 2027) are not."""
+    days = [dt.date(2026, 8, 25), dt.date(2027, 3, 9), dt.date(2027, 3, 10), dt.date(2027, 5, 16), dt.date(2027, 5, 17)]
+    assert all(holiday(day) for day in days)
+    assert not any(holiday(day) for day in (dt.date(2026, 8, 26), dt.date(2027, 3, 8), dt.date(2027, 3, 11)))
+    assert ramadan(dt.date(2027, 2, 8)) and ramadan(dt.date(2027, 3, 8))
+    assert not ramadan(dt.date(2027, 2, 7)) and not ramadan(dt.date(2027, 3, 9))
+
+
+def test_a_date_out_of_the_lunar_calendar_s_range_has_only_its_fixed_holidays() -> None:
+    """Out of the Umm al-Qura range (1924–2077), no day is a lunar holiday or in Ramadan, nothing raises, the
+    holidays fixed by date are still known, and a forecast there is made."""
+    for day in (dt.date(1, 6, 2), dt.date(1900, 3, 1), dt.date(2100, 3, 9), dt.date.max):
+        assert not holiday(day) and not ramadan(day)
+    assert holiday(dt.date(2100, 11, 1)) and holiday(dt.date(1900, 1, 1))
+    first = dt.date(2100, 3, 7)
+    made = forecast("16", "birth-certificate", weekly(random.Random(8), 70, first - dt.timedelta(days=70)), first)
+    assert made.method == "ets" and max(made.mean) > 0
+
+
+def test_a_series_with_ramadan_in_its_history_forecasts_the_rest_of_it_by_the_factor_it_learned() -> None:
+    """Three weeks into Ramadan 1448 of a series at 0.6 of its load (200 on a Sunday), the factor learned is about
+    0.6, the Sunday after Ramadan is forecast back at the usual load and the last Sunday of Ramadan at about 0.6
+    of it, and both days of Eid al-Fitr at zero."""
+    rng = random.Random(9)
+    first = dt.date(2027, 3, 1)
+    start = first - dt.timedelta(days=120)
+    history = fasting(weekly(rng, 120, start, level=200.0), start, 0.6)
+    assert abs(ramadan_factor(history, start) - 0.6) < 0.05
+    made = forecast("16", "birth-certificate", history, first)
+    mean = dict(zip(made.days(), made.mean, strict=True))
+    assert 170 < mean[dt.date(2027, 3, 14)] < 230
+    assert abs(mean[dt.date(2027, 3, 7)] / mean[dt.date(2027, 3, 14)] - 0.6) < 0.1
+    assert mean[dt.date(2027, 3, 9)] == mean[dt.date(2027, 3, 10)] == 0.0 < mean[dt.date(2027, 3, 11)]
+    sunday = made.days().index(dt.date(2027, 3, 7))
+    assert made.low95[sunday] <= made.low80[sunday] <= made.mean[sunday] <= made.high80[sunday] <= made.high95[sunday]
+
+
+def test_a_series_without_ramadan_in_its_history_forecasts_it_by_the_default_factor() -> None:
+    """A week before Ramadan 1448, a series knows nothing of it: its first Monday is forecast at the default
+    factor of the Monday before."""
+    rng = random.Random(10)
+    first = dt.date(2027, 2, 1)  # a Monday, Ramadan from Monday 8 February
+    history = weekly(rng, 120, first - dt.timedelta(days=120), level=200.0)
+    assert ramadan_factor(history, first - dt.timedelta(days=120)) == RAMADAN_DEFAULT
+    made = forecast("16", "family-record", history, first)
+    assert made.mean[7] / made.mean[0] == pytest.approx(RAMADAN_DEFAULT, abs=0.05)
+
+
+def test_a_forecast_over_eid_al_adha_forecasts_zero_on_its_two_days() -> None:
+    """16 and 17 May 2027 (Eid al-Adha 1448, a Sunday and a Monday) are forecast at zero, their intervals too,
+    and the working days around them are not."""
+    first = dt.date(2027, 5, 10)
+    made = forecast("31", "family-record", weekly(random.Random(11), 70, first - dt.timedelta(days=70)), first)
+    days = made.days()
+    for eid in (dt.date(2027, 5, 16), dt.date(2027, 5, 17)):
+        i = days.index(eid)
+        assert made.mean[i] == made.high95[i] == 0.0
+    assert made.mean[days.index(dt.date(2027, 5, 18))] > 30 and made.mean[days.index(dt.date(2027, 5, 11))] > 30
