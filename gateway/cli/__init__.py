@@ -1,5 +1,5 @@
 """The `gateway` command (`python -m gateway` is the same): `up`, `sandbox examples`,
-`operator add`, `audit verify|subject`, `report`, and the commands other installed packages
+`operator add`, `audit verify|subject`, `report`, `verify`, and the commands other installed packages
 add (`bench`, from the benchmark).
 
 Each command is one module here with `register(subparsers)`; a package outside the gateway
@@ -14,9 +14,21 @@ import argparse
 import sys
 from importlib.metadata import entry_points
 
-from gateway.cli import audit, catalogue, insights, operator, participant, partner, policy, report, sandbox, up
+from gateway.cli import (
+    audit,
+    catalogue,
+    insights,
+    operator,
+    participant,
+    partner,
+    policy,
+    report,
+    sandbox,
+    up,
+    verify,
+)
 
-COMMANDS = (up, sandbox, operator, participant, policy, catalogue, partner, audit, report, insights)
+COMMANDS = (up, sandbox, operator, participant, policy, catalogue, partner, audit, report, insights, verify)
 PLUGINS = "gateway.commands"
 
 

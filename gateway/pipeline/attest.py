@@ -23,6 +23,7 @@ from gateway.protocol import NS, SUBJECT_KEYS, Kind, Status, instant
 from gateway.records import AttestationRecord
 from gateway.signing import canonical
 from gateway.signing.seal import Sealer
+from gateway.signing.visible_seal import Claims, printed_fields
 from gateway.texts.problems import message
 
 #: The element name of one item of each list field of Data.
@@ -86,6 +87,20 @@ class Attester:
             "verificationUrl": f"{self._public_url}/v1/attestations/{attestation_id}",
             "data": minimise(answer.data, released) if answer.found else {},
         }
+        if answer.found:
+            doc["attestation"]["visibleSeal"] = self._sealer.visible_seal(
+                Claims(
+                    attestation_id,
+                    self._sealer.visible.issuer,
+                    now,
+                    valid_until,
+                    facts.document_type,
+                    facts.provider,
+                    facts.requester,
+                    facts.purpose,
+                    printed_fields(facts.document_type, doc["attestation"]["data"]),
+                )
+            )
         body = self._seal(kind, doc)
         record = AttestationRecord(
             attestation_id=attestation_id,

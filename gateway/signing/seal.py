@@ -21,7 +21,8 @@ from gateway.errors import SignatureInvalid
 from gateway.signing import chains, jws
 from gateway.signing.pki import PrivateKey
 from gateway.signing.safe_xml import parse_xml
-from gateway.signing.trust import Signer, TrustStore
+from gateway.signing.trust import Signer, TrustStore, participant_code
+from gateway.signing.visible_seal import Claims, VisibleSealer
 from gateway.signing.xades import XADES, XAdESSealer
 from gateway.signing.xmldsig import DS, signature_certificates
 
@@ -35,6 +36,7 @@ class Sealer:
         self._xades = XAdESSealer(key, chain)
         self._jws = jws.JWSSigner(key, chain)
         self.certificate = chain[0]
+        self.visible = VisibleSealer(key, chain[0], participant_code(chain[0]))
 
     def seal_xml(self, document: str, namespaces: Mapping[str | None, str]) -> bytes:
         """The XAdES-BES-sealed document (given in canonical form, its root declaring `namespaces`),
@@ -43,6 +45,10 @@ class Sealer:
 
     def seal_json(self, payload: bytes) -> bytes:
         return self._jws.sign(payload)
+
+    def visible_seal(self, claims: Claims) -> str:
+        """The compact token printed as a QR code (`visible_seal.py`)."""
+        return self.visible.seal(claims)
 
 
 @dataclass(frozen=True)
