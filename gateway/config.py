@@ -121,6 +121,7 @@ class Participant:
     code: str
     name: str
     roles: tuple[str, ...]
+    name_ar: str = ""  # as printed on attestations; the French name when empty
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def load(folder: Path | None = None, env: Mapping[str, str] | None = None) -> Co
     try:
         settings = _settings(raw["gateway.toml"], env)
         participants = {
-            code: Participant(code, str(p.get("name", code)), tuple(p.get("roles", ())))
+            code: Participant(code, str(p.get("name", code)), tuple(p.get("roles", ())), str(p.get("name_ar", "")))
             for code, p in raw["participants.toml"].get("participants", {}).items()
         }
         catalogue = {name: document_type(name, t) for name, t in raw["catalogue.toml"].get("types", {}).items()}

@@ -51,3 +51,27 @@ def random_uuid() -> str:
 def random_hex(nbytes: int) -> str:
     """`nbytes` random bytes as lowercase hex (as `secrets.token_hex`, from the same pool)."""
     return _draw(nbytes).hex()
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # base 32 without I, L, O, U: read aloud and typed without doubt
+
+
+def check_code(attestation_id: str) -> str:
+    """The short code printed on an attestation for a person to type: the first 60 bits of its
+    id (56 of them random) in Crockford's base 32, as `XXXX-XXXX-XXXX`."""
+    bits = int(attestation_id.replace("-", "")[:15], 16)
+    chars = "".join(CROCKFORD[(bits >> shift) & 31] for shift in range(55, -1, -5))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+def id_prefix(code: str) -> str | None:
+    """The beginning of the attestation id (`xxxxxxxx-xxxx-xxx`) a check code stands for; None when
+    `code` is not one (dashes, spaces and case aside; O read as 0, I and L as 1)."""
+    text = code.upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
+    if len(text) != 12 or any(c not in CROCKFORD for c in text):
+        return None
+    bits = 0
+    for c in text:
+        bits = bits << 5 | CROCKFORD.index(c)
+    h = f"{bits:015x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:]}"

@@ -5,6 +5,7 @@
     with SyncClient("amqp://guest:guest@127.0.0.1:5672/", Identity.from_folder("var/pki/dz.cnas"),
                     "var/pki/ca.pem", agency="CNAS-16-001") as client:
         result = client.request("birth-certificate", "119725601000003511", "family-allowance")
+        pdf = client.pdf(result)  # an issued attestation, printable: A4, French and Arabic, QR code
 
 It builds and signs each request (XML with XMLDSig, or a compact JWS), sends it over AMQP or
 HTTP as the URL says, checks the seal of the answer against the exchange's CA, and returns a
@@ -15,7 +16,7 @@ installs it without the server.
 from __future__ import annotations
 
 from gateway_client.client import Client, SyncClient
-from gateway_client.errors import ClientError, InvalidRequest, SealError, TransportError
+from gateway_client.errors import ClientError, InvalidRequest, PrintRefused, SealError, TransportError
 from gateway_client.request import request_fields, to_xml
 from gateway_client.results import Answer, Attestation, Failed, NotFound, Problem, Refused, Result
 from gateway_client.seal import Trust, open_sealed
@@ -31,6 +32,7 @@ __all__ = [
     "Identity",
     "InvalidRequest",
     "NotFound",
+    "PrintRefused",
     "Problem",
     "Refused",
     "Result",

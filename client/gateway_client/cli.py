@@ -3,8 +3,9 @@ with `--batch`. The same command is `gateway-client request` where only the clie
 installed.
 
 Exit status: 0 issued, 3 not-found, 4 refused, 5 failed, 6 no answer that can be trusted (no
-answer in time, or a seal that does not check out), 2 a request that cannot be built or bad
-options. A batch exits 0 when every row has its result line, 6 when some rows got no answer.
+answer in time, or a seal that does not check out), 7 an issued attestation whose PDF (`--pdf`)
+the gateway would not print, 2 a request that cannot be built or bad options. A batch exits 0
+when every row has its result line, 6 when some rows got no answer.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import aiohttp
 
 from gateway_client.batch import BatchError, run_batch
 from gateway_client.client import Client
-from gateway_client.errors import ClientError, InvalidRequest, SealError, TransportError
+from gateway_client.errors import ClientError, InvalidRequest, PrintRefused, SealError, TransportError
 from gateway_client.results import Attestation, Failed, NotFound, Refused, Result
 from gateway_client.signing import Identity
 from gateway_client.transports import REQUESTS_QUEUE
 
 EXIT = {"issued": 0, "not-found": 3, "refused": 4, "failed": 5}
 NO_TRUSTED_ANSWER = 6
+PRINT_REFUSED = 7
 BAD_REQUEST = 2
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -40,7 +42,7 @@ def register(subparsers: Any) -> None:
         help="ask the exchange for a document (or, with --batch, for every row of a CSV file)",
         description="Signs a document request as a participant, sends it to the gateway, checks the seal of "
         "the answer against the exchange's CA and prints it. Exit status: 0 issued, 3 not-found, 4 refused, "
-        "5 failed, 6 no answer that can be trusted, 2 bad input.",
+        "5 failed, 6 no answer that can be trusted, 7 PDF refused (--pdf), 2 bad input.",
     )
     parser.add_argument("type", nargs="?", help="document type, e.g. birth-certificate")
     parser.add_argument("--subject", help="the NIN, NIF or RC number the document is about")
@@ -66,6 +68,9 @@ def register(subparsers: Any) -> None:
         "--timeout", type=float, help="seconds to wait for an answer, retries included (default 30; 120 with --batch)"
     )
     parser.add_argument("--save", type=Path, help="write the sealed answer, as received, to this file")
+    parser.add_argument(
+        "--pdf", type=Path, metavar="FILE", help="with an issued attestation, write its printable PDF to this file"
+    )
     batch = parser.add_argument_group("bulk runs")
     batch.add_argument("--batch", type=Path, metavar="ROWS.csv", help="CSV with columns type,subject,purpose")
     batch.add_argument("--out", type=Path, metavar="RESULTS.csv", help="results, one line per row (with --batch)")
@@ -119,9 +124,13 @@ def command(args: argparse.Namespace) -> int:
 async def _one(client: Client, args: argparse.Namespace) -> int:
     try:
         result = await client.request(args.type, args.subject, args.purpose, case_reference=args.case_reference)
+        pdf = await client.pdf(result) if args.pdf and isinstance(result, Attestation) and result.visible_seal else None
     except InvalidRequest as exc:
         print(f"gateway request: {exc}", file=sys.stderr)
         return BAD_REQUEST
+    except PrintRefused as exc:
+        print(f"gateway request: the attestation was not printed: {exc}", file=sys.stderr)
+        return PRINT_REFUSED
     except (SealError, TransportError) as exc:
         kind = "the answer's seal does not check out" if isinstance(exc, SealError) else "no answer"
         print(f"gateway request: {kind}: {exc}", file=sys.stderr)
@@ -130,7 +139,11 @@ async def _one(client: Client, args: argparse.Namespace) -> int:
         await client.close()
     if args.save:
         args.save.write_bytes(result.sealed)
+    if pdf is not None:
+        args.pdf.write_bytes(pdf)
     print(json.dumps(as_json(result), ensure_ascii=False, indent=2) if args.json else readable(result))
+    if args.pdf and pdf is None:
+        print(f"gateway request: no PDF: only an issued attestation is printed ({result.status})", file=sys.stderr)
     return EXIT[result.status]
 
 

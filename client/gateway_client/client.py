@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import threading
 import time
 import uuid
@@ -26,9 +27,9 @@ from gateway_client.errors import InvalidRequest, SealError, TransportError
 from gateway_client.request import request_fields
 from gateway_client.results import Attestation, Failed, Refused, Result, result_of
 from gateway_client.seal import Trust, open_sealed
-from gateway_client.signing import Identity, signed_request
+from gateway_client.signing import Identity, sign_jws, signed_request
 from gateway_client.subjects import subject_of
-from gateway_client.transports import REQUESTS_QUEUE, Transport, transport_for
+from gateway_client.transports import REQUESTS_QUEUE, Transport, print_pdf, transport_for
 
 Form = Literal["xml", "jws"]
 Priority = Literal["urgent", "normal", "bulk"]
@@ -179,6 +180,18 @@ class Client:
             await asyncio.sleep(delay)
             attempt += 1
 
+    async def pdf(self, attestation: Attestation, *, site: str | None = None, timeout: float | None = None) -> bytes:
+        """The printable PDF of an `issued` attestation this participant obtained: one A4 page in French
+        and Arabic with its visible seal as a QR code. Asked over HTTP of the gateway that issued it (at
+        `site`, by default its verification URL's), with a request signed by this participant. Raises
+        `PrintRefused` when the gateway refuses, `TransportError` when it cannot be reached."""
+        if not attestation.visible_seal:
+            raise InvalidRequest("this attestation carries no visible seal: only an issued one is printed")
+        site = site or attestation.verification_url.rsplit("/v1/attestations/", 1)[0]
+        payload = {"requestId": str(uuid.uuid4()), "issuedAt": _utc(), "visibleSeal": attestation.visible_seal}
+        body = sign_jws(json.dumps(payload, separators=(",", ":")).encode(), self.identity.key, self.identity.chain)
+        return await print_pdf(site, body, self.timeout if timeout is None else timeout)
+
     def check(self, raw: bytes, fields: Mapping[str, Any]) -> Result:
         """The typed answer of `raw`, once its seal checked out and it answers the request of `fields`."""
         result = result_of(open_sealed(raw, self.trust), raw)
@@ -215,6 +228,10 @@ class SyncClient:
     def request(self, document_type: str, subject: str | Mapping[str, str], purpose: str, **options: Any) -> Result:
         """As `Client.request`."""
         return self._run(self.client.request(document_type, subject, purpose, **options))
+
+    def pdf(self, attestation: Attestation, **options: Any) -> bytes:
+        """`Client.pdf`: the printable PDF of an issued attestation this participant obtained."""
+        return self._run(self.client.pdf(attestation, **options))
 
     def close(self) -> None:
         if self._loop.is_closed():

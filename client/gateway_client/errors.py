@@ -20,3 +20,13 @@ class SealError(ClientError):
 class TransportError(ClientError):
     """No sealed answer arrived in time: the gateway or the broker could not be reached, or
     answered with something other than a sealed response (e.g. a proxy's error page)."""
+
+
+class PrintRefused(ClientError):
+    """The gateway would not print the attestation: `code` is its problem code (an attestation
+    obtained by another participant, a revoked one, a request replayed …)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message

@@ -50,6 +50,7 @@ class Attestation(Answer):
     valid_until: dt.datetime
     verification_url: str
     data: Mapping[str, Any]
+    visible_seal: str | None = None  # the QR code's text, with `issued` (`Client.pdf` prints it)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +115,7 @@ def result_of(fields: Mapping[str, Any], sealed: bytes) -> Result:
                 valid_until=parse_instant(str(a["validUntil"])),
                 verification_url=str(a["verificationUrl"]),
                 data=dict(a.get("data") or {}),
+                visible_seal=str(a["visibleSeal"]) if a.get("visibleSeal") else None,
             )
         if status in ("refused", "failed"):
             p = fields["problem"]

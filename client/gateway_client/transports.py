@@ -1,10 +1,12 @@
 """Carrying a signed request to the gateway and its sealed answer back: over AMQP (the
 `gateway.requests` queue, a reply queue of the client's own, correlation ids, publisher
-confirms) or over HTTP (`POST /v1/requests`). The URL's scheme chooses."""
+confirms) or over HTTP (`POST /v1/requests`). The URL's scheme chooses. A printed attestation
+always comes over HTTP (`POST /v1/attestations/pdf`)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Protocol
 
@@ -15,7 +17,7 @@ from aio_pika.exceptions import AMQPError, DeliveryError
 from yarl import URL
 
 from gateway_client import brokers
-from gateway_client.errors import InvalidRequest, TransportError
+from gateway_client.errors import InvalidRequest, PrintRefused, TransportError
 
 REQUESTS_QUEUE = "gateway.requests"
 SEALED_TYPES = ("application/xml", "application/jose")
@@ -166,3 +168,33 @@ class AmqpTransport:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             await connection.close()
+
+
+async def print_pdf(site: str, body: bytes, timeout: float) -> bytes:
+    """`POST {site}/v1/attestations/pdf` with a signed print request: the PDF, or `PrintRefused`."""
+    endpoint = site.rstrip("/") + "/v1/attestations/pdf"
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                endpoint,
+                data=body,
+                headers={"Content-Type": "application/jose"},
+                timeout=aiohttp.ClientTimeout(total=max(timeout, 0.1)),
+            ) as response,
+        ):
+            answer = await response.read()
+            if response.status == 200 and response.content_type == "application/pdf":
+                return answer
+            if response.content_type == "application/json":
+                try:
+                    refusal = json.loads(answer)
+                    code, message = str(refusal["error"]), str(refusal["message"])
+                except (ValueError, KeyError, TypeError):
+                    code, message = "", ""
+                if code:
+                    raise PrintRefused(code, message)
+            text = answer[:200].decode("utf-8", "replace").strip()
+            raise TransportError(f"{endpoint}: HTTP {response.status} without a PDF: {text}")
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise TransportError(f"{endpoint}: {type(exc).__name__}: {exc}") from None

@@ -29,8 +29,9 @@ from gateway.web.contracts import COMPACT_JWS, PARTICIPANT, UUID, Schema
 JSON = "application/json"
 TEXT = "text/plain"
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-#: What the citizen access report can refuse with (gateway.web.citizen).
-CITIZEN_REFUSALS: tuple[type[GatewayError], ...] = (
+#: What the citizen access report and the printed attestation can refuse with (gateway.web.citizen,
+#: gateway.web.printed): both read a compact JWS signed by the participant that asks.
+SIGNED_REFUSALS: tuple[type[GatewayError], ...] = (
     TooLarge,
     Malformed,
     SignatureInvalid,
@@ -54,7 +55,7 @@ def document(config: Config) -> dict[str, Any]:
         "tags": [
             {"name": "exchange", "description": "document requests and their sealed responses (§4 to §6)"},
             {"name": "catalogue", "description": "the document types and their schemas (§8)"},
-            {"name": "attestations", "description": "an attestation's state, a sealed document's check (§7, §9)"},
+            {"name": "attestations", "description": "an attestation's state and printed form, a seal's check"},
             {"name": "audit", "description": "the audit journal's sealed checkpoints, the citizen access report"},
             {"name": "operations", "description": "liveness, readiness, metrics"},
             {"name": "contracts", "description": "these machine-readable contracts"},
@@ -108,12 +109,12 @@ def _components(config: Config) -> dict[str, Schema]:
                 },
             },
         },
-        "CitizenRefusal": {
+        "SignedRequestRefusal": {
             "type": "object",
             "required": ["error", "message"],
             "additionalProperties": False,
             "properties": {
-                "error": {"type": "string", "enum": sorted({c.code for c in CITIZEN_REFUSALS})},
+                "error": {"type": "string", "enum": sorted({c.code for c in SIGNED_REFUSALS})},
                 "message": {"type": "string"},
             },
         },
@@ -238,6 +239,8 @@ def _paths(config: Config) -> dict[str, Any]:
         "/v1/schemas/{name}": {"get": _get_schema(config)},
         "/v1/attestations/{attestation_id}": {"get": _get_attestation()},
         "/v1/attestations/verify": {"post": _post_verify(config)},
+        "/v1/attestations/pdf": {"post": _post_attestation_pdf()},
+        "/v1/seal-certificates": {"get": _get_seal_certificates()},
         "/v1/audit/checkpoints": {"get": _get_checkpoints()},
         "/v1/citizen/access-report": {"post": _post_access_report(config)},
         "/healthz": {"get": _get_healthz()},
@@ -371,6 +374,15 @@ def _post_verify(config: Config) -> dict[str, Any]:
     }
 
 
+def _get_seal_certificates() -> dict[str, Any]:
+    return {
+        "tags": ["attestations"],
+        "operationId": "getSealCertificates",
+        "summary": "The certificate the gateway seals with, for checking visible seals offline",
+        "responses": {"200": _text("the seal certificate, PEM", "application/x-pem-file")},
+    }
+
+
 def _get_checkpoints() -> dict[str, Any]:
     return {
         "tags": ["audit"],
@@ -392,20 +404,44 @@ def _get_checkpoints() -> dict[str, Any]:
     }
 
 
-def _post_access_report(config: Config) -> dict[str, Any]:
+def _signed_refusals(answer: dict[str, Any]) -> dict[str, Any]:
+    """The responses of an endpoint that reads a signed JWS: `answer` (200), a slow body, and each refusal."""
     refusals: dict[int, list[str]] = {}
-    for cls in CITIZEN_REFUSALS:
+    for cls in SIGNED_REFUSALS:
         refusals.setdefault(cls.http_status, []).append(cls.code)
-    responses: dict[str, Any] = {
-        "200": {
+    responses: dict[str, Any] = {"200": answer, "408": SLOW_BODY}
+    for http_status, codes in sorted(refusals.items()):
+        responses[str(http_status)] = _json("SignedRequestRefusal", "refused: " + ", ".join(f"`{c}`" for c in codes))
+    return responses
+
+
+def _post_attestation_pdf() -> dict[str, Any]:
+    answer = {
+        "description": "the attestation as one A4 page in French and Arabic, with its visible seal as a QR code",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    return {
+        "tags": ["attestations"],
+        "operationId": "postAttestationPdf",
+        "summary": "For the requester that obtained an attestation: its printable PDF (docs/attestations.md)",
+        "requestBody": {
+            "required": True,
+            "description": "a compact JWS signed by the requester the visible seal names, payload "
+            '`{"requestId", "issuedAt", "visibleSeal"}`',
+            "content": {JOSE: {"schema": {"type": "string", "pattern": COMPACT_JWS}}},
+        },
+        "responses": _signed_refusals(answer),
+    }
+
+
+def _post_access_report(config: Config) -> dict[str, Any]:
+    responses = _signed_refusals(
+        {
             "description": "the report: a JWS sealed by the gateway, payload "
             '`{"inReplyTo", "issuedAt", "entries": [...]}`',
             "content": {JOSE: {"schema": {"type": "string", "pattern": COMPACT_JWS}}},
-        },
-        "408": SLOW_BODY,
-    }
-    for http_status, codes in sorted(refusals.items()):
-        responses[str(http_status)] = _json("CitizenRefusal", "refused: " + ", ".join(f"`{c}`" for c in codes))
+        }
+    )
     return {
         "tags": ["audit"],
         "operationId": "postCitizenAccessReport",

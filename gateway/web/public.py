@@ -1,5 +1,6 @@
 """The public endpoints (docs/protocol.md, public endpoints): the catalogue, the schemas,
-an attestation's status, the verification of a sealed document, health, readiness, metrics,
+an attestation's status, the verification of a sealed document, the seal certificate, health,
+readiness, metrics,
 and the machine-readable contracts (OpenAPI, AsyncAPI). None of them needs a login and none of
 them shows personal data."""
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from gateway.audit import checkpoints
@@ -29,6 +31,7 @@ from gateway.web import asyncapi as asyncapi_document
 from gateway.web import openapi as openapi_document
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+PEM = "application/x-pem-file"
 
 
 async def post_request(request: web.Request) -> web.Response:
@@ -74,6 +77,14 @@ def _public(record: AttestationRecord, now: dt.datetime) -> dict[str, Any]:
         "validUntil": instant(record.valid_until),
         "sha256": record.sha256,
     }
+
+
+async def seal_certificates(request: web.Request) -> web.Response:
+    """`GET /v1/seal-certificates`: the certificate the gateway seals with, PEM, for checking visible seals
+    offline (`gateway verify --certificate`)."""
+    gateway = gateway_of(request)
+    pem = gateway.sealer.certificate.public_bytes(serialization.Encoding.PEM)
+    return web.Response(body=pem, content_type=PEM, headers={"Cache-Control": "public, max-age=3600"})
 
 
 async def attestation(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from gateway.ids import random_uuid
+from gateway.ids import check_code, id_prefix, random_uuid
 
 
 def test_ids_are_version_4_uuids_in_canonical_text() -> None:
@@ -44,3 +44,14 @@ def test_hex_names_have_the_asked_length_and_do_not_repeat() -> None:
     assert len(names) == 50_000
     assert all(len(n) == 16 and int(n, 16) >= 0 and n == n.lower() for n in list(names)[:100])
     assert len(random_hex(5000)) == 10_000  # larger than one draw of the pool
+
+
+def test_a_check_code_stands_for_the_beginning_of_its_attestation_id() -> None:
+    """The printed check code gives back the first 15 hex digits of the id, read with O for 0 and
+    lowercase; anything else is no check code."""
+    attestation_id = random_uuid()
+    code = check_code(attestation_id)
+    assert len(code) == 14 and code.count("-") == 2
+    assert id_prefix(code) == attestation_id[:17]
+    assert id_prefix(code.lower().replace("0", "o").replace("-", " ")) == attestation_id[:17]
+    assert id_prefix("7KQ2-M9XD-4TB") is None and id_prefix("7KQ2-M9XD-4TBU") is None

@@ -1,0 +1,137 @@
+"""The printed attestation over HTTP: the requester that obtained an attestation gets its PDF through the
+client library, whose QR code verifies offline; anyone else, a replay, a forged seal or a stale request is
+refused with its problem code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from cryptography import x509
+
+from gateway.runtime.worker import Gateway
+from gateway.signing.jws import JWSSigner
+from gateway.signing.pki import Issued
+from gateway.signing.visible_seal import verify
+from gateway.store.search import AuditQuery
+from gateway_client import Attestation, Client, Identity, PrintRefused
+
+Examples = dict[str, dict[str, list[str]]]
+
+
+def client(home: Path, url: str, who: str = "dz.cnas") -> Client:
+    return Client(url, Identity.from_folder(home / "pki" / who), home / "pki" / "ca.pem", agency="CNAS-16-001")
+
+
+async def issued(home: Path, http: str, examples: Examples, document_type: str, purpose: str) -> Attestation:
+    async with client(home, http) as c:
+        result = await c.request(document_type, examples[document_type]["found"][0], purpose)
+    assert isinstance(result, Attestation) and result.visible_seal, result
+    return result
+
+
+async def print_request(http: str, who: Issued, **payload: Any) -> tuple[int, dict[str, Any]]:
+    """Posts a print request signed by `who`; the status and the JSON refusal."""
+    body = {"requestId": str(uuid.uuid4()), "issuedAt": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}", **payload}
+    token = JWSSigner(who.key, [who.cert]).sign(json.dumps(body).encode())
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(http + "/v1/attestations/pdf", data=token, headers={"Content-Type": "application/jose"}) as r,
+    ):
+        return r.status, (await r.json()) if r.content_type == "application/json" else {}
+
+
+async def test_the_requester_prints_its_attestation_and_the_qr_code_verifies_offline(
+    home: Path, http: str, gateway: Gateway, examples: Examples, tmp_path: Path
+) -> None:
+    """dz.cnas obtains a birth certificate over HTTP and prints it with `Client.pdf`: the PDF's QR code, read
+    from its image, verifies against the seal certificate the gateway publishes and names the attestation;
+    the printing is journaled."""
+    started = dt.datetime.now(dt.UTC)
+    attestation = await issued(home, http, examples, "birth-certificate", "family-allowance")
+    async with client(home, http) as c:
+        pdf = await c.pdf(attestation, site=http)
+    assert pdf.startswith(b"%PDF-")
+    (tmp_path / "a.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "a.pdf", "page"], cwd=tmp_path, check=True)
+    read = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(next(tmp_path.glob("page*.png")))], capture_output=True, text=True
+    )
+    async with aiohttp.ClientSession() as session, session.get(http + "/v1/seal-certificates") as r:
+        published = x509.load_pem_x509_certificates(await r.read())
+    verdict = verify(read.stdout.strip(), published)
+    assert verdict.status == "valid" and verdict.claims is not None
+    assert verdict.claims.attestation_id == attestation.attestation_id
+    assert verdict.claims.fields and set(verdict.claims.fields) <= set(attestation.data)
+    printed = await gateway.store.audit_search(AuditQuery(requester="dz.cnas", status="printed", since=started))
+    assert [(e.document_type, e.purpose) for _, e in printed] == [("birth-certificate", "family-allowance")]
+
+
+async def test_another_participant_cannot_print_an_attestation_it_did_not_obtain(
+    home: Path, http: str, examples: Examples, identity: Callable[[str], Issued]
+) -> None:
+    """The tax directorate, a requester too, sending dz.cnas's visible seal is refused `access_denied` (403),
+    through the library as through a bare request."""
+    attestation = await issued(home, http, examples, "residence-certificate", "insured-registration")
+    async with client(home, http, who="dz.finances.dgi") as other:
+        with pytest.raises(PrintRefused) as refused:
+            await other.pdf(attestation, site=http)
+    assert refused.value.code == "access_denied"
+    status, answer = await print_request(http, identity("dz.finances.dgi"), visibleSeal=attestation.visible_seal)
+    assert (status, answer["error"]) == (403, "access_denied")
+
+
+async def test_a_print_request_is_served_once(
+    home: Path, http: str, examples: Examples, identity: Callable[[str], Issued]
+) -> None:
+    """The same signed print request sent twice is printed once; the second is `duplicate_conflict` (409)."""
+    attestation = await issued(home, http, examples, "death-record", "survivor-benefit")
+    cnas = identity("dz.cnas")
+    body = {"requestId": str(uuid.uuid4()), "issuedAt": f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"}
+    token = JWSSigner(cnas.key, [cnas.cert]).sign(
+        json.dumps({**body, "visibleSeal": attestation.visible_seal}).encode()
+    )
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            headers = {"Content-Type": "application/jose"}
+            async with session.post(http + "/v1/attestations/pdf", data=token, headers=headers) as r:
+                statuses.append((r.status, r.content_type))
+                last = await r.read()
+    assert statuses == [(200, "application/pdf"), (409, "application/json")]
+    assert json.loads(last)["error"] == "duplicate_conflict"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ("a forged seal", 401, "signature_invalid"),
+        ("no seal", 422, "schema_invalid"),
+        ("a stale request", 422, "stale_request"),
+    ],
+)
+async def test_bad_print_requests_are_refused_with_their_code(
+    change: str, status: int, code: str, home: Path, http: str, examples: Examples,
+    identity: Callable[[str], Issued],
+) -> None:  # fmt: skip
+    """A visible seal with one character changed is `signature_invalid`, a payload without one `schema_invalid`,
+    an `issuedAt` an hour old `stale_request`: none is printed."""
+    attestation = await issued(home, http, examples, "family-record", "family-allowance")
+    token = attestation.visible_seal or ""
+    payload: dict[str, Any] = {"visibleSeal": token}
+    if change == "a forged seal":
+        middle = len(token) // 2
+        payload["visibleSeal"] = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    elif change == "no seal":
+        payload = {}
+    else:
+        payload["issuedAt"] = f"{dt.datetime.now(dt.UTC) - dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"
+    got, answer = await print_request(http, identity("dz.cnas"), **payload)
+    assert (got, answer["error"]) == (status, code)
