@@ -19,6 +19,7 @@ from gateway.dashboard import alerts as dashboard_alerts
 from gateway.dashboard import dead_letters as dashboard_dead
 from gateway.dashboard import kpis as dashboard_kpi
 from gateway.dashboard import lookup as dashboard_lookup
+from gateway.dashboard import verification as dashboard_verification
 from gateway.dashboard.accounts import MAX_PASSWORD_BYTES, NAME, Busy, PasswordChecks
 from gateway.dashboard.page import lang_of, respond
 from gateway.dashboard.session import (
@@ -120,6 +121,8 @@ def add_routes(app: web.Application, gateway: Gateway, session_key: bytes) -> No
     app.router.add_get("/requests", dashboard_lookup.page)
     app.router.add_get("/dead-letters", dashboard_dead.page)
     app.router.add_get("/alerts", dashboard_alerts.page)
+    app.router.add_get("/verify", dashboard_verification.form)
+    app.router.add_post("/verify", dashboard_verification.check)
     app.router.add_post("/alerts/settle", dashboard_alerts.settle)
     app.router.add_post("/dead-letters/replay", dashboard_dead.replay)
     app.router.add_post("/dead-letters/purge", dashboard_dead.purge)

@@ -175,6 +175,11 @@ class Store(Protocol):
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 
+    async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
+        """The attestations whose id begins with `prefix` (a check code's, `gateway.ids.id_prefix`), at most
+        `limit`: more than one means the code is ambiguous."""
+        ...
+
     async def purge(self, older_than: dt.datetime) -> int:
         """Forgets responses, deliveries, attempts and sessions older than `older_than`; returns rows
         removed."""

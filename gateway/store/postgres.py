@@ -115,6 +115,7 @@ CREATE TABLE IF NOT EXISTS audit (
     entry_hash      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_request ON audit (request_id);
+CREATE INDEX IF NOT EXISTS attestations_prefix ON attestations (attestation_id text_pattern_ops);
 CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject_ref);
 CREATE TABLE IF NOT EXISTS operators (
     name          TEXT PRIMARY KEY,
@@ -591,6 +592,15 @@ class PostgresStore:
             attestation_id,
         )
         return AttestationRecord.from_row(tuple(row)) if row else None
+
+    async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
+        rows = await self.pool.fetch(
+            "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, "
+            "revoked_at FROM attestations WHERE attestation_id LIKE $1 || '%' LIMIT $2",  # attestations_prefix
+            prefix,
+            limit,
+        )
+        return [AttestationRecord.from_row(tuple(row)) for row in rows]
 
     async def purge(self, older_than: dt.datetime) -> int:
         removed = 0

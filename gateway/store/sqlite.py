@@ -516,6 +516,16 @@ class SQLiteStore:
         assert issued is not None and until is not None
         return AttestationRecord.from_row((*row[:5], issued, until, row[7], revoked))
 
+    async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT attestation_id FROM attestations WHERE attestation_id >= ? AND attestation_id < ? LIMIT ?",
+                (prefix, prefix + "~", limit),  # ids are lowercase hex and dashes, all before "~"
+            ).fetchall()
+        )
+        found = [await self.find_attestation(str(row[0])) for row in rows]
+        return [record for record in found if record is not None]
+
     async def purge(self, older_than: dt.datetime) -> int:
         def purge(db: sqlite3.Connection) -> int:
             cutoff = _iso(older_than)

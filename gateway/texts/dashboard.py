@@ -132,6 +132,52 @@ TEXT: dict[str, tuple[str, str]] = {
         "رُفضت قبل التحقق من التوقيع أو حُوّلت إلى الرسائل الميتة: يمكن لأي كان إرسالها بهذا المعرّف.",
     ),
     "attestation": ("Attestation", "الشهادة"),
+    "verify_title": ("Vérifier une attestation", "التحقق من شهادة"),
+    "verify_intro": (
+        "Saisissez le code de vérification imprimé sous le code QR ({code}), ou collez le texte lu "
+        "dans le code QR (il commence par {prefix}).",
+        "أدخل رمز التحقق المطبوع تحت رمز الاستجابة السريعة ({code})، أو الصق النص المقروء من رمز "
+        "الاستجابة السريعة (يبدأ بـ {prefix}).",
+    ),
+    "verify_field": ("Code de vérification ou texte du code QR", "رمز التحقق أو نص رمز الاستجابة السريعة"),
+    "verify_button": ("Vérifier", "تحقق"),
+    "verdict_valid": ("Attestation valide", "شهادة صالحة"),
+    "verdict_expired": ("Attestation expirée", "شهادة منتهية الصلاحية"),
+    "verdict_revoked": ("Attestation révoquée", "شهادة ملغاة"),
+    "verdict_tampered": (
+        "Code QR altéré : ce document n'est pas une attestation authentique.",
+        "رمز الاستجابة السريعة معدَّل: هذه الوثيقة ليست شهادة أصلية.",
+    ),
+    "verdict_unknown-signer": (
+        "Code QR signé par une autre autorité que la passerelle : ce n'est pas une attestation de l'échange.",
+        "رمز الاستجابة السريعة موقَّع من جهة غير البوابة: ليست شهادة صادرة عن التبادل.",
+    ),
+    "verdict_unknown": (
+        "Aucune attestation ne porte ce code de vérification.",
+        "لا توجد شهادة تحمل رمز التحقق هذا.",
+    ),
+    "verdict_ambiguous": (
+        "Ce code désigne plusieurs attestations : lisez le code QR.",
+        "هذا الرمز يخص أكثر من شهادة: اقرأ رمز الاستجابة السريعة.",
+    ),
+    "verdict_bad_code": (
+        "Ce n'est ni un code de vérification (XXXX-XXXX-XXXX) ni le texte d'un code QR (DZ1:…).",
+        "هذا ليس رمز تحقق (XXXX-XXXX-XXXX) ولا نص رمز استجابة سريعة (DZ1:…).",
+    ),
+    "printed_fields": ("Mentions imprimées", "البيانات المطبوعة"),
+    "printed_fields_note": (
+        "Comparez-les au document présenté : elles doivent être identiques.",
+        "قارنها بالوثيقة المقدَّمة: يجب أن تكون مطابقة.",
+    ),
+    "fields_by_qr": (
+        "Le code de vérification ne montre pas les mentions personnelles : lisez le code QR pour les comparer.",
+        "رمز التحقق لا يُظهر البيانات الشخصية: اقرأ رمز الاستجابة السريعة لمقارنتها.",
+    ),
+    "verify_document": ("Document", "الوثيقة"),
+    "issued_by_admin": ("Délivré par", "صادرة عن"),
+    "issued_on": ("Délivrée le", "تاريخ الإصدار"),
+    "valid_until": ("Valable jusqu'au", "صالحة إلى غاية"),
+    "revoked_on": ("Révoquée le", "أُلغيت في"),
     "reason": ("motif", "السبب"),
     "message_id": ("identifiant", "المعرّف"),
     "reply_to": ("réponse à", "الرد إلى"),

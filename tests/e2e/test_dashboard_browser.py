@@ -3,7 +3,8 @@
 real broker. It checks the login, the figures moving with traffic, and a dead letter
 replayed from the page until the client receives its answer.
 
-Set DASHBOARD_SCREENSHOT=path.png to keep a screenshot of the dashboard taken in the test."""
+Set DASHBOARD_SCREENSHOT=path.png to keep a screenshot of the dashboard taken in the test, and
+VERIFY_SCREENSHOT=path.png one of the verification page."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
 from gateway.signing.pki import Issued
+from gateway_client import Attestation, Client, Identity
 from tests.e2e.exchange import AMQP_URL, BusClient, signed_xml
 from tests.e2e.operator_kit import add_operator
 
@@ -124,3 +126,32 @@ async def test_an_operator_logs_in_watches_traffic_and_replays_a_dead_letter(
             assert (answer.headers or {}).get("x-status") == "issued"
         finally:
             await channel.queue_delete(late_queue)
+
+
+async def test_a_clerk_checks_a_printed_attestation_on_the_verification_page(
+    browser: Browser, http: str, home: Path, examples: Examples
+) -> None:
+    """On /verify, in Arabic then in French, a clerk pastes a QR code's text: a genuine one is valid with its
+    printed fields, the same with one character changed is tampered, without any login."""
+    async with Client(
+        http, Identity.from_folder(home / "pki" / "dz.cnas"), home / "pki" / "ca.pem", agency="CNAS-16-001"
+    ) as client:
+        attestation = await client.request(
+            "birth-certificate", examples["birth-certificate"]["found"][0], "family-allowance"
+        )
+    assert isinstance(attestation, Attestation) and attestation.visible_seal
+    token = attestation.visible_seal
+    page = await browser.new_page(locale="ar-DZ")
+    await page.goto(http + "/verify?lang=ar")
+    await page.fill("textarea[name=q]", token)
+    await page.click("button[type=submit]")
+    assert await page.locator("#verdict").inner_text() == "شهادة صالحة"
+    assert await page.locator("html").get_attribute("dir") == "rtl"
+    assert str(attestation.data["lastNameAr"]) in await page.locator("main").inner_text()
+    if os.environ.get("VERIFY_SCREENSHOT"):
+        await page.screenshot(path=os.environ["VERIFY_SCREENSHOT"], full_page=True)
+    await page.goto(http + "/verify?lang=fr")
+    middle = len(token) // 2
+    await page.fill("textarea[name=q]", token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :])
+    await page.click("button[type=submit]")
+    assert (await page.locator("#verdict").inner_text()).startswith("Code QR altéré")

@@ -1,11 +1,14 @@
 """The printed attestation over HTTP: the requester that obtained an attestation gets its PDF through the
 client library, whose QR code verifies offline; anyone else, a replay, a forged seal or a stale request is
-refused with its problem code."""
+refused with its problem code. The verification page, with a scanned QR code or the check code.
+
+Set ATTESTATION_SCREENSHOT=path.png to keep a picture of the printed page taken in the test."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -16,6 +19,7 @@ import aiohttp
 import pytest
 from cryptography import x509
 
+from gateway.ids import check_code
 from gateway.runtime.worker import Gateway
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
@@ -61,6 +65,10 @@ async def test_the_requester_prints_its_attestation_and_the_qr_code_verifies_off
     assert pdf.startswith(b"%PDF-")
     (tmp_path / "a.pdf").write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "a.pdf", "page"], cwd=tmp_path, check=True)
+    if os.environ.get("ATTESTATION_SCREENSHOT"):  # the README's picture of a printed page
+        out = Path(os.environ["ATTESTATION_SCREENSHOT"])
+        subprocess.run(["pdftoppm", "-png", "-singlefile", "-scale-to", "760", "a.pdf", str(out.with_suffix(""))],
+                       cwd=tmp_path, check=True)  # fmt: skip
     read = subprocess.run(
         ["zbarimg", "--quiet", "--raw", str(next(tmp_path.glob("page*.png")))], capture_output=True, text=True
     )
@@ -135,3 +143,43 @@ async def test_bad_print_requests_are_refused_with_their_code(
         payload["issuedAt"] = f"{dt.datetime.now(dt.UTC) - dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"
     got, answer = await print_request(http, identity("dz.cnas"), **payload)
     assert (got, answer["error"]) == (status, code)
+
+
+async def verify_page(http: str, given: str, lang: str = "fr") -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{http}/verify?lang={lang}", data={"q": given}) as r,
+    ):
+        return r.status, await r.text()
+
+
+async def test_the_verification_page_shows_the_printed_fields_for_a_scanned_qr_code(
+    home: Path, http: str, examples: Examples
+) -> None:
+    """The QR code's text pasted on /verify says the attestation is valid and shows its printed fields in
+    French and in Arabic; the page carries no script."""
+    attestation = await issued(home, http, examples, "birth-certificate", "family-allowance")
+    status, page = await verify_page(http, attestation.visible_seal or "")
+    assert status == 200 and "Attestation valide" in page and "<script" not in page
+    assert str(attestation.data["lastNameLatin"]) in page and attestation.attestation_id in page
+    _, arabic = await verify_page(http, attestation.visible_seal or "", "ar")
+    assert 'dir="rtl"' in arabic and "شهادة صالحة" in arabic and str(attestation.data["lastNameAr"]) in arabic
+
+
+async def test_the_verification_page_says_tampered_unknown_or_valid_by_check_code(
+    home: Path, http: str, examples: Examples
+) -> None:
+    """A QR code's text with one character changed is tampered; the printed check code finds the attestation
+    and shows no personal data; a check code of no attestation, or text that is neither, says so."""
+    attestation = await issued(home, http, examples, "birth-certificate", "insured-registration")
+    token = attestation.visible_seal or ""
+    middle = len(token) // 2
+    _, page = await verify_page(http, token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :])
+    assert "Code QR altéré" in page and str(attestation.data["lastNameLatin"]) not in page
+    _, page = await verify_page(http, check_code(attestation.attestation_id).lower())
+    assert "Attestation valide" in page and attestation.attestation_id in page
+    assert str(attestation.data["lastNameLatin"]) not in page and "lisez le code QR" in page
+    _, page = await verify_page(http, "ZZZZ-ZZZZ-ZZZZ")
+    assert "Aucune attestation ne porte ce code" in page
+    status, page = await verify_page(http, "<b>hello</b>")
+    assert status == 200 and "ni un code de vérification" in page and "<b>hello" not in page

@@ -214,6 +214,27 @@ async def test_attestation_facts_and_state(store: Store) -> None:
     assert await store.find_attestation(str(uuid.uuid4())) is None
 
 
+async def test_an_attestation_is_found_by_the_beginning_of_its_id(store: Store) -> None:
+    """A check code's prefix finds its attestation and no other; a prefix no id begins with finds nothing."""
+    ids = ["0123abcd-0000-4aaa-8000-" + uuid.uuid4().hex[:12], "0123abcd-0000-4bbb-8000-" + uuid.uuid4().hex[:12]]
+    for att in ids:
+        rid = str(uuid.uuid4())
+        record = AttestationRecord(
+            attestation_id=att,
+            request_id=rid,
+            document_type="tax-registration",
+            provider="dz.finances.dgi",
+            status="issued",
+            issued_at=NOW,
+            valid_until=NOW + dt.timedelta(days=365),
+            sha256="d" * 64,
+        )
+        await store.complete(response(rid), record, "w1")
+    assert [r.attestation_id for r in await store.find_attestations_by_prefix("0123abcd-0000-4bb")] == [ids[1]]
+    assert len(await store.find_attestations_by_prefix("0123abcd-0000-4")) == 2
+    assert await store.find_attestations_by_prefix("0123abcd-0000-4cc") == []
+
+
 async def test_purge_forgets_what_is_older(store: Store) -> None:
     """purge() removes responses and deliveries older than the cut-off, and keeps newer ones."""
     rid, key = str(uuid.uuid4()), uuid.uuid4().hex

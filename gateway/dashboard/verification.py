@@ -1,0 +1,126 @@
+"""`/verify`: the public page where anyone shown a printed attestation checks it, in French or
+Arabic, with no login and no script.
+
+A clerk types the check code printed under the QR code, or pastes the QR code's text (`DZ1:…`,
+what a phone's reader gives). The page says whether the attestation is valid, expired or
+revoked, from the gateway's own record of it:
+
+- with the QR code's text, the visible seal is checked first (`TAMPERED`, `UNKNOWN SIGNER`), then
+  the page shows the fields printed on the document, from the seal, for the clerk to compare;
+- with the check code, only what the gateway keeps about an attestation, which holds no personal
+  data: its type, the administration, its dates and its state.
+
+The form is posted, so that the QR code's text (names, dates) stays out of addresses and access
+logs. Checks are not journaled: a check reveals nothing the paper in hand does not show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+
+from gateway.dashboard.page import esc, lang_of, ltr, respond
+from gateway.ids import id_prefix
+from gateway.printing.attestation_pdf import value_words
+from gateway.records import AttestationRecord
+from gateway.runtime.worker import gateway_of
+from gateway.signing.visible_seal import PREFIX, Claims, verify
+from gateway.texts.dashboard import t
+from gateway.texts.printed import FIELDS, TITLES
+
+#: The longest text the form takes: a visible seal is at most 4,096 characters.
+MAX_QUERY = 4096
+
+
+async def form(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    return respond(request, t(lang, "verify_title"), _form(lang, ""))
+
+
+async def check(request: web.Request) -> web.Response:
+    lang = lang_of(request)
+    posted = await request.post()
+    given = str(posted.get("q", "")).strip()[: MAX_QUERY + 1]
+    body = _form(lang, given if not given.startswith(PREFIX) else "") + await _verdict(request, lang, given)
+    return respond(request, t(lang, "verify_title"), body)
+
+
+def _form(lang: str, value: str) -> str:
+    return f"""<h1>{t(lang, "verify_title")}</h1>
+<p>{t(lang, "verify_intro", code=ltr("XXXX-XXXX-XXXX"), prefix=ltr(PREFIX))}</p>
+<form method="post" action="/verify"><label>{t(lang, "verify_field")}<br>
+<textarea name="q" rows="3" cols="70" maxlength="{MAX_QUERY}" autocomplete="off" dir="ltr">{esc(value)}</textarea>
+</label><br><button type="submit">{t(lang, "verify_button")}</button></form>"""
+
+
+async def _verdict(request: web.Request, lang: str, given: str) -> str:
+    gateway = gateway_of(request)
+    now = dt.datetime.now(dt.UTC)
+    names = {code: p.name_ar or p.name if lang == "ar" else p.name for code, p in gateway.config.participants.items()}
+    if given.startswith(PREFIX):
+        verdict = verify(given, [gateway.sealer.certificate], now=now)
+        if verdict.claims is None:
+            return _banner("bad", t(lang, f"verdict_{verdict.status}"))
+        record = await gateway.store.find_attestation(verdict.claims.attestation_id)
+        state = record.state(now) if record is not None else verdict.status
+        return _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}")) + _facts(
+            lang, names, record, verdict.claims
+        )
+    prefix = id_prefix(given)
+    if prefix is None:
+        return _banner("bad", t(lang, "verdict_bad_code"))
+    found = await gateway.store.find_attestations_by_prefix(prefix)
+    if not found:
+        return _banner("bad", t(lang, "verdict_unknown"))
+    if len(found) > 1:
+        return _banner("bad", t(lang, "verdict_ambiguous"))
+    state = found[0].state(now)
+    return (
+        _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}"))
+        + _facts(lang, names, found[0], None)
+        + f"<p>{t(lang, 'fields_by_qr')}</p>"
+    )
+
+
+def _banner(kind: str, text: str) -> str:
+    return f'<p class="{kind}" id="verdict" style="font-size:1.3rem;font-weight:600">{esc(text)}</p>'
+
+
+def _facts(lang: str, names: dict[str, str], record: AttestationRecord | None, claims: Claims | None) -> str:
+    """What the page may show: the record's facts, and the printed fields when the seal gave them."""
+    document_type = claims.document_type if claims else record.document_type if record else ""
+    title = TITLES.get(document_type, (document_type, document_type))[1 if lang == "ar" else 0]
+    rows = [(t(lang, "verify_document"), esc(title))]
+    if claims is not None:
+        rows.append((t(lang, "issued_by_admin"), esc(names.get(claims.provider, claims.provider))))
+        rows.append((t(lang, "attestation"), ltr(claims.attestation_id)))
+        rows.append((t(lang, "issued_on"), ltr(f"{claims.issued_at:%Y-%m-%d}")))
+        rows.append((t(lang, "valid_until"), ltr(f"{claims.valid_until:%Y-%m-%d}")))
+    elif record is not None:
+        rows.append((t(lang, "issued_by_admin"), esc(names.get(record.provider, record.provider))))
+        rows.append((t(lang, "attestation"), ltr(record.attestation_id)))
+        rows.append((t(lang, "issued_on"), ltr(f"{record.issued_at:%Y-%m-%d}")))
+        rows.append((t(lang, "valid_until"), ltr(f"{record.valid_until:%Y-%m-%d}")))
+    if record is not None and record.revoked_at is not None:
+        rows.append((t(lang, "revoked_on"), ltr(f"{record.revoked_at:%Y-%m-%d %H:%M} UTC")))
+    out = _pairs(rows)
+    if claims is not None and claims.fields:
+        printed = [
+            (esc(FIELDS.get(name, (name, name))[1 if lang == "ar" else 0]), esc(_value(lang, value)))
+            for name, value in claims.fields.items()
+        ]
+        out += f"<h2>{t(lang, 'printed_fields')}</h2><p>{t(lang, 'printed_fields_note')}</p>"
+        out += _pairs(printed)
+    return out
+
+
+def _pairs(rows: list[tuple[str, str]]) -> str:
+    """A table of (label, already-escaped value) rows, labels as row headers."""
+    body = "".join(f'<tr><th scope="row">{label}</th><td>{value}</td></tr>' for label, value in rows)
+    return f"<table><tbody>{body}</tbody></table>"
+
+
+def _value(lang: str, value: object) -> str:
+    french, arabic = value_words(value)
+    return arabic if lang == "ar" else french
