@@ -24,7 +24,8 @@ LeaseState = Literal["acquired", "held", "taken_over"]
 #: of the request that really carries the id, so that nobody can write into another's history.
 UNVERIFIED = "unverified:"
 #: What `AttestationRecord.state` can say of an attestation (docs/protocol.md §9).
-ATTESTATION_STATES = ("valid", "expired", "revoked")
+ATTESTATION_STATES = ("valid", "expired", "revoked", "superseded")
+SUPERSEDED = "superseded"  # a state the store knows: the record the attestation came from was corrected
 
 
 def unverified(claimed: str) -> str:
@@ -80,7 +81,7 @@ class AttestationRecord:
 
     def state(self, now: dt.datetime) -> str:
         """`valid`, `expired` or `revoked` (docs/protocol.md, public endpoints)."""
-        valid, expired, revoked = ATTESTATION_STATES
+        valid, expired, revoked, _ = ATTESTATION_STATES
         if self.revoked_at is not None:
             return revoked
         return valid if now < self.valid_until else expired

@@ -18,7 +18,7 @@ from __future__ import annotations
 from gateway_client.client import Client, SyncClient
 from gateway_client.errors import ClientError, InvalidRequest, PrintRefused, SealError, TransportError
 from gateway_client.request import request_fields, to_xml
-from gateway_client.results import Answer, Attestation, Failed, NotFound, Problem, Refused, Result
+from gateway_client.results import Answer, Attestation, AttestationStatus, Failed, NotFound, Problem, Refused, Result
 from gateway_client.seal import Trust, open_sealed
 from gateway_client.signing import Identity, sign_jws, sign_xml, signed_request
 from gateway_client.subjects import subject_of
@@ -26,6 +26,7 @@ from gateway_client.subjects import subject_of
 __all__ = [
     "Answer",
     "Attestation",
+    "AttestationStatus",
     "Client",
     "ClientError",
     "Failed",

@@ -25,11 +25,11 @@ from cryptography.x509.oid import NameOID
 
 from gateway_client.errors import InvalidRequest, SealError, TransportError
 from gateway_client.request import request_fields
-from gateway_client.results import Attestation, Failed, Refused, Result, result_of
+from gateway_client.results import Attestation, AttestationStatus, Failed, Refused, Result, result_of
 from gateway_client.seal import Trust, open_sealed
 from gateway_client.signing import Identity, sign_jws, signed_request
 from gateway_client.subjects import subject_of
-from gateway_client.transports import REQUESTS_QUEUE, Transport, print_pdf, transport_for
+from gateway_client.transports import REQUESTS_QUEUE, Transport, attestation_status, print_pdf, transport_for
 
 Form = Literal["xml", "jws"]
 Priority = Literal["urgent", "normal", "bulk"]
@@ -192,6 +192,20 @@ class Client:
         body = sign_jws(json.dumps(payload, separators=(",", ":")).encode(), self.identity.key, self.identity.chain)
         return await print_pdf(site, body, self.timeout if timeout is None else timeout)
 
+    async def status(
+        self, attestation: Attestation | str, *, site: str | None = None, timeout: float | None = None
+    ) -> AttestationStatus:
+        """The attestation's state now (`GET /v1/attestations/<id>` of the gateway that issued it, or of
+        `site`): whether it is still valid, or was revoked, or superseded by a correction and by which one."""
+        if isinstance(attestation, str):
+            if site is None:
+                raise InvalidRequest("give the gateway's site with an attestation id")
+            attestation_id, where = attestation, site
+        else:
+            attestation_id = attestation.attestation_id
+            where = site or attestation.verification_url.rsplit("/v1/attestations/", 1)[0]
+        return await attestation_status(where, attestation_id, self.timeout if timeout is None else timeout)
+
     def check(self, raw: bytes, fields: Mapping[str, Any]) -> Result:
         """The typed answer of `raw`, once its seal checked out and it answers the request of `fields`."""
         result = result_of(open_sealed(raw, self.trust), raw)
@@ -228,6 +242,10 @@ class SyncClient:
     def request(self, document_type: str, subject: str | Mapping[str, str], purpose: str, **options: Any) -> Result:
         """As `Client.request`."""
         return self._run(self.client.request(document_type, subject, purpose, **options))
+
+    def status(self, attestation: Attestation | str, **options: Any) -> AttestationStatus:
+        """`Client.status`: the attestation's state now."""
+        return self._run(self.client.status(attestation, **options))
 
     def pdf(self, attestation: Attestation, **options: Any) -> bytes:
         """`Client.pdf`: the printable PDF of an issued attestation this participant obtained."""

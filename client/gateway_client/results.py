@@ -86,6 +86,22 @@ class Failed(Answer):
     problem: Problem
 
 
+@dataclass(frozen=True, kw_only=True)
+class AttestationStatus:
+    """An attestation's state as the gateway sees it now: `valid`, `expired`, `revoked`, or `superseded` by a
+    correction of the record it came from, with `superseded_by` the attestation issued since in its place
+    (None until one is)."""
+
+    attestation_id: str
+    state: str
+    document_type: str
+    provider: str
+    issued_at: dt.datetime
+    valid_until: dt.datetime
+    sha256: str
+    superseded_by: str | None = None
+
+
 Result = Union[Attestation, NotFound, Refused, Failed]  # noqa: UP007 - a runtime alias, read on Python 3.10 too
 
 

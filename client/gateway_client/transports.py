@@ -18,6 +18,7 @@ from yarl import URL
 
 from gateway_client import brokers
 from gateway_client.errors import InvalidRequest, PrintRefused, TransportError
+from gateway_client.results import AttestationStatus, parse_instant
 
 REQUESTS_QUEUE = "gateway.requests"
 SEALED_TYPES = ("application/xml", "application/jose")
@@ -197,4 +198,30 @@ async def print_pdf(site: str, body: bytes, timeout: float) -> bytes:
             text = answer[:200].decode("utf-8", "replace").strip()
             raise TransportError(f"{endpoint}: HTTP {response.status} without a PDF: {text}")
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise TransportError(f"{endpoint}: {type(exc).__name__}: {exc}") from None
+
+
+async def attestation_status(site: str, attestation_id: str, timeout: float) -> AttestationStatus:
+    """`GET {site}/v1/attestations/<id>`: the attestation's state; `TransportError` when there is no answer
+    that says it."""
+    endpoint = f"{site.rstrip('/')}/v1/attestations/{attestation_id}"
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(endpoint, timeout=aiohttp.ClientTimeout(total=max(timeout, 0.1))) as response,
+        ):
+            answer = await response.json(content_type=None) if response.content_type == "application/json" else {}
+            if response.status != 200:
+                raise TransportError(f"{endpoint}: HTTP {response.status}: {answer.get('error', 'no state')}")
+            return AttestationStatus(
+                attestation_id=str(answer["attestationId"]),
+                state=str(answer["status"]),
+                document_type=str(answer["documentType"]),
+                provider=str(answer["provider"]),
+                issued_at=parse_instant(str(answer["issuedAt"])),
+                valid_until=parse_instant(str(answer["validUntil"])),
+                sha256=str(answer["sha256"]),
+                superseded_by=str(answer["supersededBy"]) if answer.get("supersededBy") else None,
+            )
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError) as exc:
         raise TransportError(f"{endpoint}: {type(exc).__name__}: {exc}") from None

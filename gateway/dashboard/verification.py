@@ -3,7 +3,8 @@ Arabic, with no login and no script.
 
 A clerk types the check code printed under the QR code, or pastes the QR code's text (`DZ1:…`,
 what a phone's reader gives). The page says whether the attestation is valid, expired or
-revoked, from the gateway's own record of it:
+revoked, or superseded by a correction of the record it came from (with the attestation issued
+since in its place), from the gateway's own record of it:
 
 - with the QR code's text, the visible seal is checked first (`TAMPERED`, `UNKNOWN SIGNER`), then
   the page shows the fields printed on the document, from the seal, for the clerk to compare;
@@ -21,11 +22,12 @@ import datetime as dt
 from aiohttp import web
 
 from gateway.dashboard.page import esc, lang_of, ltr, respond
-from gateway.ids import id_prefix
+from gateway.ids import check_code, id_prefix
 from gateway.printing.attestation_pdf import value_words
 from gateway.records import AttestationRecord
 from gateway.runtime.worker import gateway_of
 from gateway.signing.visible_seal import PREFIX, Claims, verify
+from gateway.store import attestation_state
 from gateway.texts.dashboard import t
 from gateway.texts.printed import FIELDS, TITLES
 
@@ -63,9 +65,11 @@ async def _verdict(request: web.Request, lang: str, given: str) -> str:
         if verdict.claims is None:
             return _banner("bad", t(lang, f"verdict_{verdict.status}"))
         record = await gateway.store.find_attestation(verdict.claims.attestation_id)
-        state = record.state(now) if record is not None else verdict.status
+        state, replaced_by = (
+            await attestation_state(gateway.store, record, now) if record is not None else (verdict.status, None)
+        )
         return _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}")) + _facts(
-            lang, names, record, verdict.claims
+            lang, names, record, verdict.claims, replaced_by
         )
     prefix = id_prefix(given)
     if prefix is None:
@@ -75,10 +79,10 @@ async def _verdict(request: web.Request, lang: str, given: str) -> str:
         return _banner("bad", t(lang, "verdict_unknown"))
     if len(found) > 1:
         return _banner("bad", t(lang, "verdict_ambiguous"))
-    state = found[0].state(now)
+    state, replaced_by = await attestation_state(gateway.store, found[0], now)
     return (
         _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}"))
-        + _facts(lang, names, found[0], None)
+        + _facts(lang, names, found[0], None, replaced_by)
         + f"<p>{t(lang, 'fields_by_qr')}</p>"
     )
 
@@ -87,7 +91,9 @@ def _banner(kind: str, text: str) -> str:
     return f'<p class="{kind}" id="verdict" style="font-size:1.3rem;font-weight:600">{esc(text)}</p>'
 
 
-def _facts(lang: str, names: dict[str, str], record: AttestationRecord | None, claims: Claims | None) -> str:
+def _facts(
+    lang: str, names: dict[str, str], record: AttestationRecord | None, claims: Claims | None, replaced_by: str | None
+) -> str:
     """What the page may show: the record's facts, and the printed fields when the seal gave them."""
     document_type = claims.document_type if claims else record.document_type if record else ""
     title = TITLES.get(document_type, (document_type, document_type))[1 if lang == "ar" else 0]
@@ -102,6 +108,8 @@ def _facts(lang: str, names: dict[str, str], record: AttestationRecord | None, c
         rows.append((t(lang, "attestation"), ltr(record.attestation_id)))
         rows.append((t(lang, "issued_on"), ltr(f"{record.issued_at:%Y-%m-%d}")))
         rows.append((t(lang, "valid_until"), ltr(f"{record.valid_until:%Y-%m-%d}")))
+    if replaced_by is not None:
+        rows.append((t(lang, "superseded_by"), ltr(f"{replaced_by} ({check_code(replaced_by)})")))
     if record is not None and record.revoked_at is not None:
         rows.append((t(lang, "revoked_on"), ltr(f"{record.revoked_at:%Y-%m-%d %H:%M} UTC")))
     out = _pairs(rows)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from gateway.config import Config
 from gateway.records import (
+    SUPERSEDED,
     AlertRecord,
     AttestationRecord,
     AuditEntry,
@@ -33,6 +34,7 @@ from gateway.records import (
 from gateway.store.chain import ChainedEntry
 from gateway.store.forecast_rows import ForecastRow
 from gateway.store.search import AuditQuery
+from gateway.store.supersessions import Supersession
 
 
 class Store(Protocol):
@@ -175,6 +177,16 @@ class Store(Protocol):
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 
+    async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
+        """Marks superseded every `issued` attestation of `document_type` about `subject_ref` journaled so far
+        (a correction of the record they came from); returns how many were not superseded already."""
+        ...
+
+    async def supersession(self, attestation_id: str) -> Supersession | None:
+        """When the attestation was superseded, and the first attestation issued since for the same requester,
+        type and subject (None until one is); None when it was not superseded (`supersessions.py`)."""
+        ...
+
     async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
         """The attestations whose id begins with `prefix` (a check code's, `gateway.ids.id_prefix`), at most
         `limit`: more than one means the code is ambiguous."""
@@ -195,3 +207,14 @@ def open_store(config: Config, home: Path) -> Store:
     from gateway.store.sqlite import SQLiteStore
 
     return SQLiteStore(home / config.settings.store_path)
+
+
+async def attestation_state(store: Store, record: AttestationRecord, now: dt.datetime) -> tuple[str, str | None]:
+    """An attestation's state as the public sees it: `revoked`; `superseded` by a correction of its record,
+    with the attestation issued since in its place (None until one is); else `valid` or `expired`."""
+    if record.revoked_at is not None:
+        return record.state(now), None
+    superseded = await store.supersession(record.attestation_id)
+    if superseded is not None:
+        return SUPERSEDED, superseded.replaced_by
+    return record.state(now), None

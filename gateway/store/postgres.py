@@ -42,6 +42,7 @@ from gateway.store.kpi_rows import (
 )
 from gateway.store.postgres_batch import APPEND_MANY_FUNCTION, RecordBatcher
 from gateway.store.search import AuditQuery, where
+from gateway.store.supersessions import REPLACEMENT_PG, SUPERSEDE_PG, Supersession
 
 SCHEMA = (
     """
@@ -94,6 +95,14 @@ CREATE TABLE IF NOT EXISTS attestations (
     valid_until    TIMESTAMPTZ NOT NULL,
     sha256         TEXT NOT NULL,
     revoked_at     TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS supersessions (
+    attestation_id TEXT PRIMARY KEY,
+    superseded_at  TIMESTAMPTZ NOT NULL,
+    subject_ref    TEXT NOT NULL,
+    document_type  TEXT NOT NULL,
+    requester      TEXT,
+    after_seq      BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq             BIGSERIAL PRIMARY KEY,
@@ -592,6 +601,23 @@ class PostgresStore:
             attestation_id,
         )
         return AttestationRecord.from_row(tuple(row)) if row else None
+
+    async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
+        async with self.pool.acquire() as connection, connection.transaction():
+            last = await connection.fetchval("SELECT coalesce(max(seq), 0) FROM audit")
+            done = await connection.execute(SUPERSEDE_PG, at, last, subject_ref, document_type)
+        return int(done.rsplit(" ", 1)[-1])  # "INSERT 0 n"
+
+    async def supersession(self, attestation_id: str) -> Supersession | None:
+        row = await self.pool.fetchrow(
+            "SELECT superseded_at, subject_ref, document_type, requester, after_seq FROM supersessions "
+            "WHERE attestation_id = $1",
+            attestation_id,
+        )
+        if row is None:
+            return None
+        after = await self.pool.fetchval(REPLACEMENT_PG, row[1], row[2], row[3], row[4])
+        return Supersession(row[0], str(after) if after is not None else None)
 
     async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
         rows = await self.pool.fetch(

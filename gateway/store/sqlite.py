@@ -44,6 +44,7 @@ from gateway.store.kpi_rows import (
 )
 from gateway.store.search import AuditQuery, where
 from gateway.store.sqlite_batch import Batcher
+from gateway.store.supersessions import REPLACEMENT_SQLITE, SUPERSEDE_SQLITE, Supersession
 
 T = TypeVar("T")
 
@@ -98,6 +99,14 @@ CREATE TABLE IF NOT EXISTS attestations (
     valid_until    TEXT NOT NULL,
     sha256         TEXT NOT NULL,
     revoked_at     TEXT
+);
+CREATE TABLE IF NOT EXISTS supersessions (
+    attestation_id TEXT PRIMARY KEY,
+    superseded_at  TEXT NOT NULL,
+    subject_ref    TEXT NOT NULL,
+    document_type  TEXT NOT NULL,
+    requester      TEXT,
+    after_seq      INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -515,6 +524,29 @@ class SQLiteStore:
         issued, until, revoked = _time(row[5]), _time(row[6]), _time(row[8])
         assert issued is not None and until is not None
         return AttestationRecord.from_row((*row[:5], issued, until, row[7], revoked))
+
+    async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
+        def supersede(db: sqlite3.Connection) -> int:
+            (last,) = db.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()
+            return db.execute(SUPERSEDE_SQLITE, (_iso(at), last, subject_ref, document_type)).rowcount
+
+        return await self._write(supersede)
+
+    async def supersession(self, attestation_id: str) -> Supersession | None:
+        def read(db: sqlite3.Connection) -> Supersession | None:
+            row = db.execute(
+                "SELECT superseded_at, subject_ref, document_type, requester, after_seq FROM supersessions "
+                "WHERE attestation_id = ?",
+                (attestation_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            after = db.execute(REPLACEMENT_SQLITE, row[1:]).fetchone()
+            at = _time(row[0])
+            assert at is not None
+            return Supersession(at, str(after[0]) if after else None)
+
+        return await self._run(read)
 
     async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
         rows = await self._run(

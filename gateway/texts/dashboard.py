@@ -144,6 +144,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "verdict_valid": ("Attestation valide", "شهادة صالحة"),
     "verdict_expired": ("Attestation expirée", "شهادة منتهية الصلاحية"),
     "verdict_revoked": ("Attestation révoquée", "شهادة ملغاة"),
+    "verdict_superseded": (
+        "Attestation remplacée : l'administration a corrigé le dossier dont elle est issue.",
+        "شهادة مستبدَلة: صحّحت الإدارة السجل الذي صدرت منه.",
+    ),
+    "superseded_by": ("Remplacée par", "استُبدلت بـ"),
     "verdict_tampered": (
         "Code QR altéré : ce document n'est pas une attestation authentique.",
         "رمز الاستجابة السريعة معدَّل: هذه الوثيقة ليست شهادة أصلية.",

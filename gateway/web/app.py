@@ -8,7 +8,7 @@ from aiohttp import web
 from gateway.dashboard import routes as dashboard
 from gateway.runtime.local_secrets import secret_key
 from gateway.runtime.worker import GATEWAY_KEY, Gateway
-from gateway.web import citizen, hardening, printed, public
+from gateway.web import citizen, corrections, hardening, printed, public
 
 
 def make_app(gateway: Gateway) -> web.Application:
@@ -22,6 +22,7 @@ def make_app(gateway: Gateway) -> web.Application:
     app.router.add_post("/v1/attestations/verify", public.verify)
     app.router.add_post("/v1/attestations/pdf", printed.attestation_pdf)
     app.router.add_get("/v1/seal-certificates", public.seal_certificates)
+    app.router.add_post("/v1/partners/corrections", corrections.correction)
     app.router.add_get("/healthz", public.healthz)
     app.router.add_get("/readyz", public.readyz)
     app.router.add_get("/metrics", public.metrics)

@@ -160,6 +160,11 @@ def _attestation() -> Schema:
                 "pattern": "^[0-9a-f]{64}$",
                 "description": "the SHA-256 of the sealed response exactly as it was delivered",
             },
+            "supersededBy": {
+                "type": "string",
+                "pattern": UUID,
+                "description": "with `superseded`: the attestation issued since from the corrected record",
+            },
         },
     }
 
@@ -174,6 +179,7 @@ def _verification() -> Schema:
             "reason": {"type": "string", "description": "why the document is not a valid attestation"},
             "status": {"type": "string", "enum": list(ATTESTATION_STATES)},
             "attestationId": {"type": "string", "pattern": UUID},
+            "supersededBy": {"type": "string", "pattern": UUID},
         },
         "if": {"properties": {"valid": {"const": False}}},
         "then": {"required": ["valid", "reason"]},
@@ -241,6 +247,7 @@ def _paths(config: Config) -> dict[str, Any]:
         "/v1/attestations/verify": {"post": _post_verify(config)},
         "/v1/attestations/pdf": {"post": _post_attestation_pdf()},
         "/v1/seal-certificates": {"get": _get_seal_certificates()},
+        "/v1/partners/corrections": {"post": _post_correction()},
         "/v1/audit/checkpoints": {"get": _get_checkpoints()},
         "/v1/citizen/access-report": {"post": _post_access_report(config)},
         "/healthz": {"get": _get_healthz()},
@@ -371,6 +378,25 @@ def _post_verify(config: Config) -> dict[str, Any]:
             config, "response", f"a sealed response, at most {4 * config.settings.max_body_bytes} bytes"
         ),
         "responses": {"200": _json("Verification", "the verdict"), "408": SLOW_BODY},
+    }
+
+
+def _post_correction() -> dict[str, Any]:
+    answer = {
+        "description": 'the notice was taken: `{"noticeId", "superseded": n}`, the attestations it superseded',
+        "content": {JSON: {"schema": {"type": "object", "required": ["noticeId", "superseded"]}}},
+    }
+    return {
+        "tags": ["partners"],
+        "operationId": "postCorrection",
+        "summary": "For a provider: a record it corrected; the attestations issued from the old one become superseded",
+        "requestBody": {
+            "required": True,
+            "description": "a compact JWS signed by the document type's provider, payload "
+            '`{"noticeId", "issuedAt", "documentType", "subject": {"nin" | "nif" | "rc": ...}}`',
+            "content": {JOSE: {"schema": {"type": "string", "pattern": COMPACT_JWS}}},
+        },
+        "responses": _signed_refusals(answer),
     }
 
 

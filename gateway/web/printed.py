@@ -25,6 +25,7 @@ from gateway.records import AuditEntry, StoredResponse
 from gateway.runtime.worker import Gateway, gateway_of
 from gateway.signing import jws
 from gateway.signing.visible_seal import Claims, VisibleSealError, check
+from gateway.store import attestation_state
 from gateway.transports.http import read_limited
 
 PDF = "application/pdf"
@@ -71,8 +72,10 @@ async def attestation_pdf(request: web.Request) -> web.Response:
         record = await gateway.store.find_attestation(claims.attestation_id)
         if record is None:
             raise AccessDenied(f"attestation {claims.attestation_id} is not known to this exchange")
-        if record.revoked_at is not None:
-            raise AccessDenied(f"attestation {claims.attestation_id} was revoked; it is no longer printed")
+        state, replaced_by = await attestation_state(gateway.store, record, dt.datetime.now(dt.UTC))
+        if state in ("revoked", "superseded"):
+            instead = f"; ask for {replaced_by}" if replaced_by else ""
+            raise AccessDenied(f"attestation {claims.attestation_id} is {state}: it is no longer printed{instead}")
         claimed = await gateway.store.claim(request_id, gateway.worker, CLAIM_SECONDS)
         if isinstance(claimed, StoredResponse) or claimed.state == "held":
             raise DuplicateConflict(f"the print request {request_id} was served already")

@@ -26,6 +26,7 @@ from gateway.runtime.worker import gateway_of
 from gateway.schemas import schema_path
 from gateway.signing import safe_json
 from gateway.signing.seal import verify_seal
+from gateway.store import attestation_state
 from gateway.transports.http import answer, read_limited
 from gateway.web import asyncapi as asyncapi_document
 from gateway.web import openapi as openapi_document
@@ -67,16 +68,19 @@ async def schema(request: web.Request) -> web.StreamResponse:
     return web.Response(body=path.read_bytes(), content_type=kind)
 
 
-def _public(record: AttestationRecord, now: dt.datetime) -> dict[str, Any]:
-    return {
+def _public(record: AttestationRecord, state: str, replaced_by: str | None) -> dict[str, Any]:
+    out = {
         "attestationId": record.attestation_id,
-        "status": record.state(now),
+        "status": state,
         "documentType": record.document_type,
         "provider": record.provider,
         "issuedAt": instant(record.issued_at),
         "validUntil": instant(record.valid_until),
         "sha256": record.sha256,
     }
+    if replaced_by is not None:
+        out["supersededBy"] = replaced_by
+    return out
 
 
 async def seal_certificates(request: web.Request) -> web.Response:
@@ -93,7 +97,8 @@ async def attestation(request: web.Request) -> web.Response:
     record = await gateway_of(request).store.find_attestation(attestation_id) if known else None
     if record is None:
         return web.json_response({"error": "unknown attestation"}, status=404)
-    return web.json_response(_public(record, dt.datetime.now(dt.UTC)))
+    state, replaced_by = await attestation_state(gateway_of(request).store, record, dt.datetime.now(dt.UTC))
+    return web.json_response(_public(record, state, replaced_by))
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -112,8 +117,10 @@ async def verify(request: web.Request) -> web.Response:
     if attestation_id:
         record = await gateway.store.find_attestation(attestation_id.lower())
         if record is not None:
-            out["status"] = record.state(dt.datetime.now(dt.UTC))
+            out["status"], replaced_by = await attestation_state(gateway.store, record, dt.datetime.now(dt.UTC))
             out["attestationId"] = record.attestation_id
+            if replaced_by is not None:
+                out["supersededBy"] = replaced_by
             if out["status"] != "valid":
                 out.update(valid=False, reason=f"the attestation is {out['status']}")
     return web.json_response(out)

@@ -16,11 +16,14 @@ The kit checks that each query is signed by the exchange's gateway under the exc
 signs each answer with the partner's key, replies on the query's reply queue with its
 correlation id, acknowledges a query only once its answer is confirmed by the broker, bounds
 how many queries are answered at once, stops gracefully on SIGINT or SIGTERM, and logs
-without personal data. It needs Python 3.10 or later and nothing of the gateway.
+without personal data. When the administration corrects a record, `notify_correction` tells the
+gateway, and the attestations issued from the old record become superseded. It needs Python 3.10
+or later and nothing of the gateway.
 """
 
 from __future__ import annotations
 
+from gateway_partner.corrections import CorrectionRefused, correction_notice, notify_correction
 from gateway_partner.rest import RestPartner
 from gateway_partner.service import (
     Answer,
@@ -36,6 +39,7 @@ from gateway_partner.service import (
 
 __all__ = [
     "Answer",
+    "CorrectionRefused",
     "Failure",
     "Found",
     "Handler",
@@ -45,4 +49,6 @@ __all__ = [
     "Query",
     "QueryChecker",
     "RestPartner",
+    "correction_notice",
+    "notify_correction",
 ]

@@ -22,6 +22,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from gateway.signing.pki import Issued
 from gateway_client import Attestation, Client, Identity
+from gateway_partner import PartnerIdentity, notify_correction
 from tests.e2e.exchange import AMQP_URL, BusClient, signed_xml
 from tests.e2e.operator_kit import add_operator
 
@@ -132,12 +133,13 @@ async def test_a_clerk_checks_a_printed_attestation_on_the_verification_page(
     browser: Browser, http: str, home: Path, examples: Examples
 ) -> None:
     """On /verify, in Arabic then in French, a clerk pastes a QR code's text: a genuine one is valid with its
-    printed fields, the same with one character changed is tampered, without any login."""
+    printed fields, the same with one character changed is tampered, and once the civil registry says the
+    record was corrected, the genuine one is superseded; all without any login."""
     async with Client(
         http, Identity.from_folder(home / "pki" / "dz.cnas"), home / "pki" / "ca.pem", agency="CNAS-16-001"
     ) as client:
         attestation = await client.request(
-            "birth-certificate", examples["birth-certificate"]["found"][0], "family-allowance"
+            "birth-certificate", examples["birth-certificate"]["found"][1], "family-allowance"
         )
     assert isinstance(attestation, Attestation) and attestation.visible_seal
     token = attestation.visible_seal
@@ -155,3 +157,9 @@ async def test_a_clerk_checks_a_printed_attestation_on_the_verification_page(
     await page.fill("textarea[name=q]", token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :])
     await page.click("button[type=submit]")
     assert (await page.locator("#verdict").inner_text()).startswith("Code QR altéré")
+    registry = PartnerIdentity.from_folder(home / "pki" / "dz.interieur.etat-civil")
+    subject = {"nin": examples["birth-certificate"]["found"][1]}
+    assert await notify_correction(http, registry, "birth-certificate", subject) >= 1
+    await page.fill("textarea[name=q]", token)
+    await page.click("button[type=submit]")
+    assert (await page.locator("#verdict").inner_text()).startswith("Attestation remplacée")

@@ -26,6 +26,7 @@ from gateway.signing.pki import Issued
 from gateway.signing.visible_seal import verify
 from gateway.store.search import AuditQuery
 from gateway_client import Attestation, Client, Identity, PrintRefused
+from gateway_partner import CorrectionRefused, PartnerIdentity, correction_notice, notify_correction
 
 Examples = dict[str, dict[str, list[str]]]
 
@@ -183,3 +184,50 @@ async def test_the_verification_page_says_tampered_unknown_or_valid_by_check_cod
     assert "Aucune attestation ne porte ce code" in page
     status, page = await verify_page(http, "<b>hello</b>")
     assert status == 200 and "ni un code de vérification" in page and "<b>hello" not in page
+
+
+async def test_a_corrected_record_supersedes_its_attestations_until_one_is_issued_anew(
+    home: Path, http: str, examples: Examples, identity: Callable[[str], Issued]
+) -> None:
+    """The civil registry, with the partner kit, says a birth record was corrected: the attestation issued
+    before is superseded (status endpoint, client library, verification page) and no longer printed; once
+    dz.cnas asks again, the old one points to the new one."""
+    subject = examples["birth-certificate"]["found"][2]
+    async with client(home, http) as c:
+        before = await c.request("birth-certificate", subject, "family-allowance")
+        assert isinstance(before, Attestation)
+        registry = PartnerIdentity.from_folder(home / "pki" / "dz.interieur.etat-civil")
+        assert await notify_correction(http, registry, "birth-certificate", {"nin": subject}) >= 1
+        status = await c.status(before, site=http)
+        assert (status.state, status.superseded_by) == ("superseded", None)
+        with pytest.raises(PrintRefused) as refused:
+            await c.pdf(before, site=http)
+        assert refused.value.code == "access_denied" and "superseded" in refused.value.message
+        after = await c.request("birth-certificate", subject, "family-allowance")
+        assert isinstance(after, Attestation)
+        status = await c.status(before.attestation_id, site=http)
+        assert (status.state, status.superseded_by) == ("superseded", after.attestation_id)
+        assert (await c.status(after, site=http)).state == "valid"
+    _, page = await verify_page(http, before.visible_seal or "")
+    assert "Attestation remplacée" in page and after.attestation_id in page
+
+
+async def test_only_the_provider_of_a_type_may_correct_it_and_once_per_notice(
+    home: Path, http: str, examples: Examples
+) -> None:
+    """A correction of birth certificates signed by the tax directorate is `access_denied` (403); the same
+    signed notice sent twice is taken once, then `duplicate_conflict` (409)."""
+    subject = {"nin": examples["birth-certificate"]["found"][2]}
+    tax = PartnerIdentity.from_folder(home / "pki" / "dz.finances.dgi")
+    with pytest.raises(CorrectionRefused) as refused:
+        await notify_correction(http, tax, "birth-certificate", subject)
+    assert refused.value.code == "access_denied"
+    notice = correction_notice(PartnerIdentity.from_folder(home / "pki" / "dz.interieur.etat-civil"),
+                               "birth-certificate", subject)  # fmt: skip
+    answers = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            headers = {"Content-Type": "application/jose"}
+            async with session.post(http + "/v1/partners/corrections", data=notice, headers=headers) as r:
+                answers.append((r.status, await r.json()))
+    assert answers[0][0] == 200 and (answers[1][0], answers[1][1]["error"]) == (409, "duplicate_conflict")

@@ -25,7 +25,7 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str
         admin = await asyncpg.connect(dsn)
         await admin.execute(
             "DROP TABLE IF EXISTS responses, leases, deliveries, attempts, attestations, audit, "
-            "audit_head, orphan_answers, operators, operator_sessions, journeys, kpi, alerts, forecasts"
+            "audit_head, orphan_answers, operators, operator_sessions, journeys, kpi, alerts, forecasts, supersessions"
         )
         await admin.close()
 

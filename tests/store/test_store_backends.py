@@ -260,3 +260,41 @@ async def test_orphan_answers_are_taken_once(store: Store) -> None:
     assert await store.take_orphan_answer(a) == b"answer-a"
     assert await store.take_orphan_answer(a) is None
     assert await store.take_orphan_answer(b) == b"answer-b"
+
+
+async def _issue(store: Store, subject: str, requester: str = "dz.cnas", kind: str = "birth-certificate") -> str:
+    """An issued attestation of `kind` about `subject` (a keyed hash), journaled; its id."""
+    rid, att = str(uuid.uuid4()), str(uuid.uuid4())
+    record = AttestationRecord(
+        attestation_id=att,
+        request_id=rid,
+        document_type=kind,
+        provider="dz.interieur.etat-civil",
+        status="issued",
+        issued_at=NOW,
+        valid_until=NOW + dt.timedelta(days=90),
+        sha256="e" * 64,
+    )
+    await store.complete(response(rid), record, "w1")
+    entry = audit_entry(at=NOW, request_id=rid, requester=requester, document_type=kind, subject_ref=subject)
+    await store.record(entry, None)
+    return att
+
+
+async def test_a_correction_supersedes_the_subject_s_attestations_and_points_to_the_next(store: Store) -> None:
+    """A correction supersedes the issued attestations of that type and subject only (twice is once); each then
+    points to the first one issued after it for the same requester, and to none before that."""
+    subject, other = "ref-" + uuid.uuid4().hex[:8], "ref-" + uuid.uuid4().hex[:8]
+    old = [await _issue(store, subject), await _issue(store, subject, requester="dz.finances.dgi")]
+    untouched = [await _issue(store, other), await _issue(store, subject, kind="residence-certificate")]
+    assert await store.supersede(subject, "birth-certificate", NOW) == 2
+    assert await store.supersede(subject, "birth-certificate", NOW) == 0
+    assert [await store.supersession(a) for a in untouched] == [None, None]
+    first = await store.supersession(old[0])
+    assert first is not None and first.replaced_by is None
+    new = await _issue(store, subject)
+    later = await _issue(store, subject)
+    assert (await store.supersession(old[0])) == dataclasses.replace(first, replaced_by=new)
+    second = await store.supersession(old[1])  # obtained by another requester: none of its own since
+    assert later != new and second is not None and second.replaced_by is None
+    assert await store.supersession(new) is None
