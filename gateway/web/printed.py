@@ -13,62 +13,41 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import AccessDenied, DuplicateConflict, GatewayError, SchemaInvalid, SignatureInvalid, StaleRequest
+from gateway.errors import AccessDenied, GatewayError, SignatureInvalid
 from gateway.ids import check_code
 from gateway.printing.attestation_pdf import Printable, parties, render
-from gateway.protocol import JOSE, UUID_PATTERN, Transport, parse_instant
-from gateway.records import AuditEntry, StoredResponse
+from gateway.protocol import Transport
+from gateway.records import AuditEntry
 from gateway.runtime.worker import Gateway, gateway_of
-from gateway.signing import jws
 from gateway.signing.visible_seal import Claims, VisibleSealError, check
 from gateway.store import attestation_state
-from gateway.transports.http import read_limited
+from gateway.web.signed_requests import claim_once, read_signed, remember_served
 
 PDF = "application/pdf"
 PRINTED = "printed"
-CLAIM_SECONDS = 30.0
 
 
-def _read(gateway: Gateway, body: bytes) -> tuple[str, str, str, Claims]:
-    """(requester, request id, token, the token's claims) of a genuine, fresh print request; or the problem."""
-    message = jws.parse(body)
-    signer = jws.JWSVerifier(gateway.trust).verify(message)
-    payload: Any = message.content
-    if not (
-        isinstance(payload, dict)
-        and isinstance(payload.get("issuedAt"), str)
-        and isinstance(payload.get("requestId"), str)
-        and UUID_PATTERN.match(payload["requestId"])
-        and isinstance(payload.get("visibleSeal"), str)
-    ):
-        raise SchemaInvalid("expected {requestId, issuedAt, visibleSeal}")
+def _claims(gateway: Gateway, signer: str, token: str) -> Claims:
+    """The claims of the gateway's own, unaltered visible seal, obtained by `signer`; or the problem."""
     try:
-        skew = (parse_instant(payload["issuedAt"]) - dt.datetime.now(dt.UTC)).total_seconds()
-    except ValueError:
-        raise SchemaInvalid("issuedAt is not an instant") from None
-    if abs(skew) > gateway.config.settings.freshness_seconds:
-        raise StaleRequest(f"issuedAt is {abs(skew):.0f} s away from the gateway's clock")
-    try:
-        claims = check(payload["visibleSeal"], [gateway.sealer.certificate])
+        claims = check(token, [gateway.sealer.certificate])
     except VisibleSealError as exc:
         raise SignatureInvalid(f"visible seal: {exc.verdict}: {exc.detail}") from None
-    if claims.requester != signer.participant:
-        raise AccessDenied(f"the attestation was obtained by {claims.requester}, not {signer.participant}")
-    return signer.participant, payload["requestId"], payload["visibleSeal"], claims
+    if claims.requester != signer:
+        raise AccessDenied(f"the attestation was obtained by {claims.requester}, not {signer}")
+    return claims
 
 
 async def attestation_pdf(request: web.Request) -> web.Response:
     gateway = gateway_of(request)
     settings = gateway.config.settings
     try:
-        body = await read_limited(request, settings.max_body_bytes, settings.body_timeout_seconds)
-        if (request.content_type or "") != JOSE:
-            raise SchemaInvalid("the body must be a compact JWS (application/jose)")
-        requester, request_id, token, claims = _read(gateway, body)
+        signer, payload, body = await read_signed(gateway, request, "requestId", "visibleSeal")
+        request_id, token = payload["requestId"], str(payload["visibleSeal"])
+        requester, claims = signer.participant, _claims(gateway, signer.participant, token)
         record = await gateway.store.find_attestation(claims.attestation_id)
         if record is None:
             raise AccessDenied(f"attestation {claims.attestation_id} is not known to this exchange")
@@ -76,9 +55,7 @@ async def attestation_pdf(request: web.Request) -> web.Response:
         if state in ("revoked", "superseded"):
             instead = f"; ask for {replaced_by}" if replaced_by else ""
             raise AccessDenied(f"attestation {claims.attestation_id} is {state}: it is no longer printed{instead}")
-        claimed = await gateway.store.claim(request_id, gateway.worker, CLAIM_SECONDS)
-        if isinstance(claimed, StoredResponse) or claimed.state == "held":
-            raise DuplicateConflict(f"the print request {request_id} was served already")
+        await claim_once(gateway, request_id, "print request")
     except GatewayError as exc:
         return web.json_response({"error": exc.code, "message": exc.detail}, status=exc.http_status)
     names = {code: (p.name, p.name_ar) for code, p in gateway.config.participants.items()}
@@ -100,22 +77,10 @@ async def attestation_pdf(request: web.Request) -> web.Response:
 
 
 async def _remember(gateway: Gateway, request_id: str, body: bytes, pdf: bytes, requester: str, claims: Claims) -> None:
-    """The print request's id kept as served (for as long as responses are), and the printing journaled."""
-    digest, printed = hashlib.sha256(body).hexdigest(), hashlib.sha256(pdf).hexdigest()
-    await gateway.store.complete(
-        StoredResponse(
-            request_id=request_id,
-            response_id=claims.attestation_id,
-            digest=digest,
-            body=b"",
-            kind="jose",
-            status=PRINTED,
-            problem=None,
-            http_status=200,
-            document_type=claims.document_type,
-        ),
-        None,
-        gateway.worker,
+    """The print request's id kept as served, and the printing journaled."""
+    digest = hashlib.sha256(body).hexdigest()
+    await remember_served(
+        gateway, request_id, digest, PRINTED, response_id=claims.attestation_id, document_type=claims.document_type
     )
     await gateway.store.record(
         AuditEntry(
@@ -127,7 +92,7 @@ async def _remember(gateway: Gateway, request_id: str, body: bytes, pdf: bytes, 
             purpose=claims.purpose,
             status=PRINTED,
             request_sha256=digest,
-            response_sha256=printed,
+            response_sha256=hashlib.sha256(pdf).hexdigest(),
         ),
         None,
     )

@@ -178,3 +178,20 @@ async def test_a_body_whose_content_encoding_does_not_decode_is_malformed_not_a_
             assert response.status == 200 and verdict["valid"] is False and verdict["reason"].startswith("malformed")
         async with session.post(http + "/v1/citizen/access-report", data=b"not gzip", headers=headers) as response:
             assert response.status == 400 and (await response.json())["error"] == "malformed"
+
+
+async def test_a_signed_payload_that_is_not_an_object_is_malformed_on_every_signed_endpoint(
+    http: str, identity: Callable[[str], Issued]
+) -> None:
+    """A genuine signature over a JSON array, a string or a number is `malformed` (400) from the citizen
+    report, the printed attestation and the corrections endpoint: never a 5xx."""
+    signers = {
+        "/v1/citizen/access-report": identity("dz.portail-citoyen"),
+        "/v1/attestations/pdf": identity("dz.cnas"),
+        "/v1/partners/corrections": identity("dz.interieur.etat-civil"),
+    }
+    for path, who in signers.items():
+        for content in ([1, 2], "a text", 42):
+            token = JWSSigner(who.key, [who.cert]).sign(json.dumps(content).encode())
+            status, answer, _ = await post(http, token, "application/jose", path)
+            assert (status, json.loads(answer)["error"]) == (400, "malformed"), (path, content)

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
+from typing import Any
 
 from gateway.records import AttestationRecord, AuditEntry, Completion, Delivery, Lease, StoredResponse
 from gateway.store import Store
@@ -194,19 +195,25 @@ async def test_attempts_count_up(store: Store) -> None:
     assert await store.count_attempt(uuid.uuid4().hex) == 1
 
 
+def attestation(request_id: str, attestation_id: str | None = None, **changes: Any) -> AttestationRecord:
+    """An issued birth certificate's attestation, now, valid 90 days, unless told otherwise."""
+    fields: dict[str, Any] = {
+        "attestation_id": attestation_id or str(uuid.uuid4()),
+        "request_id": request_id,
+        "document_type": "birth-certificate",
+        "provider": "dz.interieur.etat-civil",
+        "status": "issued",
+        "issued_at": NOW,
+        "valid_until": NOW + dt.timedelta(days=90),
+        "sha256": "c" * 64,
+    }
+    return AttestationRecord(**{**fields, **changes})
+
+
 async def test_attestation_facts_and_state(store: Store) -> None:
     """An attestation saved with its response is found again, valid until its date, then expired."""
     rid, att = str(uuid.uuid4()), str(uuid.uuid4())
-    record = AttestationRecord(
-        attestation_id=att,
-        request_id=rid,
-        document_type="birth-certificate",
-        provider="dz.interieur.etat-civil",
-        status="issued",
-        issued_at=NOW,
-        valid_until=NOW + dt.timedelta(days=90),
-        sha256="c" * 64,
-    )
+    record = attestation(rid, att)
     await store.complete(response(rid), record, "w1")
     found = await store.find_attestation(att)
     assert found == record
@@ -219,17 +226,7 @@ async def test_an_attestation_is_found_by_the_beginning_of_its_id(store: Store) 
     ids = ["0123abcd-0000-4aaa-8000-" + uuid.uuid4().hex[:12], "0123abcd-0000-4bbb-8000-" + uuid.uuid4().hex[:12]]
     for att in ids:
         rid = str(uuid.uuid4())
-        record = AttestationRecord(
-            attestation_id=att,
-            request_id=rid,
-            document_type="tax-registration",
-            provider="dz.finances.dgi",
-            status="issued",
-            issued_at=NOW,
-            valid_until=NOW + dt.timedelta(days=365),
-            sha256="d" * 64,
-        )
-        await store.complete(response(rid), record, "w1")
+        await store.complete(response(rid), attestation(rid, att, document_type="tax-registration"), "w1")
     assert [r.attestation_id for r in await store.find_attestations_by_prefix("0123abcd-0000-4bb")] == [ids[1]]
     assert len(await store.find_attestations_by_prefix("0123abcd-0000-4")) == 2
     assert await store.find_attestations_by_prefix("0123abcd-0000-4cc") == []
@@ -264,21 +261,12 @@ async def test_orphan_answers_are_taken_once(store: Store) -> None:
 
 async def _issue(store: Store, subject: str, requester: str = "dz.cnas", kind: str = "birth-certificate") -> str:
     """An issued attestation of `kind` about `subject` (a keyed hash), journaled; its id."""
-    rid, att = str(uuid.uuid4()), str(uuid.uuid4())
-    record = AttestationRecord(
-        attestation_id=att,
-        request_id=rid,
-        document_type=kind,
-        provider="dz.interieur.etat-civil",
-        status="issued",
-        issued_at=NOW,
-        valid_until=NOW + dt.timedelta(days=90),
-        sha256="e" * 64,
-    )
+    rid = str(uuid.uuid4())
+    record = attestation(rid, document_type=kind)
     await store.complete(response(rid), record, "w1")
     entry = audit_entry(at=NOW, request_id=rid, requester=requester, document_type=kind, subject_ref=subject)
     await store.record(entry, None)
-    return att
+    return record.attestation_id
 
 
 async def test_a_correction_supersedes_the_subject_s_attestations_and_points_to_the_next(store: Store) -> None:
