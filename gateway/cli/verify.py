@@ -4,8 +4,9 @@ seal certificate only: valid, expired, tampered or unknown signer, and what it a
 The token is the text of the attestation's QR code (`DZ1:…`), given as it is or in a file:
 the printed attestation's PDF (which keeps it in its metadata), a text file holding it, or a
 sealed response (XML or JSON) whose `VisibleSeal` carries it.
-The seal certificate is `HOME/pki/<gateway>/cert.pem` of a gateway home, or the PEM files
-given with `--certificate` (the exchange publishes it at `GET /v1/seal-certificates`).
+The seal certificates are a gateway home's (`HOME/pki/<gateway>/cert.pem`, and those of its
+earlier seal keys in `previous/`), or the PEM files given with `--certificate` (the exchange
+publishes them at `GET /v1/seal-certificates`).
 """
 
 from __future__ import annotations
@@ -103,13 +104,17 @@ def _pdf_streams(content: bytes) -> Iterator[bytes]:
 
 
 def _certificates(given: list[Path] | None, home: Path) -> list[x509.Certificate]:
+    """The certificates given, or the gateway home's: its seal certificate, then its earlier ones."""
     if given:
         return [c for path in given for c in x509.load_pem_x509_certificates(path.read_bytes())]
     settings = config_module.load().settings
-    path = Path(settings.seal_cert) if settings.seal_cert else home / "pki" / settings.participant / "cert.pem"
+    folder = home / "pki" / settings.participant
+    path = Path(settings.seal_cert) if settings.seal_cert else folder / "cert.pem"
     if not path.is_file():
         raise ValueError(f"no seal certificate at {path}: give the exchange's with --certificate")
-    return list(x509.load_pem_x509_certificates(path.read_bytes()))[:1]
+    earlier = sorted((folder / "previous").glob("*.pem")) if (folder / "previous").is_dir() else []
+    current = list(x509.load_pem_x509_certificates(path.read_bytes()))[:1]
+    return [*current, *(c for p in earlier for c in x509.load_pem_x509_certificates(p.read_bytes()))]
 
 
 def as_json(verdict: Verdict) -> dict[str, Any]:

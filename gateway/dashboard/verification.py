@@ -61,7 +61,7 @@ async def _verdict(request: web.Request, lang: str, given: str) -> str:
     now = dt.datetime.now(dt.UTC)
     names = {code: p.name_ar or p.name if lang == "ar" else p.name for code, p in gateway.config.participants.items()}
     if given.startswith(PREFIX):
-        verdict = verify(given, [gateway.sealer.certificate], now=now)
+        verdict = verify(given, gateway.seal_certificates(), now=now)
         if verdict.claims is None:
             return _banner("bad", t(lang, f"verdict_{verdict.status}"))
         record = await gateway.store.find_attestation(verdict.claims.attestation_id)

@@ -15,6 +15,7 @@ import aio_pika
 import aio_pika.abc
 import structlog
 from aiohttp import web
+from cryptography import x509
 
 from gateway import adapters as adapter_registry
 from gateway.adapters.base import Adapter, AdapterContext
@@ -70,6 +71,7 @@ class Gateway:
             Path(s.seal_cert) if s.seal_cert else None,
         )
         self.sealer = Sealer(key, chain)
+        self.previous_seals = self.pki / s.participant / "previous"  # certificates of earlier seal keys, PEM
         self.jws_signer = JWSSigner(key, chain)
         self.metrics = Metrics(config.catalogue)
         self.schema_dir = registry_catalogue.schema_dir(home)  # the schemas of types added at run time
@@ -203,6 +205,15 @@ class Gateway:
         self.metrics.ready.set(1 if all(checks.values()) else 0)
         self.metrics.broker_writes.set(1 if checks["broker_writes"] else 0)
         return checks
+
+    def seal_certificates(self) -> list[x509.Certificate]:
+        """The certificate the gateway seals with, then those of its earlier seal keys (`HOME/pki/<gateway>/
+        previous/*.pem`), read at each call: the visible seals printed before a key was renewed still check."""
+        earlier = sorted(self.previous_seals.glob("*.pem")) if self.previous_seals.is_dir() else []
+        return [
+            self.sealer.certificate,
+            *(c for path in earlier for c in x509.load_pem_x509_certificates(path.read_bytes())),
+        ]
 
     async def queue_depths(self) -> list[tuple[str, int | None, int | None]]:
         """(queue, messages, consumers) for the queues this gateway uses; None when a queue is absent."""

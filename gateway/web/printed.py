@@ -33,7 +33,7 @@ PRINTED = "printed"
 def _claims(gateway: Gateway, signer: str, token: str) -> Claims:
     """The claims of the gateway's own, unaltered visible seal, obtained by `signer`; or the problem."""
     try:
-        claims = check(token, [gateway.sealer.certificate])
+        claims = check(token, gateway.seal_certificates())
     except VisibleSealError as exc:
         raise SignatureInvalid(f"visible seal: {exc.verdict}: {exc.detail}") from None
     if claims.requester != signer:

@@ -84,10 +84,10 @@ def _public(record: AttestationRecord, state: str, replaced_by: str | None) -> d
 
 
 async def seal_certificates(request: web.Request) -> web.Response:
-    """`GET /v1/seal-certificates`: the certificate the gateway seals with, PEM, for checking visible seals
-    offline (`gateway verify --certificate`)."""
+    """`GET /v1/seal-certificates`: the certificate the gateway seals with, then those of its earlier seal
+    keys, PEM, for checking visible seals offline (`gateway verify --certificate`)."""
     gateway = gateway_of(request)
-    pem = gateway.sealer.certificate.public_bytes(serialization.Encoding.PEM)
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in gateway.seal_certificates())
     return web.Response(body=pem, content_type=PEM, headers={"Cache-Control": "public, max-age=3600"})
 
 

@@ -21,9 +21,10 @@ from cryptography import x509
 
 from gateway.ids import check_code
 from gateway.runtime.worker import Gateway
+from gateway.signing import pki
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
-from gateway.signing.visible_seal import verify
+from gateway.signing.visible_seal import Claims, VisibleSealer, verify
 from gateway.store.search import AuditQuery
 from gateway_client import Attestation, Client, Identity, PrintRefused
 from gateway_partner import CorrectionRefused, PartnerIdentity, correction_notice, notify_correction
@@ -231,3 +232,28 @@ async def test_only_the_provider_of_a_type_may_correct_it_and_once_per_notice(
             async with session.post(http + "/v1/partners/corrections", data=notice, headers=headers) as r:
                 answers.append((r.status, await r.json()))
     assert answers[0][0] == 200 and (answers[1][0], answers[1][1]["error"]) == (409, "duplicate_conflict")
+
+
+async def test_a_seal_from_an_earlier_key_still_checks_once_its_certificate_is_kept(
+    home: Path, http: str, gateway: Gateway
+) -> None:
+    """A visible seal signed with a seal key since renewed is an unknown signer on /verify until its certificate
+    is put in `pki/<gateway>/previous/`; then it is valid there, and /v1/seal-certificates serves both."""
+    earlier = pki.issue(pki.load_ca(home / "pki"), gateway.config.settings.participant)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    claims = Claims(str(uuid.uuid4()), gateway.config.settings.participant, now, now + dt.timedelta(days=30),
+                    "residence-certificate", "dz.interieur.etat-civil", "dz.cnas", "insured-registration",
+                    {"commune": "Tlemcen"})  # fmt: skip
+    token = VisibleSealer(earlier.key, earlier.cert, claims.issuer).seal(claims)
+    _, page = await verify_page(http, token)
+    assert "signé par une autre autorité" in page
+    kept = gateway.previous_seals / "seal-2025.pem"
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_bytes(pki.cert_pem(earlier.cert))
+    try:
+        _, page = await verify_page(http, token)
+        assert "Attestation valide" in page and "Tlemcen" in page
+        async with aiohttp.ClientSession() as session, session.get(http + "/v1/seal-certificates") as r:
+            assert len(x509.load_pem_x509_certificates(await r.read())) == 2
+    finally:
+        kept.unlink()
