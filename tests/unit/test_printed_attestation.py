@@ -65,7 +65,12 @@ def qr_of(pdf: bytes, folder: Path) -> str:
     (folder / "page.pdf").write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "page.pdf", "page"], cwd=folder, check=True)
     [image] = folder.glob("page*.png")
-    read = subprocess.run(["zbarimg", "--quiet", "--raw", str(image)], capture_output=True, text=True, check=True)
+    read = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return read.stdout.strip()
 
 
