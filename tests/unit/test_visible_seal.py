@@ -21,6 +21,7 @@ from gateway.signing.visible_seal import (
     Claims,
     VisibleSealer,
     VisibleSealError,
+    b45encode,
     key_id,
     open_token,
     printed_fields,
@@ -140,3 +141,12 @@ def test_gateway_verify_says_valid_or_why_not_with_its_exit_status(
     assert json.loads(capsys.readouterr().out)["status"] == "tampered"
     assert main(["verify", "no seal here", "--certificate", str(pem)]) == 2
     assert "neither a visible seal" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 57, 380, 381])
+def test_the_base45_writer_writes_what_the_base45_package_reads(size: int) -> None:
+    """The table-driven Base45 writer gives the `base45` package's text for even and odd lengths, and it
+    decodes back to the bytes."""
+    data = bytes((i * 37 + 11) % 256 for i in range(size)) + (b"\xff\xff" if size > 3 else b"")
+    text = b45encode(data)
+    assert text == base45.b45encode(data).decode() and base45.b45decode(text) == data
