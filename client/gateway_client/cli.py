@@ -78,7 +78,8 @@ def register(subparsers: Any) -> None:
     batch.add_argument(
         "--api",
         default=os.environ.get("GATEWAY_API", "http://127.0.0.1:8080"),
-        help="the HTTP API, read for the types' SLAs in the summary (default $GATEWAY_API or http://127.0.0.1:8080)",
+        help="the HTTP API, read for the types' SLAs in the summary and asked for --pdf "
+        "(default $GATEWAY_API or http://127.0.0.1:8080)",
     )
     parser.set_defaults(func=command, parser=parser)
 
@@ -124,7 +125,9 @@ def command(args: argparse.Namespace) -> int:
 async def _one(client: Client, args: argparse.Namespace) -> int:
     try:
         result = await client.request(args.type, args.subject, args.purpose, case_reference=args.case_reference)
-        pdf = await client.pdf(result) if args.pdf and isinstance(result, Attestation) and result.visible_seal else None
+        pdf = None
+        if args.pdf and isinstance(result, Attestation) and result.visible_seal:
+            pdf = await client.pdf(result, site=args.api)
     except InvalidRequest as exc:
         print(f"gateway request: {exc}", file=sys.stderr)
         return BAD_REQUEST
@@ -141,6 +144,7 @@ async def _one(client: Client, args: argparse.Namespace) -> int:
         args.save.write_bytes(result.sealed)
     if pdf is not None:
         args.pdf.write_bytes(pdf)
+        print(f"gateway request: the printable attestation is in {args.pdf}", file=sys.stderr)
     print(json.dumps(as_json(result), ensure_ascii=False, indent=2) if args.json else readable(result))
     if args.pdf and pdf is None:
         print(f"gateway request: no PDF: only an issued attestation is printed ({result.status})", file=sys.stderr)

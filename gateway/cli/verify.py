@@ -139,11 +139,13 @@ def as_text(verdict: Verdict) -> str:
     lines = [f"{LABELS.get(verdict.status, verdict.status.upper())}: {verdict.detail}"]
     if verdict.claims is not None:
         c = verdict.claims
-        lines += [
-            f"  attestation  {c.attestation_id}",
-            f"  document     {c.document_type}, from {c.provider}",
-            f"  obtained by  {c.requester} for {c.purpose}",
-            f"  issued       {c.issued_at:%Y-%m-%d %H:%M} UTC, valid until {c.valid_until:%Y-%m-%d %H:%M} UTC",
+        rows = [
+            ("attestation", c.attestation_id),
+            ("document", f"{c.document_type}, from {c.provider}"),
+            ("obtained by", f"{c.requester} for {c.purpose}"),
+            ("issued", f"{c.issued_at:%Y-%m-%d %H:%M} UTC, valid until {c.valid_until:%Y-%m-%d %H:%M} UTC"),
+            *((name, str(value)) for name, value in c.fields.items()),
         ]
-        lines += [f"  {name:<12} {value}" for name, value in c.fields.items()]
+        width = max(len(name) for name, _ in rows)
+        lines += [f"  {name:<{width}}  {value}" for name, value in rows]
     return "\n".join(lines)

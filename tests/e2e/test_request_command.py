@@ -166,3 +166,24 @@ async def dead_letters(gateway: Gateway) -> int:
         channel = await connection.channel()
         queue = await channel.declare_queue(gateway.config.settings.dead_queue, passive=True)
         return queue.declaration_result.message_count or 0
+
+
+async def test_the_pdf_option_writes_the_printable_attestation(
+    home: Path, gateway: Gateway, http: str, examples: Examples, tmp_path: Path
+) -> None:
+    """`--pdf FILE` over HTTP writes the printed attestation, which `gateway verify FILE --home` finds valid; for
+    a not-found answer it writes nothing and says why."""
+    found, missing = examples["residence-certificate"]["found"][0], examples["death-record"]["missing"][0]
+    pdf = tmp_path / "attestation.pdf"
+    argv = command(home, gateway, http, "residence-certificate", "--subject", found, "--purpose",
+                   "insured-registration", "--url", http, "--pdf", str(pdf))  # fmt: skip
+    status, _, err = await run(argv)
+    assert status == 0, err
+    assert pdf.read_bytes().startswith(b"%PDF-") and str(pdf) in err
+    status, out, _ = await run([sys.executable, "-m", "gateway", "verify", str(pdf), "--home", str(home)])
+    assert status == 0 and out.startswith("VALID")
+    absent = tmp_path / "absent.pdf"
+    argv = command(home, gateway, http, "death-record", "--subject", missing, "--purpose", "benefit-review",
+                   "--url", http, "--pdf", str(absent))  # fmt: skip
+    status, _, err = await run(argv)
+    assert status == 3 and not absent.exists() and "only an issued attestation is printed" in err
