@@ -33,7 +33,7 @@ from gateway.dashboard.session import (
     same_origin,
 )
 from gateway.dashboard.sessions import LIFETIME_SECONDS, SessionBook
-from gateway.dashboard.throttle import LoginGuard, Refused
+from gateway.dashboard.throttle import GuessGuard, LoginGuard, Refused
 from gateway.runtime.worker import Gateway, gateway_of
 from gateway.texts.dashboard import t
 
@@ -121,6 +121,7 @@ def add_routes(app: web.Application, gateway: Gateway, session_key: bytes) -> No
     app.router.add_get("/requests", dashboard_lookup.page)
     app.router.add_get("/dead-letters", dashboard_dead.page)
     app.router.add_get("/alerts", dashboard_alerts.page)
+    app[dashboard_verification.GUESSES_KEY] = GuessGuard()
     app.router.add_get("/verify", dashboard_verification.form)
     app.router.add_post("/verify", dashboard_verification.check)
     app.router.add_post("/alerts/settle", dashboard_alerts.settle)

@@ -189,3 +189,24 @@ class LoginGuard:
         self._last_expiry = now
         for table in self._tables.values():
             table.expire(now)
+
+
+#: Check codes that find no attestation, from one address, on the public verification page.
+CHECK_CODES = Budget(failures=30, window=900)
+
+
+class GuessGuard:
+    """Holds back an address that keeps trying codes that find nothing (the verification page's check
+    codes): each miss counts, and a budget that runs out locks the address as a login budget does."""
+
+    def __init__(self, budget: Budget = CHECK_CODES, max_keys: int = 100_000) -> None:
+        self._table = _Table(budget, max_keys)
+
+    def wait(self, address: str, now: float | None = None) -> float:
+        """Seconds `address` must still wait (0 when it may try)."""
+        return self._table.wait(address, time.monotonic() if now is None else now)
+
+    def missed(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._table.expire(now)
+        self._table.add_failure(address, now)

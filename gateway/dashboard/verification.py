@@ -12,7 +12,9 @@ since in its place), from the gateway's own record of it:
   data: its type, the administration, its dates and its state.
 
 The form is posted, so that the QR code's text (names, dates) stays out of addresses and access
-logs. Checks are not journaled: a check reveals nothing the paper in hand does not show.
+logs. An address that keeps typing check codes that find nothing (30 in 15 minutes) waits, as
+a login does (`throttle.GuessGuard`): a code is 56 random bits, but each try costs a query.
+Checks are not journaled: a check reveals nothing the paper in hand does not show.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import datetime as dt
 from aiohttp import web
 
 from gateway.dashboard.page import esc, lang_of, ltr, respond
+from gateway.dashboard.throttle import GuessGuard
 from gateway.ids import check_code, id_prefix
 from gateway.printing.attestation_pdf import value_words
 from gateway.records import AttestationRecord
@@ -33,6 +36,7 @@ from gateway.texts.printed import FIELDS, TITLES
 
 #: The longest text the form takes: a visible seal is at most 4,096 characters.
 MAX_QUERY = 4096
+GUESSES_KEY = web.AppKey("verification_guesses", GuessGuard)
 
 
 async def form(request: web.Request) -> web.Response:
@@ -44,7 +48,17 @@ async def check(request: web.Request) -> web.Response:
     lang = lang_of(request)
     posted = await request.post()
     given = str(posted.get("q", "")).strip()[: MAX_QUERY + 1]
-    body = _form(lang, given if not given.startswith(PREFIX) else "") + await _verdict(request, lang, given)
+    guard, address = request.app[GUESSES_KEY], request.remote or "?"
+    wait = guard.wait(address) if not given.startswith(PREFIX) else 0.0
+    if wait > 0:  # an address that kept trying codes that find nothing
+        body = _form(lang, "") + _banner("bad", t(lang, "verify_wait", seconds=int(wait) + 1))
+        response = respond(request, t(lang, "verify_title"), body, status=429)
+        response.headers["Retry-After"] = str(int(wait) + 1)
+        return response
+    verdict, found = await _verdict(request, lang, given)
+    if not given.startswith(PREFIX) and not found:
+        guard.missed(address)
+    body = _form(lang, given if not given.startswith(PREFIX) else "") + verdict
     return respond(request, t(lang, "verify_title"), body)
 
 
@@ -56,35 +70,32 @@ def _form(lang: str, value: str) -> str:
 </label><br><button type="submit">{t(lang, "verify_button")}</button></form>"""
 
 
-async def _verdict(request: web.Request, lang: str, given: str) -> str:
+async def _verdict(request: web.Request, lang: str, given: str) -> tuple[str, bool]:
+    """The verdict's HTML, and whether an attestation was found."""
     gateway = gateway_of(request)
     now = dt.datetime.now(dt.UTC)
     names = {code: p.name_ar or p.name if lang == "ar" else p.name for code, p in gateway.config.participants.items()}
     if given.startswith(PREFIX):
         verdict = verify(given, gateway.seal_certificates(), now=now)
         if verdict.claims is None:
-            return _banner("bad", t(lang, f"verdict_{verdict.status}"))
+            return _banner("bad", t(lang, f"verdict_{verdict.status}")), False
         record = await gateway.store.find_attestation(verdict.claims.attestation_id)
         state, replaced_by = (
             await attestation_state(gateway.store, record, now) if record is not None else (verdict.status, None)
         )
-        return _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}")) + _facts(
-            lang, names, record, verdict.claims, replaced_by
-        )
+        shown = _facts(lang, names, record, verdict.claims, replaced_by)
+        return _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}")) + shown, True
     prefix = id_prefix(given)
     if prefix is None:
-        return _banner("bad", t(lang, "verdict_bad_code"))
+        return _banner("bad", t(lang, "verdict_bad_code")), False
     found = await gateway.store.find_attestations_by_prefix(prefix)
     if not found:
-        return _banner("bad", t(lang, "verdict_unknown"))
+        return _banner("bad", t(lang, "verdict_unknown")), False
     if len(found) > 1:
-        return _banner("bad", t(lang, "verdict_ambiguous"))
+        return _banner("bad", t(lang, "verdict_ambiguous")), True
     state, replaced_by = await attestation_state(gateway.store, found[0], now)
-    return (
-        _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}"))
-        + _facts(lang, names, found[0], None, replaced_by)
-        + f"<p>{t(lang, 'fields_by_qr')}</p>"
-    )
+    shown = _facts(lang, names, found[0], None, replaced_by) + f"<p>{t(lang, 'fields_by_qr')}</p>"
+    return _banner("ok" if state == "valid" else "bad", t(lang, f"verdict_{state}")) + shown, True
 
 
 def _banner(kind: str, text: str) -> str:

@@ -169,6 +169,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Ce n'est ni un code de vérification (XXXX-XXXX-XXXX) ni le texte d'un code QR (DZ1:…).",
         "هذا ليس رمز تحقق (XXXX-XXXX-XXXX) ولا نص رمز استجابة سريعة (DZ1:…).",
     ),
+    "verify_wait": (
+        "Trop de codes qui ne désignent aucune attestation : réessayez dans {seconds} s.",
+        "محاولات كثيرة برموز لا تخص أي شهادة: أعد المحاولة بعد {seconds} ثانية.",
+    ),
     "printed_fields": ("Mentions imprimées", "البيانات المطبوعة"),
     "printed_fields_note": (
         "Comparez-les au document présenté : elles doivent être identiques.",

@@ -52,7 +52,7 @@ async def attestation_pdf(request: web.Request) -> web.Response:
         if record is None:
             raise AccessDenied(f"attestation {claims.attestation_id} is not known to this exchange")
         state, replaced_by = await attestation_state(gateway.store, record, dt.datetime.now(dt.UTC))
-        if state in ("revoked", "superseded"):
+        if state != "valid":
             instead = f"; ask for {replaced_by}" if replaced_by else ""
             raise AccessDenied(f"attestation {claims.attestation_id} is {state}: it is no longer printed{instead}")
         await claim_once(gateway, request_id, "print request")

@@ -17,15 +17,18 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from cryptography import x509
 
 from gateway.ids import check_code
+from gateway.records import AttestationRecord, StoredResponse
 from gateway.runtime.worker import Gateway
 from gateway.signing import pki
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
 from gateway.signing.visible_seal import Claims, VisibleSealer, verify
 from gateway.store.search import AuditQuery
+from gateway.web.app import make_runner
 from gateway_client import Attestation, Client, Identity, PrintRefused
 from gateway_partner import CorrectionRefused, PartnerIdentity, correction_notice, notify_correction
 
@@ -259,3 +262,48 @@ async def test_a_seal_from_an_earlier_key_still_checks_once_its_certificate_is_k
             assert len(x509.load_pem_x509_certificates(await r.read())) == 2
     finally:
         kept.unlink()
+
+
+async def test_an_address_that_keeps_typing_unknown_check_codes_waits(gateway: Gateway) -> None:
+    """After 30 check codes that find nothing from one address, the page answers 429 with Retry-After, even
+    for a good code; a scanned QR code's text is still checked. (On a web application of its own, so that
+    the lock stays out of the other tests.)"""
+    runner = make_runner(gateway)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    own = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        for n in range(30):
+            status, _ = await verify_page(own, f"ZZZZ-ZZZZ-ZZ{n // 10}{n % 10}".replace("0", "Y"))
+            assert status == 200
+        async with aiohttp.ClientSession() as session, session.post(f"{own}/verify", data={"q": "ZZZZ-ZZZZ-ZZZZ"}) as r:
+            assert r.status == 429 and int(r.headers["Retry-After"]) > 0
+            assert "Trop de codes" in await r.text()
+        status, page = await verify_page(own, "DZ1:NOT-A-SEAL")
+        assert status == 200 and "Code QR altéré" in page
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_expired_attestation_is_not_printed(
+    http: str, gateway: Gateway, identity: Callable[[str], Issued]
+) -> None:
+    """A genuine visible seal of an attestation past its validity is refused `access_denied`: a page is printed
+    only for a valid attestation."""
+    then = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=100)
+    attestation_id, request_id = str(uuid.uuid4()), str(uuid.uuid4())
+    record = AttestationRecord(
+        attestation_id=attestation_id, request_id=request_id, document_type="residence-certificate",
+        provider="dz.interieur.etat-civil", status="issued", issued_at=then,
+        valid_until=then + dt.timedelta(days=90), sha256="f" * 64,
+    )  # fmt: skip
+    stored = StoredResponse(request_id=request_id, response_id=str(uuid.uuid4()), digest="d", body=b"<sealed/>",
+                            kind="xml", status="issued", problem=None, http_status=200,
+                            document_type="residence-certificate")  # fmt: skip
+    await gateway.store.complete(stored, record, "test")
+    claims = Claims(attestation_id, gateway.config.settings.participant, then, record.valid_until,
+                    "residence-certificate", "dz.interieur.etat-civil", "dz.cnas", "insured-registration",
+                    {"commune": "Béjaïa"})  # fmt: skip
+    status, answer = await print_request(http, identity("dz.cnas"), visibleSeal=gateway.sealer.visible_seal(claims))
+    assert (status, answer["error"]) == (403, "access_denied") and "expired" in answer["message"]
