@@ -44,6 +44,11 @@ def register(subparsers: Any) -> None:
     enrol.add_argument("--days", type=int, default=825, help="validity of the certificate (default 825 days)")
     enrol.add_argument("--out", type=Path, help="also write the certificate here, to send to the participant")
     enrol.add_argument("--host", action="append", default=[], help=HOST_HELP)
+    enrol.add_argument(
+        "--name-ar",
+        default="",
+        help="the administration's name in Arabic, printed on attestations (e.g. 'الصندوق الوطني للتقاعد')",
+    )
     add_actor(enrol)
     enrol.set_defaults(func=_register)
 
@@ -107,7 +112,9 @@ def _keygen(args: argparse.Namespace) -> int:
 def _register(args: argparse.Namespace) -> int:
     try:
         csr = read_request(args.csr.read_bytes())
-        participant, cert = _registry(args.home).register(csr, args.role, days=args.days, hosts=tuple(args.host))
+        participant, cert = _registry(args.home).register(
+            csr, args.role, days=args.days, hosts=tuple(args.host), name_ar=args.name_ar
+        )
     except OSError as exc:
         return _fail(f"{exc.filename}: {exc.strerror}")
     except EnrolmentError as exc:

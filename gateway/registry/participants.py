@@ -56,6 +56,7 @@ class Participant:
     registered_at: str
     certificates: tuple[Certificate, ...] = field(default=())
     seeded: bool = False  # from the configuration, with a development certificate
+    name_ar: str = ""  # printed on attestations in Arabic (the name above when empty)
 
     @property
     def active(self) -> tuple[Certificate, ...]:
@@ -78,6 +79,7 @@ class Participant:
             registered_at=data["registered_at"],
             certificates=tuple(Certificate(**c) for c in data["certificates"]),
             seeded=bool(data.get("seeded", False)),
+            name_ar=str(data.get("name_ar", "")),
         )
 
 
@@ -139,10 +141,17 @@ class Registry:
             os.replace(temporary, self.path)
 
     def register(
-        self, csr: x509.CertificateSigningRequest, role: str, *, days: int = 825, hosts: tuple[str, ...] = ()
+        self,
+        csr: x509.CertificateSigningRequest,
+        role: str,
+        *,
+        days: int = 825,
+        hosts: tuple[str, ...] = (),
+        name_ar: str = "",
     ) -> tuple[Participant, x509.Certificate]:
-        """Checks the request, issues its certificate from the exchange CA and records the participant;
-        the certificate also names `hosts` for TLS (a provider's HTTPS server)."""
+        """Checks the request, issues its certificate from the exchange CA and records the participant
+        (with its Arabic name, when given); the certificate also names `hosts` for TLS (a provider's HTTPS
+        server)."""
         if role not in ROLES:
             raise EnrolmentError(f"role {role!r}: one of {', '.join(ROLES)}")
         if not 1 <= days <= 825:
@@ -155,7 +164,7 @@ class Registry:
                 raise EnrolmentError(f"{code} is already a participant: renew its certificate instead")
             now = dt.datetime.now(dt.UTC)
             cert = certify(ca, code, public_key, common_name=name, not_after=now + dt.timedelta(days=days), hosts=hosts)
-            participant = Participant(code, name, (role,), instant(now), (describe(cert),))
+            participant = Participant(code, name, (role,), instant(now), (describe(cert),), name_ar=name_ar.strip())
             participants[code] = participant
         self._keep_certificate(code, cert)
         return participant, cert

@@ -67,7 +67,7 @@ def effective(config: Config, home: Path) -> Config:
     participants = dict(config.participants)
     for code, p in registered.items():
         if not p.seeded and code not in participants:  # revoked ones too: their grants still name them
-            participants[code] = Participant(code, p.name, p.roles)
+            participants[code] = Participant(code, p.name, p.roles, p.name_ar)
     requesters = {**config.requesters, **read_grants(home)}
     added_types, added_providers = read_added(home)
     changed = dataclasses.replace(

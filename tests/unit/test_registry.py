@@ -10,9 +10,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from gateway import config as config_module
 from gateway.errors import CertificateRevoked
 from gateway.registry.enrolment import EnrolmentError, make_request
 from gateway.registry.participants import REGISTRY, Registry
+from gateway.registry.policy import effective
 from gateway.signing.pki import ensure_development_pki, participant_name
 from gateway.signing.trust import TrustStore
 
@@ -177,3 +179,14 @@ def test_a_renewal_that_cannot_be_done_changes_nothing(pki: Path, code: str, ove
     with pytest.raises(EnrolmentError, match=names):
         registry.renew(code, make_request("dz.anem", "ANEM")[1], overlap_hours=overlap)
     assert (pki / REGISTRY).read_bytes() == before
+
+
+def test_a_participant_registered_with_its_arabic_name_keeps_it_for_printing(pki: Path, tmp_path: Path) -> None:
+    """`register(..., name_ar=...)` records the Arabic name beside the request's, reads it back from the
+    registry, and the configuration in effect gives it to the printed attestations."""
+    _, csr = make_request("dz.caisse-retraite", "Caisse nationale des retraites")
+    Registry(pki, SEEDS).register(csr, "provider", name_ar=" الصندوق الوطني للتقاعد ")
+    listed = Registry(pki, SEEDS).participants()["dz.caisse-retraite"]
+    assert (listed.name, listed.name_ar) == ("Caisse nationale des retraites", "الصندوق الوطني للتقاعد")
+    config = effective(config_module.load(), tmp_path)
+    assert config.participants["dz.caisse-retraite"].name_ar == "الصندوق الوطني للتقاعد"
