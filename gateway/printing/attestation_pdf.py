@@ -25,7 +25,6 @@ from gateway.texts.printed import FIELDS, PURPOSES, TITLES, VALUES, WORDS
 
 FONTS = Path(__file__).parent / "fonts"
 QR_ERROR = "M"
-QR_MILLIMETRES = 42
 
 
 @dataclass(frozen=True)

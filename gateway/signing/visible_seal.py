@@ -28,7 +28,7 @@ import hashlib
 import sys
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,8 +268,3 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
 
 def _pss() -> padding.PSS:
     return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-
-
-def certificates_in(pem: bytes) -> Sequence[x509.Certificate]:
-    """Every certificate of a PEM file or bundle."""
-    return x509.load_pem_x509_certificates(pem)

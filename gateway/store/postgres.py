@@ -311,6 +311,12 @@ def _completion_row(completion: Completion) -> tuple[object, ...]:
     return (*r.row(), *attested, completion.owner)
 
 
+ATTESTATIONS = (
+    "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, revoked_at "
+    "FROM attestations"
+)
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """Nothing to reset when a connection goes back to the pool.
 
@@ -595,11 +601,7 @@ class PostgresStore:
 
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
-        row = await self.pool.fetchrow(
-            "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, "
-            "revoked_at FROM attestations WHERE attestation_id = $1",
-            attestation_id,
-        )
+        row = await self.pool.fetchrow(f"{ATTESTATIONS} WHERE attestation_id = $1", attestation_id)
         return AttestationRecord.from_row(tuple(row)) if row else None
 
     async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
@@ -620,11 +622,8 @@ class PostgresStore:
         return Supersession(row[0], str(after) if after is not None else None)
 
     async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
-        rows = await self.pool.fetch(
-            "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, "
-            "revoked_at FROM attestations WHERE attestation_id LIKE $1 || '%' LIMIT $2",  # attestations_prefix
-            prefix,
-            limit,
+        rows = await self.pool.fetch(  # by the index attestations_prefix
+            f"{ATTESTATIONS} WHERE attestation_id LIKE $1 || '%' LIMIT $2", prefix, limit
         )
         return [AttestationRecord.from_row(tuple(row)) for row in rows]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -513,17 +513,9 @@ class SQLiteStore:
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None:
         row = await self._run(
-            lambda db: db.execute(
-                "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, "
-                "sha256, revoked_at FROM attestations WHERE attestation_id = ?",
-                (attestation_id,),
-            ).fetchone()
+            lambda db: db.execute(f"{ATTESTATIONS} WHERE attestation_id = ?", (attestation_id,)).fetchone()
         )
-        if row is None:
-            return None
-        issued, until, revoked = _time(row[5]), _time(row[6]), _time(row[8])
-        assert issued is not None and until is not None
-        return AttestationRecord.from_row((*row[:5], issued, until, row[7], revoked))
+        return _attestation(row) if row is not None else None
 
     async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
         def supersede(db: sqlite3.Connection) -> int:
@@ -551,12 +543,11 @@ class SQLiteStore:
     async def find_attestations_by_prefix(self, prefix: str, limit: int = 2) -> list[AttestationRecord]:
         rows = await self._run(
             lambda db: db.execute(
-                "SELECT attestation_id FROM attestations WHERE attestation_id >= ? AND attestation_id < ? LIMIT ?",
+                f"{ATTESTATIONS} WHERE attestation_id >= ? AND attestation_id < ? LIMIT ?",
                 (prefix, prefix + "~", limit),  # ids are lowercase hex and dashes, all before "~"
             ).fetchall()
         )
-        found = [await self.find_attestation(str(row[0])) for row in rows]
-        return [record for record in found if record is not None]
+        return [_attestation(row) for row in rows]
 
     async def purge(self, older_than: dt.datetime) -> int:
         def purge(db: sqlite3.Connection) -> int:
@@ -598,6 +589,18 @@ def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:
         (request_id,),
     ).fetchone()
     return StoredResponse.from_row(row) if row else None
+
+
+ATTESTATIONS = (
+    "SELECT attestation_id, request_id, document_type, provider, status, issued_at, valid_until, sha256, revoked_at "
+    "FROM attestations"
+)
+
+
+def _attestation(row: Sequence[Any]) -> AttestationRecord:
+    issued, until, revoked = _time(row[5]), _time(row[6]), _time(row[8])
+    assert issued is not None and until is not None
+    return AttestationRecord.from_row((*row[:5], issued, until, row[7], revoked))
 
 
 def _add_columns(db: sqlite3.Connection) -> None:
