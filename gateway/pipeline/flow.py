@@ -17,12 +17,13 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 
 import structlog
 
 from gateway.adapters.base import Adapter
 from gateway.config import Config
-from gateway.errors import GatewayError, InternalError, Malformed
+from gateway.errors import DuplicateConflict, GatewayError, InternalError, Malformed
 from gateway.kpi import within_sla
 from gateway.logs import mask_identifiers, subject_ref
 from gateway.metrics import Metrics
@@ -36,7 +37,7 @@ from gateway.pipeline.validate import validate
 from gateway.pipeline.values import AnsweredElsewhere, Outcome, Request, SignedContent
 from gateway.pipeline.verify import RequestVerifier
 from gateway.protocol import NS_TAG, UUID_PATTERN, Kind, Transport
-from gateway.records import AuditEntry, Delivery, Journey, unverified
+from gateway.records import AuditEntry, Delivery, Journey, StoredResponse, unverified
 from gateway.schemas import Schemas
 from gateway.signing.trust import TrustStore
 from gateway.store import Store
@@ -156,14 +157,16 @@ class Pipeline:
         structlog.contextvars.unbind_contextvars("request_id", "transport")
         return outcome
 
-    async def remember(self, outcome: Outcome, delivery: Delivery | None = None) -> None:
+    async def remember(self, outcome: Outcome, delivery: Delivery | None = None) -> Outcome:
         """Writes what the transport must keep before it answers, in one transaction: the audit entry,
         the journey and KPI counts, the bus `delivery`, and the response to remember with its lease's
-        release. When that fails, the lease is released too (the request can then be asked anew)
-        and the error raised."""
+        release. Returns what the transport sends: `outcome`, or the response another worker
+        remembered first for the request id. When the write fails, the lease is released too (the
+        request can then be asked anew) and the error raised."""
         assert outcome.audit is not None
         try:
-            await self._store.record(outcome.audit, delivery, outcome.journey, outcome.completion)
+            earlier = await self._store.record(outcome.audit, delivery, outcome.journey, outcome.completion)
+            return outcome if earlier is None else self._came_second(outcome, earlier)
         except BaseException:
             if outcome.completion is not None:
                 with contextlib.suppress(Exception):
@@ -171,6 +174,31 @@ class Pipeline:
             raise
         finally:
             await self._once.written(outcome)
+
+    def _came_second(self, outcome: Outcome, earlier: StoredResponse) -> Outcome:
+        """The response another worker remembered first for this request id, sent in place of the
+        one this worker made (a lease taken over while this worker was still at work): one request
+        id is never answered with two different documents."""
+        log.warning(
+            "answered_first_elsewhere",
+            request_id=outcome.request_id,
+            sent=earlier.response_id,
+            dropped=outcome.response_id,
+        )
+        assert outcome.completion is not None
+        if earlier.digest != outcome.completion.response.digest:
+            error = DuplicateConflict(f"request id {outcome.request_id} was used before for other content")
+            return replace(self.failure(outcome, error), audit=outcome.audit, journey=outcome.journey)
+        return replace(
+            outcome,
+            body=earlier.body,
+            status=earlier.status,
+            problem=earlier.problem,
+            response_id=earlier.response_id,
+            http_status=earlier.http_status,
+            document_type=earlier.document_type,
+            replayed=True,
+        )
 
     def refuse_unread(
         self, content_type: str | None, error: GatewayError, transport: str, seen: bytes = b""

@@ -62,7 +62,8 @@ class Store(Protocol):
     async def release_lease(self, request_id: str, owner: str) -> None: ...
 
     async def complete(self, response: StoredResponse, attestation: AttestationRecord | None, owner: str) -> None:
-        """Records the response and its attestation once, and releases the lease, in one transaction."""
+        """Records the response and its attestation, unless a response was remembered for the
+        request id before, and releases the lease, in one transaction."""
         ...
 
     # ------------------------------------------------------------------ deliveries and audit
@@ -72,9 +73,12 @@ class Store(Protocol):
         delivery: Delivery | None,
         journey: Journey | None = None,
         completion: Completion | None = None,
-    ) -> None:
+    ) -> StoredResponse | None:
         """Writes the audit entry and, for a bus delivery, what it was answered, the request's
-        journey and KPI counts, and its completion (what `complete` writes), in one transaction."""
+        journey and KPI counts, and its completion (what `complete` writes), in one transaction.
+        Returns the response remembered before for the completion's request id, when there was
+        one (its attestation then not written, the delivery pointing to the one remembered);
+        None otherwise."""
         ...
 
     async def kpi_by_minute(self, since: dt.datetime, until: dt.datetime, dimension: str) -> list[tuple[str, KpiCount]]:

@@ -26,7 +26,7 @@ from gateway.records import (
 )
 from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
-from gateway.store.deliveries import FIND_DELIVERY, delivery_of
+from gateway.store.deliveries import FIND_DELIVERY, carries, delivery_of
 from gateway.store.forecast_rows import FORECAST_COLUMNS, FORECASTS_TABLE, ForecastRow
 from gateway.store.kpi_rows import (
     HOURLY_LOAD,
@@ -209,7 +209,7 @@ attested AS (
     INSERT INTO attestations
     SELECT $51::text, $52::text, $53::text, $54::text, $55::text, $56::timestamptz, $57::timestamptz, $58::text,
            $59::timestamptz
-    FROM appended WHERE $51::text IS NOT NULL
+    FROM appended WHERE $51::text IS NOT NULL AND EXISTS (SELECT 1 FROM answered)
     ON CONFLICT DO NOTHING
 ),
 released AS (
@@ -240,7 +240,7 @@ counted AS (
     FROM appended WHERE $23::text IS NOT NULL
     ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = k.n + 1
 )
-SELECT entry_hash FROM appended
+SELECT $42::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM answered) AS came_second FROM appended
 """
 _NO_DELIVERY = (None,) * 7
 _NO_JOURNEY = (None,) * 19
@@ -251,12 +251,13 @@ _COMPLETE = """
 WITH answered AS (
     INSERT INTO responses (request_id, response_id, digest, body, kind, status, problem, http_status, document_type)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
+    RETURNING request_id
 ),
 attested AS (
     INSERT INTO attestations
     SELECT $10::text, $11::text, $12::text, $13::text, $14::text, $15::timestamptz, $16::timestamptz, $17::text,
            $18::timestamptz
-    WHERE $10::text IS NOT NULL
+    WHERE $10::text IS NOT NULL AND EXISTS (SELECT 1 FROM answered)
     ON CONFLICT DO NOTHING
 ),
 released AS (
@@ -414,15 +415,25 @@ class PostgresStore:
         delivery: Delivery | None,
         journey: Journey | None = None,
         completion: Completion | None = None,
-    ) -> None:
+    ) -> StoredResponse | None:
         a, d = audit, delivery
         delivered = (
-            _NO_DELIVERY if d is None else (d.key, d.request_id, d.response_id, d.body, d.kind, d.status, d.problem)
+            _NO_DELIVERY
+            if d is None
+            else (
+                d.key,
+                d.request_id,
+                d.response_id,
+                b"" if carries(d, completion) else d.body,
+                d.kind,
+                d.status,
+                d.problem,
+            )
         )
         # the journey's columns but its detail ($23-$32), then the KPI key; the detail goes last ($61)
         journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at)[:-1], *kpi_row(a, journey))
         assert self._records is not None, "store is not open"
-        await self._records.record(
+        came_second = await self._records.record(
             (
                 *a.row(),
                 canonical(a),
@@ -432,6 +443,7 @@ class PostgresStore:
                 journey.detail if journey is not None else None,
             )
         )
+        return await self.find_response(completion.response.request_id) if came_second and completion else None
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:
         rows = await self.pool.fetch(

@@ -109,7 +109,7 @@ attested AS (
     INSERT INTO attestations
     SELECT a_id, a_request_id, a_document_type, a_provider, a_status, a_issued_at, a_valid_until, a_sha256,
            a_revoked_at
-    FROM input, appended WHERE a_id IS NOT NULL
+    FROM input, appended WHERE a_id IS NOT NULL AND a_request_id IN (SELECT request_id FROM answered)
     ON CONFLICT DO NOTHING
 ),
 released AS (
@@ -144,14 +144,21 @@ counted AS (
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = k.n + excluded.n
 )
-SELECT entries FROM appended
+SELECT ARRAY(
+    SELECT c_request_id FROM input WHERE c_request_id IS NOT NULL
+    EXCEPT SELECT request_id FROM answered
+) AS came_second FROM appended
 """
 
-Waiting = tuple[Sequence[Any], "asyncio.Future[None]"]
+Waiting = tuple[Sequence[Any], "asyncio.Future[bool]"]
+COMPLETED_REQUEST_ID = 41  # the index of a record's completion's request id in its parameters
 
 
 class RecordBatcher:
-    """Writes records one batch at a time: `single` for a batch of one, `many` for more."""
+    """Writes records one batch at a time: `single` for a batch of one, `many` for more.
+
+    `single` returns whether the record's completion came second (a response was remembered for
+    its request id before); `many`, the request ids of those that did."""
 
     def __init__(self, pool: asyncpg.Pool, single: str, many: str = RECORD_MANY) -> None:
         self._pool = pool
@@ -162,13 +169,14 @@ class RecordBatcher:
         self.batches = 0
         self.records = 0
 
-    async def record(self, parameters: Sequence[Any]) -> None:
-        """Writes one record's parameters (those of `single`), with whatever else is waiting."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def record(self, parameters: Sequence[Any]) -> bool:
+        """Writes one record's parameters (those of `single`), with whatever else is waiting; True
+        when its completion came second."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((parameters, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
-        await future
+        return await future
 
     async def close(self) -> None:
         """Waits for what is being written."""
@@ -184,25 +192,25 @@ class RecordBatcher:
                 await self._alone(*batch[0])
                 continue
             try:
-                await self._pool.execute(self._many, *columns(p for p, _ in batch))
+                came_second = set(await self._pool.fetchval(self._many, *columns(p for p, _ in batch)))
             except Exception:
                 log.warning("record_batch_failed", records=len(batch), exc_info=True)
                 for parameters, future in batch:  # each again alone: only a failing one raises
                     await self._alone(parameters, future)
                 continue
-            for _, future in batch:
+            for parameters, future in batch:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(parameters[COMPLETED_REQUEST_ID] in came_second)
 
-    async def _alone(self, parameters: Sequence[Any], future: asyncio.Future[None]) -> None:
+    async def _alone(self, parameters: Sequence[Any], future: asyncio.Future[bool]) -> None:
         try:
-            await self._pool.execute(self._single, *parameters)
+            came_second = bool(await self._pool.fetchval(self._single, *parameters))
         except Exception as error:
             if not future.done():
                 future.set_exception(error)
         else:
             if not future.done():
-                future.set_result(None)
+                future.set_result(came_second)
 
 
 def columns(rows: Any) -> list[list[Any]]:

@@ -28,7 +28,7 @@ from gateway.records import (
 )
 from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
-from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of
+from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, carries, delivery_of
 from gateway.store.forecast_rows import FORECAST_COLUMNS, FORECASTS_TABLE, ForecastRow
 from gateway.store.kpi_rows import (
     HOURLY_LOAD,
@@ -245,10 +245,11 @@ class SQLiteStore:
         delivery: Delivery | None,
         journey: Journey | None = None,
         completion: Completion | None = None,
-    ) -> None:
-        def save(db: sqlite3.Connection) -> None:
-            if completion is not None:  # first, so that the delivery finds the response it can point to
-                _complete(db, completion)
+    ) -> StoredResponse | None:
+        def save(db: sqlite3.Connection) -> StoredResponse | None:
+            earlier = None
+            if completion is not None and not _complete(db, completion):
+                earlier = _response(db, completion.response.request_id)
             a = audit
             head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
             entries, previous = head if head else (0, GENESIS)
@@ -281,7 +282,7 @@ class SQLiteStore:
                         d.response_id,
                         d.request_id,
                         d.response_id,
-                        d.body,
+                        b"" if carries(d, completion) else d.body,
                         d.kind,
                         d.status,
                         d.problem,
@@ -297,8 +298,9 @@ class SQLiteStore:
                     f"ON CONFLICT ({KPI_KEY}) DO UPDATE SET n = n + 1",
                     kpi_row(a, journey),
                 )
+            return earlier
 
-        await self._write(save)
+        return await self._write(save)
 
     async def journeys(self, request_id: str) -> list[JourneyRecord]:
         rows = await self._run(
@@ -611,14 +613,18 @@ def _add_columns(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE journeys ADD COLUMN {name} {kind}")
 
 
-def _complete(db: sqlite3.Connection, completion: Completion) -> None:
-    """Writes the response and its attestation (once) and releases the lease."""
+def _complete(db: sqlite3.Connection, completion: Completion) -> bool:
+    """Writes the response and its attestation and releases the lease; False, and nothing but the
+    release written, when a response was remembered for the request id before."""
     r, attestation = completion.response, completion.attestation
-    db.execute(
-        "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*r.row(), _iso(_now())),
+    first = (
+        db.execute(
+            "INSERT OR IGNORE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*r.row(), _iso(_now())),
+        ).rowcount
+        == 1
     )
-    if attestation is not None:
+    if first and attestation is not None:
         a = attestation
         db.execute(
             "INSERT OR IGNORE INTO attestations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -635,6 +641,7 @@ def _complete(db: sqlite3.Connection, completion: Completion) -> None:
             ),
         )
     db.execute("DELETE FROM leases WHERE request_id = ? AND owner = ?", (r.request_id, completion.owner))
+    return first
 
 
 def _acquire(db: sqlite3.Connection, request_id: str, owner: str, seconds: float) -> Lease:

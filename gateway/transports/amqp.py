@@ -195,7 +195,7 @@ class BusIntake:
                     transport=Transport.AMQP,
                     redelivered=bool(message.redelivered),
                 )
-                await self._pipeline.remember(
+                outcome = await self._pipeline.remember(
                     outcome,
                     Delivery(
                         key=key,

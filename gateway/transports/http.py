@@ -54,7 +54,7 @@ async def answer(request: web.Request, pipeline: Pipeline, limit: int, seconds: 
     except GatewayError as exc:  # too large, or not decodable: refused before the pipeline reads anything
         outcome = pipeline.refuse_unread(content_type, exc, Transport.HTTP)
     try:
-        await pipeline.remember(outcome)
+        outcome = await pipeline.remember(outcome)
     except Exception:  # no answer leaves without its audit entry
         log.exception("audit_failed", request_id=outcome.request_id)
         outcome = pipeline.failure(outcome, InternalError("the audit journal cannot be written"))

@@ -188,6 +188,69 @@ async def test_records_written_together_fail_alone(store: Store) -> None:
         assert len(await store.audit_entries(rid)) == int(kept)
 
 
+def delivered(answer: StoredResponse, key: str) -> Delivery:
+    """The delivery of `answer` to the bus message `key`."""
+    return Delivery(
+        key=key,
+        request_id=answer.request_id,
+        response_id=answer.response_id,
+        body=answer.body,
+        kind="xml",
+        status="issued",
+        problem=None,
+    )
+
+
+async def test_a_completion_recorded_second_gets_the_first_and_writes_no_attestation(store: Store) -> None:
+    """Two workers completing one request id (a lease taken over from one still at work): the second
+    record returns the first's response, keeps no attestation of its own, and its delivery is replayed
+    with the first's answer."""
+    rid = str(uuid.uuid4())
+    first, second = response(rid, b"<first/>"), response(rid, b"<second/>")
+    first_att, second_att = attestation(rid), attestation(rid)
+    assert await store.record(audit(rid), delivered(first, "k1"), None, Completion(first, first_att, "w1")) is None
+    await store.acquire_lease(rid, "w2", 30)
+    earlier = await store.record(audit(rid), delivered(second, "k2"), None, Completion(second, second_att, "w2"))
+    assert earlier == first
+    assert await store.find_attestation(first_att.attestation_id) == first_att
+    assert await store.find_attestation(second_att.attestation_id) is None
+    assert await store.find_delivery("k2") == delivered(first, "k2")
+    assert await store.lease_holder(rid) is None
+
+
+async def test_completions_recorded_second_in_one_batch_each_get_the_first(store: Store) -> None:
+    """Records written together, some completing request ids answered before: those get the earlier
+    response back, the others None, and only first completions keep an attestation."""
+    rids = [str(uuid.uuid4()) for _ in range(6)]
+    earlier = {rid: response(rid, b"<earlier/>") for rid in rids[::2]}
+    for answer in earlier.values():
+        await store.complete(answer, None, "w1")
+    answers = [response(rid, f"<n{i}/>".encode()) for i, rid in enumerate(rids)]
+    attestations = [attestation(rid) for rid in rids]
+    returned = await asyncio.gather(
+        *(
+            store.record(audit(a.request_id), delivered(a, f"k-{a.request_id}"), None, Completion(a, att, "w2"))
+            for a, att in zip(answers, attestations, strict=True)
+        )
+    )
+    assert returned == [earlier.get(rid) for rid in rids]
+    kept = [await store.find_attestation(att.attestation_id) is not None for att in attestations]
+    assert kept == [rid not in earlier for rid in rids]
+    for rid, answer in zip(rids, answers, strict=True):
+        found = await store.find_delivery(f"k-{rid}")
+        assert found is not None and found.body == earlier.get(rid, answer).body
+
+
+async def test_complete_after_another_keeps_the_first_attestation_only(store: Store) -> None:
+    """complete() for a request id answered before writes no attestation of its own."""
+    rid = str(uuid.uuid4())
+    first_att, second_att = attestation(rid), attestation(rid)
+    await store.complete(response(rid), first_att, "w1")
+    await store.complete(response(rid), second_att, "w2")
+    assert await store.find_attestation(first_att.attestation_id) == first_att
+    assert await store.find_attestation(second_att.attestation_id) is None
+
+
 async def test_attempts_count_up(store: Store) -> None:
     """count_attempt() counts each redelivery of one key."""
     key = uuid.uuid4().hex

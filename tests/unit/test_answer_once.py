@@ -1,11 +1,12 @@
-"""Answering once within one worker: a copy of a request that arrives while an earlier copy's
-answer is still being written waits for it, instead of asking the provider again."""
+"""Answering once: within one worker, a copy of a request that arrives while an earlier copy's
+answer is still being written waits for it, instead of asking the provider again; across
+workers, one request id is never answered with two different documents."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest_asyncio
@@ -16,7 +17,7 @@ from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline
 from gateway.protocol import Transport
-from gateway.records import AuditEntry, Completion, Delivery, Journey
+from gateway.records import AuditEntry, Completion, Delivery, Journey, StoredResponse
 from gateway.signing import pki
 from gateway.signing.seal import Sealer
 from gateway.signing.trust import TrustStore
@@ -38,9 +39,9 @@ class SlowRecords(SQLiteStore):
         delivery: Delivery | None,
         journey: Journey | None = None,
         completion: Completion | None = None,
-    ) -> None:
+    ) -> StoredResponse | None:
         await asyncio.sleep(0.2)
-        await super().record(audit, delivery, journey, completion)
+        return await super().record(audit, delivery, journey, completion)
 
 
 class CountingRegistry:
@@ -61,13 +62,24 @@ class CountingRegistry:
         return ProviderAnswer(self.provider, True, data, dt.datetime.now(dt.UTC))
 
 
-@pytest_asyncio.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, CountingRegistry]]:
-    config = config_module.load()
-    store = SlowRecords(tmp_path / "store.sqlite3")
-    await store.open()
-    registry = CountingRegistry()
-    pipeline = Pipeline(
+class LeaseLostRegistry(CountingRegistry):
+    """A registry so slow to answer worker A that A's lease runs out: while A waits, the lease is
+    gone and worker B answers another copy of the request in full."""
+
+    def __init__(self, store: SQLiteStore, owner: str, meanwhile: Callable[[], Awaitable[bytes]]) -> None:
+        super().__init__()
+        self.store, self.owner, self.meanwhile = store, owner, meanwhile
+        self.other: bytes = b""
+
+    async def fetch(self, query: ProviderQuery, timeout: float) -> ProviderAnswer:
+        await self.store.release_lease(query.request_id, self.owner)  # as when it expires
+        self.other = await self.meanwhile()
+        return await super().fetch(query, timeout)
+
+
+def pipeline_on(config: config_module.Config, store: SQLiteStore, registry: CountingRegistry) -> Pipeline:
+    """A worker's pipeline on `store`, asking `registry`."""
+    return Pipeline(
         config,
         TrustStore([CA.cert]),
         store,
@@ -76,7 +88,15 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, CountingRegistr
         Metrics(config.catalogue),
         b"k" * 32,
     )
-    yield pipeline, registry
+
+
+@pytest_asyncio.fixture
+async def setup(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, CountingRegistry]]:
+    config = config_module.load()
+    store = SlowRecords(tmp_path / "store.sqlite3")
+    await store.open()
+    registry = CountingRegistry()
+    yield pipeline_on(config, store, registry), registry
     await store.close()
 
 
@@ -95,3 +115,33 @@ async def test_a_copy_waits_for_the_earlier_copys_answer_to_be_written(
     bodies = await asyncio.gather(*(one_copy() for _ in range(3)))
     assert registry.asked == 1
     assert len(set(bodies)) == 1
+
+
+async def test_a_worker_whose_lease_ran_out_sends_the_document_another_worker_remembered(tmp_path: Path) -> None:
+    """Worker A's lease runs out while it asks the registry and worker B answers a copy in full: A's
+    document comes second, so A sends B's, byte for byte, and only B's attestation is kept."""
+    config = config_module.load()
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    await store.open()
+    try:
+        _, body = signed_xml(CNAS)
+        b = pipeline_on(config, store, CountingRegistry())
+
+        async def b_answers() -> bytes:
+            outcome = await b.handle(body, "application/xml", transport=Transport.HTTP)
+            return (await b.remember(outcome)).body
+
+        slow = LeaseLostRegistry(store, "", b_answers)
+        a = pipeline_on(config, store, slow)
+        slow.owner = a.owner
+        made = await a.handle(body, "application/xml", transport=Transport.HTTP)
+        sent = await a.remember(made)
+        assert slow.asked == 1 and slow.other
+        assert made.body != slow.other
+        assert sent.body == slow.other and sent.status == "issued" and sent.replayed
+        kept = await store.find_response(made.request_id)
+        assert kept is not None and kept.body == slow.other
+        assert made.completion is not None and made.completion.attestation is not None
+        assert await store.find_attestation(made.completion.attestation.attestation_id) is None
+    finally:
+        await store.close()
