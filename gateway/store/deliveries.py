@@ -34,13 +34,16 @@ FIND_DELIVERY = (
 )
 
 
-def carries(delivery: Delivery, completion: Completion | None) -> bool:
-    """Whether `delivery` sends the response `completion` remembers (then its body is kept once, there)."""
-    return (
+def delivery_row(delivery: Delivery, completion: Completion | None) -> tuple[Any, ...]:
+    """The delivery's columns, key to problem; the body empty when the delivery sends the response
+    `completion` remembers (its body is then kept once, there)."""
+    d = delivery
+    carried = (
         completion is not None
-        and delivery.request_id == completion.response.request_id
-        and delivery.response_id == completion.response.response_id
+        and d.request_id == completion.response.request_id
+        and d.response_id == completion.response.response_id
     )
+    return (d.key, d.request_id, d.response_id, b"" if carried else d.body, d.kind, d.status, d.problem)
 
 
 def delivery_of(row: Any) -> Delivery | None:

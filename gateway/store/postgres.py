@@ -26,7 +26,7 @@ from gateway.records import (
 )
 from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, canonical
-from gateway.store.deliveries import FIND_DELIVERY, carries, delivery_of
+from gateway.store.deliveries import FIND_DELIVERY, delivery_of, delivery_row
 from gateway.store.forecast_rows import FORECAST_COLUMNS, FORECASTS_TABLE, ForecastRow
 from gateway.store.kpi_rows import (
     HOURLY_LOAD,
@@ -417,19 +417,7 @@ class PostgresStore:
         completion: Completion | None = None,
     ) -> StoredResponse | None:
         a, d = audit, delivery
-        delivered = (
-            _NO_DELIVERY
-            if d is None
-            else (
-                d.key,
-                d.request_id,
-                d.response_id,
-                b"" if carries(d, completion) else d.body,
-                d.kind,
-                d.status,
-                d.problem,
-            )
-        )
+        delivered = _NO_DELIVERY if d is None else delivery_row(d, completion)
         # the journey's columns but its detail ($23-$32), then the KPI key; the detail goes last ($61)
         journeyed = _NO_JOURNEY if journey is None else (*journey_row(a, journey, a.at)[:-1], *kpi_row(a, journey))
         assert self._records is not None, "store is not open"

@@ -28,7 +28,7 @@ from gateway.records import (
 )
 from gateway.store.alert_rows import ALERT_COLUMNS, ALERTS_TABLE, alert_of, alert_row
 from gateway.store.chain import GENESIS, ChainedEntry, chain_hash
-from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, carries, delivery_of
+from gateway.store.deliveries import FIND_DELIVERY, SQLITE_DELIVERY_BODY, delivery_of, delivery_row
 from gateway.store.forecast_rows import FORECAST_COLUMNS, FORECASTS_TABLE, ForecastRow
 from gateway.store.kpi_rows import (
     HOURLY_LOAD,
@@ -270,24 +270,13 @@ class SQLiteStore:
                 (entries + 1, entry_hash),
             )
             if delivery is not None:
-                d = delivery
+                key, request_id, response_id, body, kind, status, problem = delivery_row(delivery, completion)
                 db.execute(
                     f"INSERT INTO deliveries VALUES (?, ?, ?, {SQLITE_DELIVERY_BODY}, ?, ?, ?, ?) ON CONFLICT (key) "
                     "DO UPDATE SET request_id = excluded.request_id, response_id = excluded.response_id, "
                     "body = excluded.body, kind = excluded.kind, status = excluded.status, "
                     "problem = excluded.problem, created_at = excluded.created_at",
-                    (
-                        d.key,
-                        d.request_id,
-                        d.response_id,
-                        d.request_id,
-                        d.response_id,
-                        b"" if carries(d, completion) else d.body,
-                        d.kind,
-                        d.status,
-                        d.problem,
-                        _iso(_now()),
-                    ),
+                    (key, request_id, response_id, request_id, response_id, body, kind, status, problem, _iso(_now())),
                 )
             if journey is not None:
                 db.execute(

@@ -31,6 +31,19 @@ def response(request_id: str, body: bytes = b"<sealed/>", digest: str = "d1") ->
     )
 
 
+def delivered(answer: StoredResponse, key: str) -> Delivery:
+    """The delivery of `answer` to the bus message `key`."""
+    return Delivery(
+        key=key,
+        request_id=answer.request_id,
+        response_id=answer.response_id,
+        body=answer.body,
+        kind="xml",
+        status="issued",
+        problem=None,
+    )
+
+
 def audit(request_id: str, status: str = "issued") -> AuditEntry:
     return audit_entry(at=NOW, request_id=request_id, status=status)
 
@@ -136,15 +149,7 @@ async def test_a_completion_is_recorded_with_its_audit_entry(store: Store) -> No
     rid, key = str(uuid.uuid4()), uuid.uuid4().hex
     await store.acquire_lease(rid, "w1", 30)
     first = response(rid, b"<issued/>")
-    delivery = Delivery(
-        key=key,
-        request_id=rid,
-        response_id=first.response_id,
-        body=first.body,
-        kind="xml",
-        status="issued",
-        problem=None,
-    )
+    delivery = delivered(first, key)
     await store.record(audit(rid), delivery, None, Completion(first, None, "w1"))
     assert await store.find_response(rid) == first
     assert await store.lease_holder(rid) is None
@@ -159,18 +164,7 @@ async def test_records_written_together_fail_alone(store: Store) -> None:
     for rid in rids:
         await store.acquire_lease(rid, "w1", 30)
     responses = [response(rid, f"<issued n='{i}'/>".encode()) for i, rid in enumerate(rids)]
-    deliveries = [
-        Delivery(
-            key=f"k-{r.request_id}",
-            request_id=r.request_id,
-            response_id=r.response_id,
-            body=r.body,
-            kind="xml",
-            status="issued",
-            problem=None,
-        )
-        for r in responses
-    ]
+    deliveries = [delivered(r, f"k-{r.request_id}") for r in responses]
     broken = dataclasses.replace(audit(rids[3]), status=None)  # type: ignore[arg-type]
     outcomes = await asyncio.gather(
         *(
@@ -186,19 +180,6 @@ async def test_records_written_together_fail_alone(store: Store) -> None:
         assert (await store.find_delivery(deliveries[i].key) == deliveries[i]) is kept
         assert (await store.lease_holder(rid) is None) is kept
         assert len(await store.audit_entries(rid)) == int(kept)
-
-
-def delivered(answer: StoredResponse, key: str) -> Delivery:
-    """The delivery of `answer` to the bus message `key`."""
-    return Delivery(
-        key=key,
-        request_id=answer.request_id,
-        response_id=answer.response_id,
-        body=answer.body,
-        kind="xml",
-        status="issued",
-        problem=None,
-    )
 
 
 async def test_a_completion_recorded_second_gets_the_first_and_writes_no_attestation(store: Store) -> None:
