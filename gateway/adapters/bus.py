@@ -10,6 +10,11 @@ The bodies, query and answer, are those of `partner_protocol`, shared with the `
 Answers come back on this worker's reply queue. When a worker stops mid-query, the answers
 left on its queue can be picked up by another worker (`orphaned_answers`), so that a
 redelivered request is answered without asking the registry a second time.
+
+Queries are published on a channel of their own. A channel was seen, after a cluster node's
+death, to go on having every publish nacked although the queue had its new leader; a nacked
+query makes the adapter open a new publishing channel (at most once a second) before it
+tries again.
 """
 
 from __future__ import annotations
@@ -55,7 +60,10 @@ class BusAdapter:
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._request_of: dict[str, str] = {}  # query id -> request id, while asked
         self._unsettled: dict[str, aio_pika.abc.AbstractIncomingMessage] = {}  # request id -> its answer
-        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None  # declares, and consumes the answers
+        self._queries: aio_pika.abc.AbstractChannel | None = None  # publishes the queries
+        self._queries_renewed_at = 0.0
+        self._renewing = asyncio.Lock()
         self._reply_queue: aio_pika.abc.AbstractQueue | None = None
 
     async def start(self) -> None:
@@ -83,10 +91,31 @@ class BusAdapter:
         # Answers are acked only once the response they made is stored (`settle`): if this
         # worker stops before, the answer goes back on its queue for another worker to recover.
         await self._reply_queue.consume(self._on_reply)
+        self._queries = await self._publishing_channel()
+
+    async def _publishing_channel(self) -> aio_pika.abc.AbstractChannel:
+        assert self._context.connection is not None
+        return await self._context.connection.channel(publisher_confirms=True, on_return_raises=True)
+
+    async def _renew_queries(self) -> None:
+        """A new channel for queries, at most once a second however many were nacked."""
+        async with self._renewing:
+            now = asyncio.get_running_loop().time()
+            if now - self._queries_renewed_at < 1.0:
+                return
+            self._queries_renewed_at = now
+            old, self._queries = self._queries, await self._publishing_channel()
+            log.warning("query_channel_renewed", provider=self.provider)
+            if old is not None and not old.is_closed:
+                with contextlib.suppress(Exception):
+                    await old.close()
 
     async def close(self) -> None:
         for future in self._pending.values():
             future.cancel()
+        if self._queries is not None and not self._queries.is_closed:
+            with contextlib.suppress(Exception):
+                await self._queries.close()
         if self._channel is not None and not self._channel.is_closed:
             if self._reply_queue is not None and not self._pending:
                 with contextlib.suppress(Exception):
@@ -201,12 +230,12 @@ class BusAdapter:
         closed). When the link fails after sending, the registry may have it: the answer is
         awaited, on a reply queue that the reconnection declares again under the same name.
         """
-        assert self._channel is not None
         loop = asyncio.get_running_loop()
         while True:
+            assert self._queries is not None
             try:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
-                    await self._channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
+                    await self._queries.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
                 return True
             except aio_pika.exceptions.DeliveryError as exc:
                 # Returned (no route to the partner's queue) or nacked (the broker could not take it): both
@@ -217,6 +246,9 @@ class BusAdapter:
                     if isinstance(exc, aio_pika.exceptions.PublishError):
                         raise ProviderUnavailable(f"{self.provider}: query not routed ({exc})") from None
                     raise BrokerLinkDown(f"{self.provider}: the broker refused the query until the deadline") from None
+                if not isinstance(exc, aio_pika.exceptions.PublishError):
+                    with contextlib.suppress(Exception):  # the link itself may be down: tried again next time
+                        await self._renew_queries()
                 await asyncio.sleep(LINK_RETRY_SECONDS)
             except aio_pika.exceptions.ChannelInvalidStateError as exc:
                 if loop.time() + LINK_RETRY_SECONDS >= give_up_at:

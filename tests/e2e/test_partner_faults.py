@@ -13,6 +13,7 @@ from types import MappingProxyType
 import aio_pika
 import aio_pika.abc
 import pytest_asyncio
+import structlog.testing
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
 from gateway.adapters.bus import BusAdapter
@@ -127,6 +128,44 @@ async def test_silent_partner_is_provider_timeout(partner) -> None:  # type: ign
     started = asyncio.get_running_loop().time()
     assert await fetch_code(adapter, timeout=0.5) == "provider_timeout"
     assert asyncio.get_running_loop().time() - started < 2
+
+
+async def test_a_query_the_broker_keeps_refusing_goes_again_on_a_new_channel(gateway: Gateway) -> None:
+    """A query the broker nacks (here a full queue that rejects publishes) is sent again on a
+    new channel, at most once a second, until the deadline: then provider_unavailable."""
+    queue = f"test.partner-nack.{uuid.uuid4().hex[:8]}"
+    full = {"x-max-length": 0, "x-overflow": "reject-publish"}
+    adapter = BusAdapter(
+        Provider("dz.interieur.etat-civil", "bus", MappingProxyType({"queue": queue})),
+        AdapterContext(
+            gateway.connection,
+            gateway.jws_signer,
+            gateway.trust,
+            "dz.exchange.gateway",
+            gateway.pki,
+            worker=f"test-{uuid.uuid4().hex[:8]}",  # its reply queue, refusing too, is its own
+            queue_arguments=full,
+        ),
+    )
+    await adapter.start()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            try:
+                await adapter.fetch(query(), 2.5)
+            except GatewayError as exc:
+                assert (exc.code, str(exc)) == (
+                    "provider_unavailable",
+                    "dz.interieur.etat-civil: the broker refused the query until the deadline",
+                )
+            else:
+                raise AssertionError("a refused query was answered")
+        renewed = [e for e in logs if e["event"] == "query_channel_renewed"]
+        assert 2 <= len(renewed) <= 3
+    finally:
+        channel = await gateway.connection.channel()  # type: ignore[union-attr]
+        await channel.queue_delete(queue)
+        await channel.close()
+        await adapter.close()
 
 
 async def test_request_past_its_deadline_is_deadline_exceeded(bus, cnas, examples) -> None:  # type: ignore[no-untyped-def]
