@@ -1,6 +1,6 @@
 """The `gateway` command (`python -m gateway` is the same): `up`, `sandbox examples`,
-`operator add`, `audit verify|subject`, `report`, `verify`, and the commands other installed packages
-add (`bench`, from the benchmark).
+`operator add`, `audit verify|subject`, `report`, `verify`, `attestation revoke`, and the
+commands other installed packages add (`bench`, from the benchmark).
 
 Each command is one module here with `register(subparsers)`; a package outside the gateway
 adds its own through the `gateway.commands` entry point group, with the same function.
@@ -15,6 +15,7 @@ import sys
 from importlib.metadata import entry_points
 
 from gateway.cli import (
+    attestation,
     audit,
     catalogue,
     insights,
@@ -28,7 +29,20 @@ from gateway.cli import (
     verify,
 )
 
-COMMANDS = (up, sandbox, operator, participant, policy, catalogue, partner, audit, report, insights, verify)
+COMMANDS = (
+    up,
+    sandbox,
+    operator,
+    participant,
+    policy,
+    catalogue,
+    partner,
+    audit,
+    report,
+    insights,
+    verify,
+    attestation,
+)
 PLUGINS = "gateway.commands"
 
 

@@ -181,6 +181,11 @@ class Store(Protocol):
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 
+    async def revoke(self, attestation_id: str, at: dt.datetime) -> AttestationRecord | None:
+        """Marks the attestation revoked at `at`, unless it was revoked before (then its date is kept);
+        the attestation as it now is, None when none has that id."""
+        ...
+
     async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
         """Marks superseded every `issued` attestation of `document_type` about `subject_ref` journaled so far
         (a correction of the record they came from); returns how many were not superseded already."""

@@ -604,6 +604,16 @@ class PostgresStore:
         row = await self.pool.fetchrow(f"{ATTESTATIONS} WHERE attestation_id = $1", attestation_id)
         return AttestationRecord.from_row(tuple(row)) if row else None
 
+    async def revoke(self, attestation_id: str, at: dt.datetime) -> AttestationRecord | None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "UPDATE attestations SET revoked_at = $2 WHERE attestation_id = $1 AND revoked_at IS NULL",
+                attestation_id,
+                at,
+            )
+            row = await connection.fetchrow(f"{ATTESTATIONS} WHERE attestation_id = $1", attestation_id)
+        return AttestationRecord.from_row(tuple(row)) if row else None
+
     async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
         async with self.pool.acquire() as connection, connection.transaction():
             last = await connection.fetchval("SELECT coalesce(max(seq), 0) FROM audit")

@@ -508,6 +508,17 @@ class SQLiteStore:
         )
         return _attestation(row) if row is not None else None
 
+    async def revoke(self, attestation_id: str, at: dt.datetime) -> AttestationRecord | None:
+        def mark(db: sqlite3.Connection) -> Any:
+            db.execute(
+                "UPDATE attestations SET revoked_at = ? WHERE attestation_id = ? AND revoked_at IS NULL",
+                (_iso(at), attestation_id),
+            )
+            return db.execute(f"{ATTESTATIONS} WHERE attestation_id = ?", (attestation_id,)).fetchone()
+
+        row = await self._write(mark)
+        return _attestation(row) if row is not None else None
+
     async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:
         def supersede(db: sqlite3.Connection) -> int:
             (last,) = db.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from gateway.store.search import AuditQuery
 from gateway.web.app import make_runner
 from gateway_client import Attestation, Client, Identity, PrintRefused
 from gateway_partner import CorrectionRefused, PartnerIdentity, correction_notice, notify_correction
+from tests.e2e.test_request_command import run
 
 Examples = dict[str, dict[str, list[str]]]
 
@@ -307,3 +309,33 @@ async def test_an_expired_attestation_is_not_printed(
                     {"commune": "Béjaïa"})  # fmt: skip
     status, answer = await print_request(http, identity("dz.cnas"), visibleSeal=gateway.sealer.visible_seal(claims))
     assert (status, answer["error"]) == (403, "access_denied") and "expired" in answer["message"]
+
+
+async def test_an_operator_revokes_an_attestation_by_its_check_code(
+    home: Path, http: str, gateway: Gateway, examples: Examples
+) -> None:
+    """`gateway attestation revoke` with the printed check code: the status endpoint, the client library and the
+    verification page say revoked, the page is no longer printed, the journal holds who and why; revoking it again
+    says so; a code of no attestation fails with exit status 1."""
+    attestation = await issued(home, http, examples, "residence-certificate", "insured-registration")
+    code = check_code(attestation.attestation_id)
+    revoke = [sys.executable, "-m", "gateway", "attestation", "revoke", "--home", str(home), "--by", "night.operator"]
+    status, out, err = await run([*revoke, code, "--reason", "issued-in-error"])
+    assert status == 0, err
+    assert f"attestation {attestation.attestation_id} (check code {code}, residence-certificate): revoked on" in out
+    async with client(home, http) as c:
+        assert (await c.status(attestation, site=http)).state == "revoked"
+        with pytest.raises(PrintRefused) as refused:
+            await c.pdf(attestation, site=http)
+        assert refused.value.code == "access_denied" and "revoked" in refused.value.message
+    _, page = await verify_page(http, code)
+    assert "Attestation révoquée" in page and "Révoquée le" in page
+    journaled = [e for e in await gateway.store.audit_entries(attestation.request_id) if e.transport == "operator"]
+    assert [(e.requester, e.status, e.problem) for e in journaled] == [
+        ("night.operator", "attestation_revoked", "issued-in-error")
+    ]
+    status, out, _ = await run([*revoke, attestation.attestation_id.upper(), "--reason", "fraud-suspected"])
+    assert status == 0 and f"attestation {attestation.attestation_id} was already revoked on" in out
+    assert len(await gateway.store.audit_entries(attestation.request_id)) == len(journaled) + 1
+    status, _, err = await run([*revoke, "ZZZZ-ZZZZ-ZZZZ", "--reason", "fraud-suspected"])
+    assert status == 1 and "no attestation has the check code ZZZZ-ZZZZ-ZZZZ" in err

@@ -265,6 +265,19 @@ async def test_attestation_facts_and_state(store: Store) -> None:
     assert await store.find_attestation(str(uuid.uuid4())) is None
 
 
+async def test_an_attestation_is_revoked_once(store: Store) -> None:
+    """revoke() marks an attestation revoked and keeps the first date when asked again; an unknown id is None."""
+    rid = str(uuid.uuid4())
+    record = attestation(rid)
+    await store.complete(response(rid), record, "w1")
+    revoked = await store.revoke(record.attestation_id, NOW + dt.timedelta(hours=1))
+    assert revoked == dataclasses.replace(record, revoked_at=NOW + dt.timedelta(hours=1))
+    assert revoked.state(NOW + dt.timedelta(hours=2)) == "revoked"
+    assert await store.revoke(record.attestation_id, NOW + dt.timedelta(hours=3)) == revoked
+    assert await store.find_attestation(record.attestation_id) == revoked
+    assert await store.revoke(str(uuid.uuid4()), NOW) is None
+
+
 async def test_an_attestation_is_found_by_the_beginning_of_its_id(store: Store) -> None:
     """A check code's prefix finds its attestation and no other; a prefix no id begins with finds nothing."""
     ids = ["0123abcd-0000-4aaa-8000-" + uuid.uuid4().hex[:12], "0123abcd-0000-4bbb-8000-" + uuid.uuid4().hex[:12]]
