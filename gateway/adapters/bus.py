@@ -127,7 +127,17 @@ class BusAdapter:
 
     async def orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
         """Whether `worker` is still alive (it consumes its reply queue), and, when it is not,
-        the answers left on its reply queue, by the request id they claim (checked on use)."""
+        the answers left on its reply queue, by the request id they claim (checked on use).
+        Raises BrokerLinkDown when the broker cannot be asked now (a reconnection under way)."""
+        assert self._context.connection is not None
+        try:
+            return await self._orphaned_answers(worker)
+        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
+            raise BrokerLinkDown(
+                f"{self.provider}: the broker cannot say now whether worker {worker} lives ({type(exc).__name__})"
+            ) from None
+
+    async def _orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
         assert self._context.connection is not None
         channel = await self._context.connection.channel()
         try:

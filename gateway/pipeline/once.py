@@ -22,7 +22,7 @@ import datetime as dt
 import structlog
 
 from gateway.adapters.base import ProviderAnswer
-from gateway.errors import DuplicateConflict, InternalError, ProviderTimeout
+from gateway.errors import BrokerLinkDown, DuplicateConflict, InternalError, ProviderTimeout
 from gateway.logs import subject_ref
 from gateway.metrics import Metrics
 from gateway.pipeline.admit import Admitted
@@ -153,7 +153,12 @@ class AnswerOnce:
                 stored = await self._store.find_response(request.request_id)  # whoever recorded first wins
                 assert stored is not None
                 return self._replay(stored, request)
-            alive, found = await self.router.orphaned_answers(doc_type.provider, holder)
+            try:
+                alive, found = await self.router.orphaned_answers(doc_type.provider, holder)
+            except BrokerLinkDown:  # the link is being made again: ask again in a moment
+                log.info("orphan_check_deferred", provider=doc_type.provider, from_worker=holder)
+                await asyncio.sleep(0.2)
+                continue
             if alive:
                 return None
             if found:

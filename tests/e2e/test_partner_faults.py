@@ -16,9 +16,9 @@ import pytest_asyncio
 import structlog.testing
 
 from gateway.adapters.base import AdapterContext, ProviderQuery
-from gateway.adapters.bus import BusAdapter
+from gateway.adapters.bus import BusAdapter, reply_queue
 from gateway.config import Provider
-from gateway.errors import GatewayError
+from gateway.errors import BrokerLinkDown, GatewayError
 from gateway.runtime.worker import Gateway
 from gateway.signing.jws import JWSSigner
 from gateway.signing.pki import Issued
@@ -165,6 +165,31 @@ async def test_a_query_the_broker_keeps_refusing_goes_again_on_a_new_channel(gat
         channel = await gateway.connection.channel()  # type: ignore[union-attr]
         await channel.queue_delete(queue)
         await channel.close()
+        await adapter.close()
+
+
+async def test_a_link_down_while_looking_for_a_stopped_worker_s_answers_is_broker_link_down(gateway: Gateway) -> None:
+    """Asking the broker whether another worker lives, while the link is down, raises BrokerLinkDown
+    (provider_unavailable, not counted against the partner), never a bare broker error."""
+    name = f"test-link-down-{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    adapter = BusAdapter(
+        Provider("dz.interieur.etat-civil", "bus", MappingProxyType({"queue": name})),
+        AdapterContext(connection, gateway.jws_signer, gateway.trust, "dz.exchange.gateway", gateway.pki, worker=name),
+    )
+    await adapter.start()
+    channel = await connection.channel()
+    for queue in (name, reply_queue("dz.interieur.etat-civil", name)):
+        await channel.queue_delete(queue)
+    await connection.close()
+    try:
+        await adapter.orphaned_answers("some-other-worker")
+    except BrokerLinkDown as exc:
+        assert exc.code == "provider_unavailable"
+        assert "cannot say now whether worker some-other-worker lives" in str(exc)
+    else:
+        raise AssertionError("no error with the link down")
+    finally:
         await adapter.close()
 
 

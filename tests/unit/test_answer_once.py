@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from gateway import config as config_module
 from gateway.adapters.base import ProviderAnswer, ProviderQuery
+from gateway.errors import BrokerLinkDown
 from gateway.metrics import Metrics
 from gateway.pipeline.attest import Attester
 from gateway.pipeline.flow import Pipeline
@@ -143,5 +144,37 @@ async def test_a_worker_whose_lease_ran_out_sends_the_document_another_worker_re
         assert kept is not None and kept.body == slow.other
         assert made.completion is not None and made.completion.attestation is not None
         assert await store.find_attestation(made.completion.attestation.attestation_id) is None
+    finally:
+        await store.close()
+
+
+class RegistryOfAStoppedWorker(CountingRegistry):
+    """A bus registry whose broker first cannot say whether the worker holding the lease lives, then says it
+    lives; it never has answers left for anyone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks = 0
+
+    async def orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
+        self.checks += 1
+        if self.checks == 1:
+            raise BrokerLinkDown("dz.interieur.etat-civil: the broker cannot say now whether worker w lives")
+        return True, []
+
+
+async def test_a_broker_that_cannot_say_whether_the_lease_holder_lives_is_asked_again(tmp_path: Path) -> None:
+    """A redelivered request finds another worker's lease while the broker link is being made again: the
+    worker asks again whether that one lives instead of failing at once, and never asks the registry."""
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    await store.open()
+    try:
+        registry = RegistryOfAStoppedWorker()
+        pipeline = pipeline_on(config_module.load(), store, registry)
+        rid, body = signed_xml(CNAS)
+        await store.acquire_lease(rid, "stopped-worker", 0.3)
+        outcome = await pipeline.handle(body, "application/xml", transport=Transport.AMQP, redelivered=True)
+        assert (outcome.status, outcome.problem) == ("failed", "provider_timeout")
+        assert registry.checks >= 2 and registry.asked == 0
     finally:
         await store.close()
