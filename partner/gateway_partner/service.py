@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -155,7 +156,10 @@ class Partner:
     """Serves `handler` on the partner's queue until stopped.
 
     `concurrency` bounds the queries answered at once (and the broker's prefetch);
-    `answer_timeout` bounds one call of the handler, past which the answer is an error.
+    `answer_timeout` bounds one call of the handler, past which the answer is an error;
+    `confirm_timeout` bounds the wait for the broker to confirm an answer, past which the query
+    goes back to the queue to be answered again (a confirm lost with a broker node's death
+    would otherwise hold one of the `concurrency` places for good).
     """
 
     identity: PartnerIdentity
@@ -166,6 +170,7 @@ class Partner:
     queue_type: str = "classic"  # or "quorum": as the gateway declares the partner's queue
     concurrency: int = 32
     answer_timeout: float = 30.0
+    confirm_timeout: float = 10.0
     log_stream: IO[str] = field(default_factory=lambda: sys.stderr)
     answered: int = 0
     _checker: QueryChecker = field(init=False)
@@ -251,19 +256,23 @@ class Partner:
             reply = self.sign(await self.answer(message.body))
             assert self._channel is not None
             try:
-                await self._channel.default_exchange.publish(
-                    aio_pika.Message(
-                        reply,
-                        content_type="application/jose",
-                        correlation_id=message.correlation_id,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                await asyncio.wait_for(
+                    self._channel.default_exchange.publish(
+                        aio_pika.Message(
+                            reply,
+                            content_type="application/jose",
+                            correlation_id=message.correlation_id,
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=message.reply_to,
                     ),
-                    routing_key=message.reply_to,
+                    self.confirm_timeout,
                 )
             except Exception as exc:  # not confirmed: the query goes back to the queue, to be answered again
                 self.log("answer_not_confirmed", error=type(exc).__name__)
                 if not message.channel.is_closed:
-                    await message.nack(requeue=True)
+                    with contextlib.suppress(Exception):  # else the broker gives it back when the channel goes
+                        await asyncio.wait_for(message.nack(requeue=True), self.confirm_timeout)
                 return
             await message.ack()  # only once the broker confirmed the answer
             self.answered += 1

@@ -234,3 +234,34 @@ async def test_a_queue_type_that_differs_from_the_gateways_is_refused(
             await partner.start()
     finally:
         await bus.queue_delete(queue)
+
+
+async def test_an_answer_the_broker_never_confirms_sends_the_query_back(
+    bus: aio_pika.abc.AbstractChannel, pki_dir: Path
+) -> None:
+    """An answer whose confirm never comes (lost with a broker node) frees its place after confirm_timeout:
+    the query goes back to the queue, and is answered once the broker confirms again."""
+
+    async def handler(query: Query) -> Found:
+        return Found({"ok": True})
+
+    logs = io.StringIO()
+    partner = await started(pki_dir, handler, confirm_timeout=0.3, log_stream=logs)
+    assert partner._channel is not None
+    exchange = partner._channel.default_exchange
+    confirming = exchange.publish
+    lost: list[str] = []
+
+    async def never_confirmed(message: aio_pika.abc.AbstractMessage, routing_key: str, **kw: Any) -> None:
+        lost.append(message.correlation_id or "")
+        exchange.publish = confirming  # type: ignore[method-assign]  # the next answer is confirmed
+        await asyncio.Event().wait()
+
+    exchange.publish = never_confirmed  # type: ignore[method-assign]
+    gateway = await gateway_for(bus, partner, pki_dir, "dz.exchange.gateway")
+    cid = await gateway.ask()
+    answer = await gateway.answer(cid, certificate(pki_dir), timeout=5)
+    await finish(partner, bus)
+    events = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert answer["status"] == "found" and lost == [cid] and partner.answered == 1
+    assert [e["error"] for e in events if e["event"] == "answer_not_confirmed"] == ["TimeoutError"]
