@@ -166,7 +166,7 @@ class Pipeline:
         assert outcome.audit is not None
         try:
             earlier = await self._store.record(outcome.audit, delivery, outcome.journey, outcome.completion)
-            return outcome if earlier is None else self._came_second(outcome, earlier)
+            return outcome if earlier is None else await self._came_second(outcome, earlier, delivery)
         except BaseException:
             if outcome.completion is not None:
                 with contextlib.suppress(Exception):
@@ -175,30 +175,46 @@ class Pipeline:
         finally:
             await self._once.written(outcome)
 
-    def _came_second(self, outcome: Outcome, earlier: StoredResponse) -> Outcome:
+    async def _came_second(self, outcome: Outcome, earlier: StoredResponse, delivery: Delivery | None) -> Outcome:
         """The response another worker remembered first for this request id, sent in place of the
         one this worker made (a lease taken over while this worker was still at work): one request
-        id is never answered with two different documents."""
+        id is never answered with two different documents. When that response was for other
+        content under the same id, `duplicate_conflict` instead, journaled, and recorded as the
+        answer to the bus `delivery` (a redelivery of the message gets it again)."""
         log.warning(
             "answered_first_elsewhere",
             request_id=outcome.request_id,
             sent=earlier.response_id,
             dropped=outcome.response_id,
         )
-        assert outcome.completion is not None
-        if earlier.digest != outcome.completion.response.digest:
-            error = DuplicateConflict(f"request id {outcome.request_id} was used before for other content")
-            return replace(self.failure(outcome, error), audit=outcome.audit, journey=outcome.journey)
-        return replace(
-            outcome,
-            body=earlier.body,
-            status=earlier.status,
-            problem=earlier.problem,
-            response_id=earlier.response_id,
-            http_status=earlier.http_status,
-            document_type=earlier.document_type,
-            replayed=True,
+        assert outcome.completion is not None and outcome.audit is not None
+        if earlier.digest == outcome.completion.response.digest:
+            return replace(
+                outcome,
+                body=earlier.body,
+                status=earlier.status,
+                problem=earlier.problem,
+                response_id=earlier.response_id,
+                http_status=earlier.http_status,
+                document_type=earlier.document_type,
+                replayed=True,
+            )
+        error = DuplicateConflict(f"request id {outcome.request_id} was used before for other content")
+        refused = self.failure(outcome, error)
+        entry = replace(
+            outcome.audit,
+            at=dt.datetime.now(dt.UTC),
+            status=refused.status,
+            problem=refused.problem,
+            response_sha256=hashlib.sha256(refused.body).hexdigest(),
         )
+        answered = None
+        if delivery is not None:
+            answered = replace(
+                delivery, response_id=refused.response_id, body=refused.body, status=refused.status, problem=error.code
+            )
+        await self._store.record(entry, answered)
+        return replace(refused, audit=entry)
 
     def refuse_unread(
         self, content_type: str | None, error: GatewayError, transport: str, seen: bytes = b""

@@ -148,6 +148,48 @@ async def test_a_worker_whose_lease_ran_out_sends_the_document_another_worker_re
         await store.close()
 
 
+async def test_a_worker_whose_lease_ran_out_refuses_a_copy_with_other_content_and_journals_it(
+    tmp_path: Path,
+) -> None:
+    """Worker A's lease runs out and worker B answers other signed content under the same request id: A
+    sends duplicate_conflict, journals it after the document it dropped, and a redelivery of A's message
+    gets that refusal again."""
+    config = config_module.load()
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+    await store.open()
+    try:
+        rid, mine = signed_xml(CNAS)
+        _, other = signed_xml(CNAS, requestId=rid, agency="CNAS-31-001")
+        b = pipeline_on(config, store, CountingRegistry())
+
+        async def b_answers() -> bytes:
+            outcome = await b.handle(other, "application/xml", transport=Transport.HTTP)
+            return (await b.remember(outcome)).body
+
+        slow = LeaseLostRegistry(store, "", b_answers)
+        a = pipeline_on(config, store, slow)
+        slow.owner = a.owner
+        made = await a.handle(mine, "application/xml", transport=Transport.AMQP)
+        delivery = Delivery(
+            key="message-key",
+            request_id=rid,
+            response_id=made.response_id,
+            body=made.body,
+            kind=made.kind,
+            status=made.status,
+            problem=made.problem,
+        )
+        sent = await a.remember(made, delivery)
+        assert (sent.status, sent.problem, sent.http_status) == ("refused", "duplicate_conflict", 409)
+        assert b"duplicate_conflict" in sent.body
+        again = await store.find_delivery("message-key")
+        assert again is not None and (again.body, again.problem) == (sent.body, "duplicate_conflict")
+        journaled = [(e.status, e.problem) for e in await store.audit_entries(rid)]
+        assert journaled == [("issued", None), ("issued", None), ("refused", "duplicate_conflict")]
+    finally:
+        await store.close()
+
+
 class RegistryOfAStoppedWorker(CountingRegistry):
     """A bus registry whose broker first cannot say whether the worker holding the lease lives, then says it
     lives; it never has answers left for anyone."""
