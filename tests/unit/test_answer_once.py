@@ -118,6 +118,23 @@ async def test_a_copy_waits_for_the_earlier_copys_answer_to_be_written(
     assert len(set(bodies)) == 1
 
 
+def two_workers(
+    config: config_module.Config, store: SQLiteStore, copy_for_b: bytes
+) -> tuple[Pipeline, LeaseLostRegistry]:
+    """Worker A, whose lease runs out while it asks the registry, and its registry; meanwhile worker B
+    answers `copy_for_b` in full."""
+    b = pipeline_on(config, store, CountingRegistry())
+
+    async def b_answers() -> bytes:
+        outcome = await b.handle(copy_for_b, "application/xml", transport=Transport.HTTP)
+        return (await b.remember(outcome)).body
+
+    slow = LeaseLostRegistry(store, "", b_answers)
+    a = pipeline_on(config, store, slow)
+    slow.owner = a.owner
+    return a, slow
+
+
 async def test_a_worker_whose_lease_ran_out_sends_the_document_another_worker_remembered(tmp_path: Path) -> None:
     """Worker A's lease runs out while it asks the registry and worker B answers a copy in full: A's
     document comes second, so A sends B's, byte for byte, and only B's attestation is kept."""
@@ -126,15 +143,7 @@ async def test_a_worker_whose_lease_ran_out_sends_the_document_another_worker_re
     await store.open()
     try:
         _, body = signed_xml(CNAS)
-        b = pipeline_on(config, store, CountingRegistry())
-
-        async def b_answers() -> bytes:
-            outcome = await b.handle(body, "application/xml", transport=Transport.HTTP)
-            return (await b.remember(outcome)).body
-
-        slow = LeaseLostRegistry(store, "", b_answers)
-        a = pipeline_on(config, store, slow)
-        slow.owner = a.owner
+        a, slow = two_workers(config, store, body)
         made = await a.handle(body, "application/xml", transport=Transport.HTTP)
         sent = await a.remember(made)
         assert slow.asked == 1 and slow.other
@@ -160,15 +169,7 @@ async def test_a_worker_whose_lease_ran_out_refuses_a_copy_with_other_content_an
     try:
         rid, mine = signed_xml(CNAS)
         _, other = signed_xml(CNAS, requestId=rid, agency="CNAS-31-001")
-        b = pipeline_on(config, store, CountingRegistry())
-
-        async def b_answers() -> bytes:
-            outcome = await b.handle(other, "application/xml", transport=Transport.HTTP)
-            return (await b.remember(outcome)).body
-
-        slow = LeaseLostRegistry(store, "", b_answers)
-        a = pipeline_on(config, store, slow)
-        slow.owner = a.owner
+        a, _ = two_workers(config, store, other)
         made = await a.handle(mine, "application/xml", transport=Transport.AMQP)
         delivery = Delivery(
             key="message-key",
