@@ -129,7 +129,6 @@ class BusAdapter:
         """Whether `worker` is still alive (it consumes its reply queue), and, when it is not,
         the answers left on its reply queue, by the request id they claim (checked on use).
         Raises BrokerLinkDown when the broker cannot be asked now (a reconnection under way)."""
-        assert self._context.connection is not None
         try:
             return await self._orphaned_answers(worker)
         except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
