@@ -6,7 +6,9 @@ the printed attestation's PDF (which keeps it in its metadata), a text file hold
 sealed response (XML or JSON) whose `VisibleSeal` carries it.
 The seal certificates are a gateway home's (`HOME/pki/<gateway>/cert.pem`, and those of its
 earlier seal keys in `previous/`), or the PEM files given with `--certificate` (the exchange
-publishes them at `GET /v1/seal-certificates`).
+publishes them at `GET /v1/seal-certificates`). With `--ca`, only those the exchange's CA
+issued are used: seal certificates fetched from a copy of the site that cannot be trusted
+then prove nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from cryptography import x509
 
 from gateway import config as config_module
 from gateway.cli.common import add_home
+from gateway.errors import CertificateExpired, GatewayError
+from gateway.signing.trust import TrustStore
 from gateway.signing.visible_seal import PREFIX, Verdict, verify
 
 TOKEN = re.compile(rb"DZ1:[0-9A-Z $%*+\-./:]+")
@@ -48,6 +52,12 @@ def register(subparsers: Any) -> None:
         metavar="PEM",
         help="the exchange's seal certificate(s), PEM; may be repeated (default: the gateway home's own)",
     )
+    parser.add_argument(
+        "--ca",
+        type=Path,
+        metavar="PEM",
+        help="the exchange's CA certificate: a seal certificate it did not issue is not used",
+    )
     add_home(parser)
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     parser.set_defaults(func=command)
@@ -57,6 +67,8 @@ def command(args: argparse.Namespace) -> int:
     try:
         token = read_token(args.token)
         certificates = _certificates(args.certificate, args.home)
+        if args.ca is not None:
+            certificates = _issued_by(TrustStore.from_pem_file(args.ca), certificates)
     except (OSError, ValueError) as exc:
         print(f"gateway verify: {exc}", file=sys.stderr)
         return 2
@@ -115,6 +127,23 @@ def _certificates(given: list[Path] | None, home: Path) -> list[x509.Certificate
     earlier = sorted((folder / "previous").glob("*.pem")) if (folder / "previous").is_dir() else []
     current = list(x509.load_pem_x509_certificates(path.read_bytes()))[:1]
     return [*current, *(c for p in earlier for c in x509.load_pem_x509_certificates(p.read_bytes()))]
+
+
+def _issued_by(ca: TrustStore, certificates: list[x509.Certificate]) -> list[x509.Certificate]:
+    """The certificates whose chain (through the others given) ends at the CA, now or while they were
+    valid (a seal outlives its certificate's renewal); a line on standard error for each left out."""
+    kept = []
+    for certificate in certificates:
+        try:
+            ca.verify(certificate, [c for c in certificates if c is not certificate])
+        except CertificateExpired:
+            pass  # the chain held while it was valid: seals made then still check
+        except GatewayError as exc:
+            subject = certificate.subject.rfc4514_string()
+            print(f"gateway verify: not using the certificate of {subject}: {exc}", file=sys.stderr)
+            continue
+        kept.append(certificate)
+    return kept
 
 
 def as_json(verdict: Verdict) -> dict[str, Any]:

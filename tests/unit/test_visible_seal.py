@@ -150,3 +150,28 @@ def test_the_base45_writer_writes_what_the_base45_package_reads(size: int) -> No
     data = bytes((i * 37 + 11) % 256 for i in range(size)) + (b"\xff\xff" if size > 3 else b"")
     text = b45encode(data)
     assert text == base45.b45encode(data).decode() and base45.b45decode(text) == data
+
+
+def test_gateway_verify_with_the_ca_uses_only_the_seal_certificates_it_issued(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --ca, a seal by a certificate the exchange's CA issued is VALID; one by a look-alike certificate
+    from another CA, trusted when given alone, is UNKNOWN SIGNER, and the certificate left out is named."""
+    exchange, other = pki.make_ca(), pki.make_ca()
+    genuine, forged = pki.issue(exchange, ISSUER), pki.issue(other, ISSUER)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(pki.cert_pem(exchange.cert))
+    pems = {}
+    for name, who in (("genuine", genuine), ("forged", forged)):
+        pems[name] = tmp_path / f"{name}.pem"
+        pems[name].write_bytes(pki.cert_pem(who.cert))
+    later = claims(valid_until=NOW + dt.timedelta(days=3650))
+    token = VisibleSealer(genuine.key, genuine.cert, ISSUER).seal(later)
+    assert main(["verify", token, "--certificate", str(pems["genuine"]), "--ca", str(ca)]) == 0
+    assert capsys.readouterr().out.startswith("VALID")
+    fake = VisibleSealer(forged.key, forged.cert, ISSUER).seal(later)
+    assert main(["verify", fake, "--certificate", str(pems["forged"])]) == 0
+    capsys.readouterr()
+    assert main(["verify", fake, "--certificate", str(pems["forged"]), "--ca", str(ca)]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("UNKNOWN SIGNER") and "not using the certificate of" in err
