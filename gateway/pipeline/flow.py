@@ -184,7 +184,7 @@ class Pipeline:
         log.warning(
             "answered_first_elsewhere",
             request_id=outcome.request_id,
-            sent=earlier.response_id,
+            first=earlier.response_id,
             dropped=outcome.response_id,
         )
         assert outcome.completion is not None and outcome.audit is not None
