@@ -188,18 +188,16 @@ class Pipeline:
             dropped=outcome.response_id,
         )
         assert outcome.completion is not None and outcome.audit is not None
-        if earlier.digest == outcome.completion.response.digest:
-            return replace(
-                outcome,
-                body=earlier.body,
-                status=earlier.status,
-                problem=earlier.problem,
-                response_id=earlier.response_id,
-                http_status=earlier.http_status,
-                document_type=earlier.document_type,
-                replayed=True,
-            )
-        error = DuplicateConflict(f"request id {outcome.request_id} was used before for other content")
+        try:
+            sent = self._once.replay(earlier, outcome.request_id, outcome.kind, outcome.completion.response.digest)
+        except DuplicateConflict as error:
+            return await self._refuse_conflict(outcome, error, delivery)
+        return replace(sent, audit=outcome.audit, journey=outcome.journey)
+
+    async def _refuse_conflict(self, outcome: Outcome, error: DuplicateConflict, delivery: Delivery | None) -> Outcome:
+        """`duplicate_conflict` in place of `outcome`, journaled after it, and recorded as the answer to
+        the bus `delivery`."""
+        assert outcome.audit is not None
         refused = self.failure(outcome, error)
         entry = replace(
             outcome.audit,

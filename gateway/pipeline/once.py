@@ -29,7 +29,8 @@ from gateway.pipeline.admit import Admitted
 from gateway.pipeline.attest import AttestationFacts, Attester
 from gateway.pipeline.route import Router
 from gateway.pipeline.stopwatch import Stopwatch
-from gateway.pipeline.values import AnsweredElsewhere, Outcome, Request
+from gateway.pipeline.values import AnsweredElsewhere, Outcome
+from gateway.protocol import Kind
 from gateway.records import Completion, StoredResponse
 from gateway.store import Store
 
@@ -107,7 +108,7 @@ class AnswerOnce:
             pause = min(pause * 2, 0.5)
             claimed = await self._store.claim(rid, self.owner, seconds + LEASE_MARGIN_SECONDS)
         if isinstance(claimed, StoredResponse):
-            return self._replay(claimed, request)
+            return self.replay(claimed, request.request_id, request.kind, request.digest)
         lease = claimed
         if waited and redelivered and lease.state != "taken_over":
             # The worker that held the lease let it go without a document: it answered this message
@@ -142,7 +143,7 @@ class AnswerOnce:
         while dt.datetime.now(dt.UTC) < admitted.deadline:
             stored = await self._store.find_response(request.request_id)
             if stored is not None:  # the other worker finished after all
-                return self._replay(stored, request)
+                return self.replay(stored, request.request_id, request.kind, request.digest)
             body = await self._store.take_orphan_answer(request.request_id)
             if body is not None:
                 answer = self.router.read_orphaned_answer(doc_type.provider, body, request.request_id)
@@ -152,7 +153,7 @@ class AnswerOnce:
                 await self._store.complete(completion.response, completion.attestation, completion.owner)
                 stored = await self._store.find_response(request.request_id)  # whoever recorded first wins
                 assert stored is not None
-                return self._replay(stored, request)
+                return self.replay(stored, request.request_id, request.kind, request.digest)
             try:
                 alive, found = await self.router.orphaned_answers(doc_type.provider, holder)
             except BrokerLinkDown:  # the link is being made again: ask again in a moment
@@ -167,16 +168,18 @@ class AnswerOnce:
             await asyncio.sleep(0.2)
         return None
 
-    def _replay(self, stored: StoredResponse, request: Request) -> Outcome:
-        if stored.digest != request.digest:
-            raise DuplicateConflict(f"request id {request.request_id} was used before for other content")
+    def replay(self, stored: StoredResponse, request_id: str, kind: Kind, digest: str) -> Outcome:
+        """The remembered response `stored`, sent again to a request whose signed content has `digest`;
+        DuplicateConflict when it answered other content under the same id."""
+        if stored.digest != digest:
+            raise DuplicateConflict(f"request id {request_id} was used before for other content")
         self._metrics.replays.inc()
         return Outcome(
             stored.body,
-            request.kind,
+            kind,
             stored.status,
             stored.problem,
-            request.request_id,
+            request_id,
             stored.response_id,
             stored.http_status,
             stored.document_type,
