@@ -316,7 +316,8 @@ async def test_an_operator_revokes_an_attestation_by_its_check_code(
 ) -> None:
     """`gateway attestation revoke` with the printed check code: the status endpoint, the client library and the
     verification page say revoked, the page is no longer printed, the journal holds who and why; revoking it again
-    says so; a code of no attestation fails with exit status 1."""
+    says so; a code of no attestation, or text that is no code, fails with exit status 1, a reason not in the
+    list with 2."""
     attestation = await issued(home, http, examples, "residence-certificate", "insured-registration")
     code = check_code(attestation.attestation_id)
     revoke = [sys.executable, "-m", "gateway", "attestation", "revoke", "--home", str(home), "--by", "night.operator"]
@@ -339,3 +340,7 @@ async def test_an_operator_revokes_an_attestation_by_its_check_code(
     assert len(await gateway.store.audit_entries(attestation.request_id)) == len(journaled) + 1
     status, _, err = await run([*revoke, "ZZZZ-ZZZZ-ZZZZ", "--reason", "fraud-suspected"])
     assert status == 1 and "no attestation has the check code ZZZZ-ZZZZ-ZZZZ" in err
+    status, _, err = await run([*revoke, "hello", "--reason", "fraud-suspected"])
+    assert status == 1 and "'hello' is neither an attestation id nor a check code" in err
+    status, _, err = await run([*revoke, code, "--reason", "because"])
+    assert status == 2 and "invalid choice: 'because'" in err
