@@ -28,6 +28,7 @@ import structlog
 
 from gateway.adapters import partner_protocol
 from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
+from gateway.channels import close_channel, own_channel
 from gateway.config import ConfigError, Provider
 from gateway.errors import BrokerLinkDown, ProviderError, ProviderTimeout, ProviderUnavailable
 from gateway.signing import jws
@@ -106,21 +107,17 @@ class BusAdapter:
             self._queries_renewed_at = now
             old, self._queries = self._queries, await self._publishing_channel()
             log.warning("query_channel_renewed", provider=self.provider)
-            if old is not None and not old.is_closed:
-                with contextlib.suppress(Exception):
-                    await old.close()
+            await close_channel(old)
 
     async def close(self) -> None:
         for future in self._pending.values():
             future.cancel()
-        if self._queries is not None and not self._queries.is_closed:
-            with contextlib.suppress(Exception):
-                await self._queries.close()
+        await close_channel(self._queries)
         if self._channel is not None and not self._channel.is_closed:
             if self._reply_queue is not None and not self._pending:
                 with contextlib.suppress(Exception):
                     await self._reply_queue.delete(if_unused=False, if_empty=False)
-            await self._channel.close()
+            await close_channel(self._channel)
 
     def _reply_queue_name(self, worker: str) -> str:
         return reply_queue(self.provider, worker)
@@ -138,8 +135,7 @@ class BusAdapter:
 
     async def _orphaned_answers(self, worker: str) -> tuple[bool, list[tuple[str, bytes]]]:
         assert self._context.connection is not None
-        channel = await self._context.connection.channel()
-        try:
+        async with own_channel(self._context.connection) as channel:
             try:
                 queue = await channel.declare_queue(self._reply_queue_name(worker), passive=True)
             except aio_pika.exceptions.ChannelClosed:
@@ -151,9 +147,6 @@ class BusAdapter:
                 if (claimed := partner_protocol.claimed_request(message.body)) is not None:
                     found.append((claimed, message.body))
             return False, found
-        finally:
-            if not channel.is_closed:
-                await channel.close()
 
     def read_orphaned_answer(self, body: bytes, request_id: str) -> ProviderAnswer:
         """An answer found on a stopped worker's reply queue, checked like any other."""

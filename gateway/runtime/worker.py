@@ -21,6 +21,7 @@ from gateway import adapters as adapter_registry
 from gateway.adapters.base import Adapter, AdapterContext
 from gateway.audit import checkpoints
 from gateway.audit.checkpoints import Checkpoint
+from gateway.channels import own_channel
 from gateway.config import Config, ConfigError
 from gateway.insights.service import MisuseService
 from gateway.insights.sla import (
@@ -228,17 +229,14 @@ class Gateway:
         if self.connection is None:
             return [(name, None, None) for name in names]
         for name in names:
-            channel = await self.connection.channel()
-            try:
-                declared = await channel.declare_queue(name, passive=True)
-                out.append(
-                    (name, declared.declaration_result.message_count, declared.declaration_result.consumer_count)
-                )
-            except aio_pika.exceptions.ChannelClosed:
-                out.append((name, None, None))
-            finally:
-                if not channel.is_closed:
-                    await channel.close()
+            async with own_channel(self.connection) as channel:
+                try:
+                    declared = await channel.declare_queue(name, passive=True)
+                    out.append(
+                        (name, declared.declaration_result.message_count, declared.declaration_result.consumer_count)
+                    )
+                except aio_pika.exceptions.ChannelClosed:
+                    out.append((name, None, None))
         return out
 
     async def _watch(self) -> None:

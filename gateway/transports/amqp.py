@@ -22,6 +22,7 @@ import aio_pika
 import aio_pika.abc
 import structlog
 
+from gateway.channels import close_channel
 from gateway.metrics import Metrics
 from gateway.pipeline.flow import Pipeline
 from gateway.pipeline.values import AnsweredElsewhere
@@ -120,8 +121,7 @@ class BusIntake:
             log.info("draining", in_flight=len(self._tasks), grace=grace)
             await asyncio.wait(self._tasks, timeout=grace)
         for channel in (self._channel, self._lane_channel, self._replies):
-            if channel is not None and not channel.is_closed:
-                await channel.close()
+            await close_channel(channel)
 
     @property
     def in_flight(self) -> int:
@@ -354,9 +354,7 @@ class BusIntake:
                 await self._connection.channel(publisher_confirms=True, on_return_raises=True),
             )
             log.warning("reply_channel_renewed")
-            if old is not None and not old.is_closed:
-                with contextlib.suppress(Exception):
-                    await old.close()
+            await close_channel(old)
 
     async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
         assert self._replies is not None

@@ -33,6 +33,7 @@ import aio_pika.abc
 import aio_pika.exceptions
 import structlog
 
+from gateway.channels import close_channel
 from gateway.transports.amqp import PUBLISH_TIMEOUT_SECONDS, delivery_key
 from gateway.transports.copies import copy_of
 
@@ -301,9 +302,8 @@ class DeadLetters:
                     f"{operation} of {self._dead_queue} failed: {_describe(exc)}; no message was lost"
                 ) from exc
             finally:
-                if channel is not None and not channel.is_closed:
-                    with contextlib.suppress(*_BROKER_ERRORS):
-                        await _bounded(channel.close())
+                with contextlib.suppress(TimeoutError):
+                    await _bounded(close_channel(channel))
 
 
 async def _get(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.AbstractIncomingMessage | None:

@@ -19,6 +19,8 @@ import aio_pika
 import aio_pika.abc
 import structlog
 
+from gateway.channels import close_channel
+
 log = structlog.get_logger(__name__)
 
 
@@ -80,9 +82,7 @@ class WriteProbe:
 
     async def _drop_channel(self) -> None:
         channel, self._channel = self._channel, None
-        if channel is not None and not channel.is_closed:
-            with contextlib.suppress(Exception):
-                await channel.close()
+        await close_channel(channel)
 
     async def stop(self, task: asyncio.Task[None] | None = None, grace: float = 5.0) -> None:
         """Ends the probing: lets the probe in hand finish (at most `grace` seconds), then closes its channel."""
