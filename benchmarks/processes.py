@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,14 @@ def queue_arguments() -> dict[str, Any] | None:
     return config_module.load().settings.queue_arguments
 
 
-async def wait_consumer(url: str, queue: str, timeout: float = 60.0, count: int = 1) -> None:
+async def wait_consumer(
+    url: str,
+    queue: str,
+    timeout: float = 60.0,
+    count: int = 1,
+    consumers: Sequence[subprocess.Popen[bytes]] = (),
+) -> None:
+    """Until `queue` has `count` consumers; fails at once when one of the `consumers` processes stops."""
     connection = await brokers.connect(url)
     async with connection:
         channel = await connection.channel()
@@ -78,6 +86,12 @@ async def wait_consumer(url: str, queue: str, timeout: float = 60.0, count: int 
             declared = await channel.declare_queue(queue, durable=True, arguments=queue_arguments())
             if (declared.declaration_result.consumer_count or 0) >= count:
                 return
+            for process in consumers:
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"a process meant to consume {queue} stopped with status {process.returncode}; "
+                        "its reason is printed above"
+                    )
             await asyncio.sleep(0.2)
     raise RuntimeError(f"fewer than {count} consumers on {queue} after {timeout} s")
 

@@ -138,7 +138,7 @@ async def run(
             await wait_consumer(url, relay_in)
             await wait_consumer(url, f"bench.{run_id}.partner")
             await wait_ports(ports)
-            await wait_consumer(url, f"bench.{run_id}.requests", count=workers)
+            await wait_consumer(url, f"bench.{run_id}.requests", count=workers, consumers=gateway_workers)
             full_roles = {"gateway": [w.pid for w in gateway_workers]} | {
                 _SANDBOX_ROLES.get(m, m): [p.pid] for m, p in partners.items()
             }

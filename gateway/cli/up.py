@@ -1,6 +1,12 @@
 """`gateway up`: the gateway, the sandbox partner administrations and the web server, in the
 foreground until SIGINT or SIGTERM; with `--workers N`, N worker processes sharing the web
-port, each started again if it dies."""
+port, each started again if it dies.
+
+A worker that cannot start (its store cannot be opened, no broker answers, the configuration
+does not hold) logs `startup_failed` with the reason and exits with status 3. Until a worker
+has once listened on the web port, that ends the command with status 3: what is wrong must be
+fixed first. Later (a worker started again while the database restarts), it is started again
+every 5 s while the others go on serving."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +28,17 @@ from aiohttp import web
 from gateway import config as config_module
 from gateway import logs
 from gateway.cli.common import add_home
+from gateway.config import ConfigError
 from gateway.runtime import event_loop, sandboxes
 from gateway.runtime.worker import Gateway
 from gateway.signing.pki import ensure_development_pki
+from gateway.store.opening import StoreUnavailable
 from gateway.web.app import make_runner
 
 log = structlog.get_logger("gateway.cli")
+
+CANNOT_START = 3  # the exit status of a worker that could not start, and of `gateway up` then
+RESTART_PAUSE_SECONDS = 5.0  # later, the pause before a worker that could not start is started again
 
 
 def register(subparsers: Any) -> None:
@@ -89,7 +101,11 @@ async def _run_worker(home: Path, reuse_port: bool) -> int:
     runner: web.AppRunner | None = None
     stop = _stop_signal()
     try:
-        await gateway.start()
+        try:
+            await gateway.start()
+        except (StoreUnavailable, ConfigError, ConnectionError) as exc:
+            log.error("startup_failed", reason=str(exc))
+            return CANNOT_START
         runner = make_runner(gateway)
         await runner.setup()
         site = web.TCPSite(runner, config.settings.http_host, config.settings.http_port, reuse_port=reuse_port)
@@ -108,18 +124,49 @@ async def _supervise(home: Path, workers: int) -> int:
     """`workers` worker processes sharing the web port; one that dies is started again."""
     command = [sys.executable, "-m", "gateway", "up", "--home", str(home), "--no-sandboxes", "--reuse-port",
                "--workers", "1"]  # fmt: skip
+    settings = config_module.load().settings
+    served = False  # whether a worker of this command has once listened on the web port
     children = [_start(command) for _ in range(workers)]
+    restart_at: dict[int, float] = {}  # slot: when its worker, which could not start, is started again
     stop = _stop_signal()
+    code = 0
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
+        if stop.is_set():
+            break
+        served = served or await _listening(settings.http_host, settings.http_port)
+        now = time.monotonic()
         for i, child in enumerate(children):
-            if child.poll() is not None and not stop.is_set():
+            if i in restart_at:
+                if now >= restart_at[i]:
+                    del restart_at[i]
+                    children[i] = _start(command)
+            elif child.poll() == CANNOT_START:
+                log.error("worker_cannot_start", pid=child.pid, reason="see its startup_failed line")
+                if not served:
+                    stop.set()
+                    code = CANNOT_START
+                    break
+                restart_at[i] = now + RESTART_PAUSE_SECONDS
+            elif child.returncode is not None:
                 log.error("worker_died", pid=child.pid, returncode=child.returncode)
                 children[i] = _start(command)
     log.info("stopping", workers=len(children))
     _terminate(children, config_module.load().settings.shutdown_grace_seconds + 10)
-    return 0
+    return code
+
+
+async def _listening(host: str, port: int) -> bool:
+    """Whether something accepts connections on the web port (a worker that got through its start)."""
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1" if host in ("0.0.0.0", "", "::") else host, port), 0.5
+        )
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bool) -> int:

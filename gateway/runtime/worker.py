@@ -163,8 +163,8 @@ class Gateway:
             await self.probe.stop(self._probing)
         if self.connection is not None:
             await self.connection.close()
-        if self.config.settings.checkpoint_seconds > 0:
-            await self.checkpoint()  # the journal as this worker leaves it
+        if self.config.settings.checkpoint_seconds > 0 and self.pipeline is not None:
+            await self.checkpoint()  # the journal as this worker leaves it (none when it never started)
         await self.store.close()
         log.info("gateway_stopped")
 

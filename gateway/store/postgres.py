@@ -40,6 +40,7 @@ from gateway.store.kpi_rows import (
     kpi_row,
     kpi_tables,
 )
+from gateway.store.opening import postgres_failure
 from gateway.store.postgres_batch import APPEND_MANY_FUNCTION, RecordBatcher
 from gateway.store.search import AuditQuery, where
 from gateway.store.supersessions import REPLACEMENT_PG, SUPERSEDE_PG, Supersession
@@ -344,10 +345,20 @@ class PostgresStore:
         return self._pool
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(
-            self._dsn, min_size=self._sizes[0], max_size=self._sizes[1], reset=_keep_session
-        )
-        async with self.pool.acquire() as connection:
+        """Connects and creates or completes the schema; StoreUnavailable says why it cannot."""
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=self._sizes[0], max_size=self._sizes[1], reset=_keep_session
+            )
+            await self._create_schema(self._pool)
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            await self.close()
+            raise postgres_failure(self._dsn, exc) from None
+        self._records = RecordBatcher(self._pool, _RECORD)
+
+    @staticmethod
+    async def _create_schema(pool: asyncpg.Pool) -> None:
+        async with pool.acquire() as connection:
             await connection.execute("SELECT pg_advisory_lock(72201)")  # one worker creates the schema at a time
             try:
                 await connection.execute(SCHEMA)
@@ -357,7 +368,6 @@ class PostgresStore:
                 await connection.execute(APPEND_MANY_FUNCTION)
             finally:
                 await connection.execute("SELECT pg_advisory_unlock(72201)")
-        self._records = RecordBatcher(self._pool, _RECORD)
 
     async def close(self) -> None:
         if self._records is not None:

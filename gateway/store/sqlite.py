@@ -42,6 +42,7 @@ from gateway.store.kpi_rows import (
     kpi_row,
     kpi_tables,
 )
+from gateway.store.opening import sqlite_failure
 from gateway.store.search import AuditQuery, where
 from gateway.store.sqlite_batch import Batcher
 from gateway.store.supersessions import REPLACEMENT_SQLITE, SUPERSEDE_SQLITE, Supersession
@@ -201,7 +202,10 @@ class SQLiteStore:
             return db
 
         batcher = Batcher(connect, writers_lock=self._path.with_name(self._path.name + "-writers.lock"))
-        await batcher.start()
+        try:
+            await batcher.start()
+        except (sqlite3.Error, OSError) as exc:
+            raise sqlite_failure(self._path, exc) from None
         self._batcher = batcher
 
     async def close(self) -> None:
