@@ -53,6 +53,7 @@ def register(subparsers: Any) -> None:
         f"{config_module.default_workers()})",
     )
     up.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    up.add_argument("--started-file", type=Path, default=None, help=argparse.SUPPRESS)  # touched once listening
     up.set_defaults(func=command)
 
 
@@ -61,7 +62,7 @@ def command(args: argparse.Namespace) -> int:
         print(f"gateway up: --workers {args.workers}: at least 1", file=sys.stderr)
         return 2
     logs.configure(os.environ.get("GATEWAY_LOG_LEVEL", "INFO"), for_good=True)
-    return event_loop.run(_run_up(args.home, not args.no_sandboxes, args.workers, args.reuse_port))
+    return event_loop.run(_run_up(args.home, not args.no_sandboxes, args.workers, args.reuse_port, args.started_file))
 
 
 def _die_with_parent() -> None:
@@ -94,7 +95,7 @@ def _terminate(children: list[subprocess.Popen[bytes]], wait: float) -> None:
             child.kill()
 
 
-async def _run_worker(home: Path, reuse_port: bool) -> int:
+async def _run_worker(home: Path, reuse_port: bool, started_file: Path | None = None) -> int:
     """One gateway worker in this process: bus intake and web server, until SIGINT or SIGTERM."""
     config = config_module.load()
     gateway = Gateway(config, home)
@@ -108,9 +109,17 @@ async def _run_worker(home: Path, reuse_port: bool) -> int:
             return CANNOT_START
         runner = make_runner(gateway)
         await runner.setup()
-        site = web.TCPSite(runner, config.settings.http_host, config.settings.http_port, reuse_port=reuse_port)
-        await site.start()
-        log.info("http_listening", host=config.settings.http_host, port=config.settings.http_port)
+        host, port = config.settings.http_host, config.settings.http_port
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            reason = f"cannot listen on {host}:{port}: {exc.strerror}; stop what listens there or set GATEWAY_HTTP_PORT"
+            log.error("startup_failed", reason=reason)
+            return CANNOT_START
+        if started_file is not None:
+            started_file.touch()
+        log.info("http_listening", host=host, port=port)
         await stop.wait()
         log.info("stopping")
     finally:
@@ -122,10 +131,10 @@ async def _run_worker(home: Path, reuse_port: bool) -> int:
 
 async def _supervise(home: Path, workers: int) -> int:
     """`workers` worker processes sharing the web port; one that dies is started again."""
+    started = home / f".started-{os.getpid()}"  # touched by the first worker that listens
+    started.unlink(missing_ok=True)
     command = [sys.executable, "-m", "gateway", "up", "--home", str(home), "--no-sandboxes", "--reuse-port",
-               "--workers", "1"]  # fmt: skip
-    settings = config_module.load().settings
-    served = False  # whether a worker of this command has once listened on the web port
+               "--workers", "1", "--started-file", str(started)]  # fmt: skip
     children = [_start(command) for _ in range(workers)]
     restart_at: dict[int, float] = {}  # slot: when its worker, which could not start, is started again
     stop = _stop_signal()
@@ -135,7 +144,6 @@ async def _supervise(home: Path, workers: int) -> int:
             await asyncio.wait_for(stop.wait(), 1.0)
         if stop.is_set():
             break
-        served = served or await _listening(settings.http_host, settings.http_port)
         now = time.monotonic()
         for i, child in enumerate(children):
             if i in restart_at:
@@ -144,7 +152,7 @@ async def _supervise(home: Path, workers: int) -> int:
                     children[i] = _start(command)
             elif child.poll() == CANNOT_START:
                 log.error("worker_cannot_start", pid=child.pid, reason="see its startup_failed line")
-                if not served:
+                if not started.exists():  # no worker of this command has listened yet
                     stop.set()
                     code = CANNOT_START
                     break
@@ -154,22 +162,13 @@ async def _supervise(home: Path, workers: int) -> int:
                 children[i] = _start(command)
     log.info("stopping", workers=len(children))
     _terminate(children, config_module.load().settings.shutdown_grace_seconds + 10)
+    started.unlink(missing_ok=True)
     return code
 
 
-async def _listening(host: str, port: int) -> bool:
-    """Whether something accepts connections on the web port (a worker that got through its start)."""
-    try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1" if host in ("0.0.0.0", "", "::") else host, port), 0.5
-        )
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    return True
-
-
-async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bool) -> int:
+async def _run_up(
+    home: Path, with_sandboxes: bool, workers: int, reuse_port: bool, started_file: Path | None = None
+) -> int:
     config = config_module.load()
     ensure_development_pki(home / "pki", config.participants)
     children: list[subprocess.Popen[bytes]] = []
@@ -179,6 +178,6 @@ async def _run_up(home: Path, with_sandboxes: bool, workers: int, reuse_port: bo
     try:
         if workers > 1:
             return await _supervise(home, workers)
-        return await _run_worker(home, reuse_port)
+        return await _run_worker(home, reuse_port, started_file)
     finally:
         _terminate(children, 10)

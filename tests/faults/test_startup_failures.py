@@ -1,11 +1,12 @@
 """A gateway that cannot start says why in one line and exits with status 3, instead of a
 traceback and workers started again every second: a PostgreSQL database that does not exist,
-no broker, a SQLite store that cannot be opened."""
+no broker, a web port taken, a SQLite store that cannot be opened."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -72,3 +73,14 @@ async def test_a_sqlite_store_that_cannot_be_opened_names_its_file(tmp_path: Pat
     path.mkdir()
     with pytest.raises(StoreUnavailable, match=str(path)):
         await SQLiteStore(path).open()
+
+
+def test_a_taken_web_port_ends_gateway_up_with_status_3(tmp_path: Path) -> None:
+    """Another program listening on the web port: status 3 and `cannot listen on` that port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, lines = gateway_up(tmp_path, {"GATEWAY_HTTP_PORT": str(port)}, "--workers", "2")
+    assert code == CANNOT_START
+    assert [r for r in reasons(lines) if r.startswith(f"cannot listen on 127.0.0.1:{port}")]
