@@ -47,11 +47,9 @@ async def _revoke(home: Path, given: str, reason: str, by: str) -> int:
         if found.revoked_at is not None:
             print(f"attestation {found.attestation_id} was already revoked on {found.revoked_at:%Y-%m-%d %H:%M} UTC")
             return 0
-        revoked = await store.revoke(found.attestation_id, dt.datetime.now(dt.UTC))
+        entry = AuditEntry.operator_action(by, "attestation_revoked", reason, subject=found.request_id)
+        revoked = await store.revoke(found.attestation_id, dt.datetime.now(dt.UTC), entry)
         assert revoked is not None and revoked.revoked_at is not None
-        await store.record(
-            AuditEntry.operator_action(by, "attestation_revoked", reason, subject=revoked.request_id), None
-        )
     print(
         f"attestation {revoked.attestation_id} (check code {check_code(revoked.attestation_id)}, "
         f"{revoked.document_type}): revoked on {revoked.revoked_at:%Y-%m-%d %H:%M} UTC, {reason}"

@@ -181,9 +181,12 @@ class Store(Protocol):
     # ------------------------------------------------------------------ attestations, housekeeping
     async def find_attestation(self, attestation_id: str) -> AttestationRecord | None: ...
 
-    async def revoke(self, attestation_id: str, at: dt.datetime) -> AttestationRecord | None:
-        """Marks the attestation revoked at `at`, unless it was revoked before (then its date is kept);
-        the attestation as it now is, None when none has that id."""
+    async def revoke(
+        self, attestation_id: str, at: dt.datetime, audit: AuditEntry | None = None
+    ) -> AttestationRecord | None:
+        """Marks the attestation revoked at `at`, unless it was revoked before (then its date is kept),
+        and journals `audit` in the same transaction when this call revoked it: both or neither.
+        The attestation as it now is, None when none has that id."""
         ...
 
     async def supersede(self, subject_ref: str, document_type: str, at: dt.datetime) -> int:

@@ -185,6 +185,7 @@ BEGIN
 END
 $append$;
 """
+_APPEND = "SELECT gateway_append_audit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 # One statement records an answered request: the journal entry first (the other writes read
 # its result, so they wait for its lock and always come after it), then the delivery (skipped
 # when its key, $16, is NULL), the journey and the KPI count (both skipped when the journey's
@@ -614,13 +615,17 @@ class PostgresStore:
         row = await self.pool.fetchrow(f"{ATTESTATIONS} WHERE attestation_id = $1", attestation_id)
         return AttestationRecord.from_row(tuple(row)) if row else None
 
-    async def revoke(self, attestation_id: str, at: dt.datetime) -> AttestationRecord | None:
+    async def revoke(
+        self, attestation_id: str, at: dt.datetime, audit: AuditEntry | None = None
+    ) -> AttestationRecord | None:
         async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
+            done = await connection.execute(
                 "UPDATE attestations SET revoked_at = $2 WHERE attestation_id = $1 AND revoked_at IS NULL",
                 attestation_id,
                 at,
             )
+            if done == "UPDATE 1" and audit is not None:
+                await connection.execute(_APPEND, *audit.row(), canonical(audit))
             row = await connection.fetchrow(f"{ATTESTATIONS} WHERE attestation_id = $1", attestation_id)
         return AttestationRecord.from_row(tuple(row)) if row else None
 

@@ -255,24 +255,7 @@ class SQLiteStore:
             if completion is not None and not _complete(db, completion):
                 earlier = _response(db, completion.response.request_id)
             a = audit
-            head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
-            entries, previous = head if head else (0, GENESIS)
-            entry_hash = chain_hash(previous, a)
-            db.execute(
-                f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _iso(a.at),
-                    *a.row()[1:],
-                    previous,
-                    entry_hash,
-                ),
-            )
-            db.execute(
-                "INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
-                "SET entries = excluded.entries, head = excluded.head",
-                (entries + 1, entry_hash),
-            )
+            _append(db, a)
             if delivery is not None:
                 key, request_id, response_id, body, kind, status, problem = delivery_row(delivery, completion)
                 db.execute(
@@ -512,12 +495,16 @@ class SQLiteStore:
         )
         return _attestation(row) if row is not None else None
 
-    async def revoke(self, attestation_id: str, at: dt.datetime) -> AttestationRecord | None:
+    async def revoke(
+        self, attestation_id: str, at: dt.datetime, audit: AuditEntry | None = None
+    ) -> AttestationRecord | None:
         def mark(db: sqlite3.Connection) -> Any:
-            db.execute(
+            revoked = db.execute(
                 "UPDATE attestations SET revoked_at = ? WHERE attestation_id = ? AND revoked_at IS NULL",
                 (_iso(at), attestation_id),
-            )
+            ).rowcount
+            if revoked and audit is not None:
+                _append(db, audit)
             return db.execute(f"{ATTESTATIONS} WHERE attestation_id = ?", (attestation_id,)).fetchone()
 
         row = await self._write(mark)
@@ -586,6 +573,23 @@ def _while_locked(step: Callable[[], object], seconds: float = 30.0) -> None:
             if "locked" not in str(exc) or time.monotonic() > give_up:
                 raise
             time.sleep(0.05)
+
+
+def _append(db: sqlite3.Connection, entry: AuditEntry) -> None:
+    """Appends `entry` to the hash-chained journal, inside the caller's transaction."""
+    head = db.execute("SELECT entries, head FROM audit_head WHERE id = 1").fetchone()
+    entries, previous = head if head else (0, GENESIS)
+    entry_hash = chain_hash(previous, entry)
+    db.execute(
+        f"INSERT INTO audit ({_AUDIT_COLUMNS}, prev_hash, entry_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (_iso(entry.at), *entry.row()[1:], previous, entry_hash),
+    )
+    db.execute(
+        "INSERT INTO audit_head VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
+        "SET entries = excluded.entries, head = excluded.head",
+        (entries + 1, entry_hash),
+    )
 
 
 def _response(db: sqlite3.Connection, request_id: str) -> StoredResponse | None:

@@ -9,6 +9,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import pytest
+
 from gateway.records import AttestationRecord, AuditEntry, Completion, Delivery, Lease, StoredResponse
 from gateway.store import Store
 from tests.factories import audit_entry
@@ -276,6 +278,33 @@ async def test_an_attestation_is_revoked_once(store: Store) -> None:
     assert await store.revoke(record.attestation_id, NOW + dt.timedelta(hours=3)) == revoked
     assert await store.find_attestation(record.attestation_id) == revoked
     assert await store.revoke(str(uuid.uuid4()), NOW) is None
+
+
+async def test_a_revocation_and_its_journal_entry_are_written_together(store: Store) -> None:
+    """revoke() with an entry journals it once, with the revocation; revoking again journals nothing more."""
+    rid = str(uuid.uuid4())
+    record = attestation(rid)
+    await store.complete(response(rid), record, "w1")
+    first = AuditEntry.operator_action("ops-1", "attestation_revoked", "fraud-suspected", subject=rid)
+    again = AuditEntry.operator_action("ops-2", "attestation_revoked", "issued-in-error", subject=rid)
+    await store.revoke(record.attestation_id, NOW + dt.timedelta(hours=1), first)
+    await store.revoke(record.attestation_id, NOW + dt.timedelta(hours=2), again)
+    journaled = [(e.requester, e.problem) for e in await store.audit_entries(rid) if e.status == "attestation_revoked"]
+    assert journaled == [("ops-1", "fraud-suspected")]
+
+
+async def test_a_revocation_whose_journal_entry_fails_is_not_kept(store: Store) -> None:
+    """When the journal entry cannot be written, the attestation stays unrevoked: both or neither."""
+    rid = str(uuid.uuid4())
+    record = attestation(rid)
+    await store.complete(response(rid), record, "w1")
+    entry = AuditEntry.operator_action("ops-1", "attestation_revoked", "fraud-suspected", subject=rid)
+    broken = dataclasses.replace(entry, at="not a time")  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the back end's driver raises
+        await store.revoke(record.attestation_id, NOW + dt.timedelta(hours=1), broken)
+    found = await store.find_attestation(record.attestation_id)
+    assert found is not None and found.revoked_at is None
+    assert not [e for e in await store.audit_entries(rid) if e.status == "attestation_revoked"]
 
 
 async def test_an_attestation_is_found_by_the_beginning_of_its_id(store: Store) -> None:
