@@ -159,11 +159,28 @@ class AmqpTransport:
         except DeliveryError:
             raise TransportError(f"the broker does not route to {self.queue!r}: is the gateway running?") from None
         except asyncio.TimeoutError:
-            raise TransportError(f"no answer on the bus within {timeout:.0f} s") from None
+            hint = "" if await self._consumed() else f"; nothing consumes {self.queue!r}: is the gateway running?"
+            raise TransportError(f"no answer on the bus within {timeout:.0f} s{hint}") from None
         except (AMQPError, OSError) as exc:
             raise TransportError(f"the bus failed: {type(exc).__name__}: {exc}") from None
         finally:
             self._waiting.pop(correlation_id, None)
+
+    async def _consumed(self) -> bool:
+        """Whether a gateway consumes the request queue (True when the broker cannot say within 2 s).
+        The request stays on the queue: a gateway that starts later answers it, if still fresh."""
+        if self._connection is None:
+            return True
+        try:
+            channel = await asyncio.wait_for(self._connection.channel(), 2)
+            try:
+                queue = await asyncio.wait_for(channel.declare_queue(self.queue, passive=True), 2)
+                return bool(queue.declaration_result.consumer_count)
+            finally:
+                if not channel.is_closed:
+                    await asyncio.shield(channel.close())
+        except (AMQPError, OSError, asyncio.TimeoutError):
+            return True
 
     async def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aio_pika
 import aiohttp
 import pytest
 import pytest_asyncio
@@ -262,6 +264,31 @@ async def test_an_unroutable_bus_queue_is_a_clear_transport_error(home: Path, ga
     async with client:
         with pytest.raises(TransportError, match="does not route"):
             await client.request("birth-certificate", "119725601000003511", "family-allowance")
+
+
+async def test_a_request_queue_nothing_consumes_is_named_in_the_timeout(home: Path, gateway: Gateway) -> None:
+    """When no gateway consumes the request queue, the timeout says so; the request stays on the queue."""
+    queue = f"test.client.unconsumed.{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(queue, auto_delete=False)
+        client = Client(
+            AMQP_URL,
+            Identity.from_folder(home / "pki" / "dz.cnas"),
+            home / "pki" / "ca.pem",
+            agency="CNAS-16-001",
+            queue=queue,
+            timeout=1.5,
+        )
+        try:
+            async with client:
+                with pytest.raises(TransportError, match=f"nothing consumes '{re.escape(queue)}'"):
+                    await client.request("birth-certificate", "119725601000003511", "family-allowance")
+            declared = await channel.declare_queue(queue, passive=True)
+            assert declared.declaration_result.message_count == 1
+        finally:
+            await channel.queue_delete(queue)
 
 
 def test_a_malformed_subject_is_refused_before_sending(home: Path, tmp_path: Path) -> None:
