@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import mix, roles
+from benchmarks.processes import NotReady
 from benchmarks.run import run
 from gateway import config as config_module
 from gateway import logs
+from gateway.config import ConfigError
 from gateway.runtime import event_loop
+from gateway.store.opening import StoreUnavailable
 
 #: What the project holds itself to, as (name, the run's value, the target, whether it is met).
 TARGETS = "targets"
@@ -75,9 +78,13 @@ def command(args: argparse.Namespace) -> int:
     if args.amqp_url:
         os.environ["AMQP_URL"] = args.amqp_url  # for the gateway workers and sandboxes it starts too
     url = config_module.load().settings.amqp_url
-    report = asyncio.run(
-        run(args.requests, args.in_flight, url, args.rate, args.seconds, args.workers, max(1, args.rounds), types)
-    )
+    try:
+        report = asyncio.run(
+            run(args.requests, args.in_flight, url, args.rate, args.seconds, args.workers, max(1, args.rounds), types)
+        )
+    except NotReady as exc:
+        print(f"gateway bench: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(report, indent=2))
     _summary(report, args.rate)
     f, p = report["full_path"], report["full_path_paced"]
@@ -146,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.role == "gateway-worker":
         logs.configure("WARNING", for_good=True)
         dgi, cnrc = (int(p) for p in args.ports.split(","))
-        event_loop.run(roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
+        try:
+            event_loop.run(roles.gateway_worker(args.home, args.run, (dgi, cnrc)))
+        except (StoreUnavailable, ConfigError, ConnectionError) as exc:
+            print(f"gateway bench: a gateway worker cannot start: {exc}", file=sys.stderr)
+            return 3
     else:
         args.parser = parser
         return command(args)

@@ -17,6 +17,10 @@ from gateway import config as config_module
 from gateway.transports import brokers
 
 
+class NotReady(RuntimeError):
+    """A process of the run did not get ready; the message says which, and where its reason is."""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -33,7 +37,7 @@ async def wait_ports(ports: tuple[int, ...], timeout: float = 60.0) -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"no sandbox listening on port {port} after {timeout} s") from None
+                    raise NotReady(f"no sandbox listening on port {port} after {timeout} s") from None
                 await asyncio.sleep(0.2)
 
 
@@ -88,12 +92,12 @@ async def wait_consumer(
                 return
             for process in consumers:
                 if process.poll() is not None:
-                    raise RuntimeError(
+                    raise NotReady(
                         f"a process meant to consume {queue} stopped with status {process.returncode}; "
                         "its reason is printed above"
                     )
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"fewer than {count} consumers on {queue} after {timeout} s")
+    raise NotReady(f"fewer than {count} consumers on {queue} after {timeout} s")
 
 
 async def delete_queues(url: str, names: list[str]) -> None:

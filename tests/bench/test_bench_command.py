@@ -4,11 +4,15 @@ seal verified and nothing lost."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import ADMIN_DSN
 
 
 @pytest.mark.slow
@@ -91,3 +95,22 @@ def test_a_sandbox_that_stopped_has_the_end_of_its_log_reported(
     err = capsys.readouterr().err
     assert "gateway_sandbox.tax_directorate stopped with code 3" in err and "port already in use" in err
     assert "civil_registry" not in err
+
+
+def test_a_gateway_worker_that_cannot_start_ends_the_benchmark_at_once_with_its_reason(tmp_path: Path) -> None:
+    """A PostgreSQL database that does not exist: exit 2 within seconds, the createdb command on standard error."""
+    missing = f"gateway_bench_missing_{uuid.uuid4().hex[:8]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "bench", "--requests", "20", "--rounds", "1", "--seconds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "GATEWAY_STORE": "postgresql",
+            "GATEWAY_STORE_DSN": ADMIN_DSN.rsplit("/", 1)[0] + f"/{missing}",
+        },
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "createdb -h " in result.stderr and f" {missing}) or name another" in result.stderr
+    assert "Traceback" not in result.stderr
