@@ -32,7 +32,9 @@ def configure(level: str = "INFO", stream: TextIO | None = None, *, for_good: bo
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        # one write per line: print() writes the line and its newline apart, and the lines of the
+        # processes sharing this stream (workers, sandboxes, one journal stream) then interleave
+        logger_factory=structlog.WriteLoggerFactory(stream),
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
         cache_logger_on_first_use=for_good,
     )

@@ -40,7 +40,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _emit(**fields: object) -> None:
-    print(json.dumps(fields), file=sys.stderr, flush=True)
+    sys.stderr.write(json.dumps(fields) + "\n")  # one write: the line stays whole beside other processes'
+    sys.stderr.flush()
 
 
 async def _serve(args: argparse.Namespace) -> None:

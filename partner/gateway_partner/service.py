@@ -194,7 +194,10 @@ class Partner:
         """One JSON line; a subject appears only as a keyed hash, never in clear."""
         record = {"at": dt.datetime.now(dt.timezone.utc).isoformat(), "service": self.identity.code, "event": event}
         record.update(fields)
-        print(json.dumps(record), file=self.log_stream, flush=True)
+        # one write: print() writes the line and its newline apart, and the lines of processes
+        # sharing one standard error would interleave
+        self.log_stream.write(json.dumps(record) + "\n")
+        self.log_stream.flush()
 
     def _subject_ref(self, value: str) -> str:
         return hmac.new(self._log_key, value.encode(), hashlib.sha256).hexdigest()[:16]
