@@ -23,7 +23,23 @@ def configure(level: str = "INFO", stream: TextIO | None = None, *, for_good: bo
     first use and kept (structlog otherwise builds a logger, and looks up its stream's lock,
     at every call). Tests that configure again leave it False."""
     stream = stream or sys.stderr
-    logging.basicConfig(stream=stream, level=getattr(logging, level.upper(), logging.INFO), format="%(message)s")
+    # the libraries' own messages (aio-pika, aiohttp...) as JSON lines too, with their logger's name
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.format_exc_info,
+            ],
+        )
+    )
+    logging.basicConfig(handlers=[handler], level=getattr(logging, level.upper(), logging.INFO))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

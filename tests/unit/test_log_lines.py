@@ -69,3 +69,25 @@ def test_the_partner_kit_writes_each_log_line_whole() -> None:
     """The same through the partner kit's log, which the sandboxes write beside the workers."""
     lines = lines_of(PARTNER_WRITER)
     assert len(lines) == PROCESSES * LINES and not broken(lines)
+
+
+def test_a_library_message_is_a_json_line_too() -> None:
+    """A warning logged by a library through the standard logging module comes out as one JSON line
+    with its level, its logger's name and its exception, like the gateway's own lines."""
+    code = textwrap.dedent(
+        """
+        import logging
+        from gateway import logs
+        logs.configure("INFO", for_good=True)
+        try:
+            raise ConnectionError("broker gone")
+        except ConnectionError:
+            logging.getLogger("aiormq.connection").warning("Unexpected connection close", exc_info=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [line] = done.stderr.splitlines()
+    record = json.loads(line)
+    assert record["event"] == "Unexpected connection close" and record["level"] == "warning"
+    assert record["logger"] == "aiormq.connection" and "ConnectionError: broker gone" in record["exception"]
