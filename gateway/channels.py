@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aio_pika.abc
@@ -41,6 +41,37 @@ async def own_channel(
         yield channel
     finally:
         await close_channel(channel)
+
+
+class RenewableChannel:
+    """A publishing channel that is replaced by a new one when the broker keeps refusing its
+    publishes: one was seen, after a cluster node's death, to have every publish nacked long after
+    its queue had a new leader. Replaced at most once a second, however many publishes were nacked."""
+
+    def __init__(self, open_channel: Callable[[], Awaitable[aio_pika.abc.AbstractChannel]]) -> None:
+        self._open = open_channel
+        self._lock = asyncio.Lock()
+        self._renewed_at = 0.0
+        self.channel: aio_pika.abc.AbstractChannel | None = None
+
+    async def open(self) -> aio_pika.abc.AbstractChannel:
+        self.channel = await self._open()
+        return self.channel
+
+    async def renew(self) -> bool:
+        """Publishes go to a new channel from now on, and the old one is closed; False when the
+        channel was renewed less than a second ago (nothing done)."""
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            if now - self._renewed_at < 1.0:
+                return False
+            self._renewed_at = now
+            old, self.channel = self.channel, await self._open()
+        await close_channel(old)
+        return True
+
+    async def close(self) -> None:
+        await close_channel(self.channel)
 
 
 def _drop_outcome(closing: asyncio.Future[None]) -> None:

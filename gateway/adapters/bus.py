@@ -28,7 +28,7 @@ import structlog
 
 from gateway.adapters import partner_protocol
 from gateway.adapters.base import AdapterContext, ProviderAnswer, ProviderQuery
-from gateway.channels import close_channel, own_channel
+from gateway.channels import RenewableChannel, close_channel, own_channel
 from gateway.config import ConfigError, Provider
 from gateway.errors import BrokerLinkDown, ProviderError, ProviderTimeout, ProviderUnavailable
 from gateway.signing import jws
@@ -62,9 +62,7 @@ class BusAdapter:
         self._request_of: dict[str, str] = {}  # query id -> request id, while asked
         self._unsettled: dict[str, aio_pika.abc.AbstractIncomingMessage] = {}  # request id -> its answer
         self._channel: aio_pika.abc.AbstractChannel | None = None  # declares, and consumes the answers
-        self._queries: aio_pika.abc.AbstractChannel | None = None  # publishes the queries
-        self._queries_renewed_at = 0.0
-        self._renewing = asyncio.Lock()
+        self._queries = RenewableChannel(self._publishing_channel)  # publishes the queries
         self._reply_queue: aio_pika.abc.AbstractQueue | None = None
 
     async def start(self) -> None:
@@ -92,27 +90,16 @@ class BusAdapter:
         # Answers are acked only once the response they made is stored (`settle`): if this
         # worker stops before, the answer goes back on its queue for another worker to recover.
         await self._reply_queue.consume(self._on_reply)
-        self._queries = await self._publishing_channel()
+        await self._queries.open()
 
     async def _publishing_channel(self) -> aio_pika.abc.AbstractChannel:
         assert self._context.connection is not None
         return await self._context.connection.channel(publisher_confirms=True, on_return_raises=True)
 
-    async def _renew_queries(self) -> None:
-        """A new channel for queries, at most once a second however many were nacked."""
-        async with self._renewing:
-            now = asyncio.get_running_loop().time()
-            if now - self._queries_renewed_at < 1.0:
-                return
-            self._queries_renewed_at = now
-            old, self._queries = self._queries, await self._publishing_channel()
-            log.warning("query_channel_renewed", provider=self.provider)
-            await close_channel(old)
-
     async def close(self) -> None:
         for future in self._pending.values():
             future.cancel()
-        await close_channel(self._queries)
+        await self._queries.close()
         if self._channel is not None and not self._channel.is_closed:
             if self._reply_queue is not None and not self._pending:
                 with contextlib.suppress(Exception):
@@ -234,10 +221,11 @@ class BusAdapter:
         """
         loop = asyncio.get_running_loop()
         while True:
-            assert self._queries is not None
+            channel = self._queries.channel
+            assert channel is not None
             try:
                 async with asyncio.timeout_at(max(give_up_at, loop.time() + 0.001)):
-                    await self._queries.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
+                    await channel.default_exchange.publish(message, routing_key=self._queue_name, mandatory=True)
                 return True
             except aio_pika.exceptions.DeliveryError as exc:
                 # Returned (no route to the partner's queue) or nacked (the broker could not take it): both
@@ -250,7 +238,8 @@ class BusAdapter:
                     raise BrokerLinkDown(f"{self.provider}: the broker refused the query until the deadline") from None
                 if not isinstance(exc, aio_pika.exceptions.PublishError):
                     with contextlib.suppress(Exception):  # the link itself may be down: tried again next time
-                        await self._renew_queries()
+                        if await self._queries.renew():
+                            log.warning("query_channel_renewed", provider=self.provider)
                 await asyncio.sleep(LINK_RETRY_SECONDS)
             except aio_pika.exceptions.ChannelInvalidStateError as exc:
                 if loop.time() + LINK_RETRY_SECONDS >= give_up_at:

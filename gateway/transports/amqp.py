@@ -22,7 +22,7 @@ import aio_pika
 import aio_pika.abc
 import structlog
 
-from gateway.channels import close_channel
+from gateway.channels import RenewableChannel, close_channel
 from gateway.metrics import Metrics
 from gateway.pipeline.flow import Pipeline
 from gateway.pipeline.values import AnsweredElsewhere
@@ -81,9 +81,9 @@ class BusIntake:
         self._prefetch = prefetch
         self._max_deliveries = max_deliveries
         self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._replies: aio_pika.abc.AbstractChannel | None = None  # responses and dead letters are published here
-        self._replies_renewed_at = 0.0
-        self._renewing = asyncio.Lock()
+        self._replies = RenewableChannel(  # responses and dead letters are published here
+            lambda: self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        )
         self._queue: aio_pika.abc.AbstractQueue | None = None
         self._tag: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -96,7 +96,7 @@ class BusIntake:
             self._request_queue, durable=True, arguments=self._queue_arguments
         )
         await self._channel.declare_queue(self._dead_queue, durable=True, arguments=self._queue_arguments)
-        self._replies = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        await self._replies.open()
         self._lane_channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         await self._lane_channel.set_qos(prefetch_count=self._bulk_prefetch)
         self._lane_queue = await self._lane_channel.declare_queue(
@@ -120,7 +120,7 @@ class BusIntake:
         if self._tasks:
             log.info("draining", in_flight=len(self._tasks), grace=grace)
             await asyncio.wait(self._tasks, timeout=grace)
-        for channel in (self._channel, self._lane_channel, self._replies):
+        for channel in (self._channel, self._lane_channel, self._replies.channel):
             await close_channel(channel)
 
     @property
@@ -308,7 +308,7 @@ class BusIntake:
         response_id: str,
         retry_after: int | None,
     ) -> None:
-        assert self._replies is not None
+        assert self._replies.channel is not None
         if not message.reply_to:
             await self._dead_letter(message, DeadReason.REPLY_TO_MISSING)
             return
@@ -319,7 +319,7 @@ class BusIntake:
             headers["x-retry-after"] = retry_after
         try:
             await self._confirmed(
-                self._replies.default_exchange.publish(
+                self._replies.channel.default_exchange.publish(
                     aio_pika.Message(
                         body,
                         content_type=JOSE if kind == "jose" else XML,
@@ -339,30 +339,17 @@ class BusIntake:
             # down, a quorum queue changing leader). The request is handed back and its redelivery sends
             # the recorded response again, on a fresh channel: one that went on nacking was seen after a
             # node's death.
-            await self._renew_replies()
+            if await self._replies.renew():
+                log.warning("reply_channel_renewed")
             raise
 
-    async def _renew_replies(self) -> None:
-        """A new channel for responses, at most once a second however many publishes were nacked."""
-        async with self._renewing:
-            now = asyncio.get_running_loop().time()
-            if now - self._replies_renewed_at < 1.0:
-                return
-            self._replies_renewed_at = now
-            old, self._replies = (
-                self._replies,
-                await self._connection.channel(publisher_confirms=True, on_return_raises=True),
-            )
-            log.warning("reply_channel_renewed")
-            await close_channel(old)
-
     async def _dead_letter(self, message: aio_pika.abc.AbstractIncomingMessage, reason: str) -> None:
-        assert self._replies is not None
+        assert self._replies.channel is not None
         headers = dict(message.headers or {})
         headers["x-dead-reason"] = reason
         headers["x-dead-at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         await self._confirmed(
-            self._replies.default_exchange.publish(
+            self._replies.channel.default_exchange.publish(
                 copy_of(message, headers),
                 routing_key=self._dead_queue,
                 mandatory=True,

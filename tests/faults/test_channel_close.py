@@ -1,6 +1,7 @@
-"""Short-lived channels against the real broker: when the task that closes one is cancelled at any
-point of the closing exchange, the broker keeps the connection (and every other channel of the
-worker) up, where aiormq alone sends a second Channel.Close that makes the broker close it all."""
+"""Channels against the real broker. When the task that closes one is cancelled at any point of the
+closing exchange, the broker keeps the connection (and every other channel of the worker) up,
+where aiormq alone sends a second Channel.Close that makes the broker close it all. A publishing
+channel is renewed at most once a second."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import aio_pika
 import aio_pika.abc
 import pytest
 
-from gateway.channels import close_channel, own_channel
+from gateway.channels import RenewableChannel, close_channel, own_channel
 from tests.faults.harness import AMQP_URL
 
 pytestmark = pytest.mark.slow
@@ -69,5 +70,25 @@ async def test_an_own_channel_cancelled_while_closing_leaves_the_connection_up()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             assert await still_up(connection), f"the broker closed the connection (cancelled after {turns} turns)"
+    finally:
+        await connection.close()
+
+
+async def test_a_renewed_channel_replaces_the_old_one_at_most_once_a_second() -> None:
+    """renew() puts a new channel in place and closes the old one; asked again within a second it
+    does nothing, however many times; a second later it renews again."""
+    connection = await aio_pika.connect(AMQP_URL)
+    try:
+        renewable = RenewableChannel(lambda: connection.channel(publisher_confirms=True))
+        first = await renewable.open()
+        assert await renewable.renew()
+        second = renewable.channel
+        assert second is not None and second is not first and not second.is_closed and first.is_closed
+        assert not any([await renewable.renew() for _ in range(5)]) and renewable.channel is second
+        await asyncio.sleep(1.05)
+        assert await renewable.renew() and renewable.channel is not second and second.is_closed
+        await renewable.close()
+        assert renewable.channel is not None and renewable.channel.is_closed
+        assert await still_up(connection)
     finally:
         await connection.close()
